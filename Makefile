@@ -1,0 +1,38 @@
+# `make test` and `make tour` are all the set-up a fresh clone needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-test
+
+.PHONY: test tour lint typecheck pytest bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check tinygrad_lite tests examples benchmarks
+	$(PY) -m ruff format --check tinygrad_lite tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(PY) -m mypy tinygrad_lite
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+tour: $(STAMP)
+	$(PY) examples/book_neuron.py
+	$(PY) examples/micrograd_expression.py
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) benchmarks/run_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,48 @@
+"""tinygrad_lite: a reverse-mode autograd engine you can read in one sitting.
+
+>>> import tinygrad_lite as tl
+>>> w = tl.Value(0.5, name="w")
+>>> loss = (w * 4.0 - 3.0) ** 2
+>>> loss.backward()
+>>> w.grad
+-8.0
+"""
+
+from .autograd import concat, grad, stack, weighted_sum, where
+from .engine import Value
+from .errors import (
+    DTypeError,
+    FunctionError,
+    GradcheckError,
+    GradientError,
+    IndexingError,
+    ShapeError,
+    TinygradLiteError,
+)
+from .function import Context, Function
+from .grad_mode import enable_grad, is_grad_enabled, manual_seed, no_grad, rng
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Context",
+    "DTypeError",
+    "Function",
+    "FunctionError",
+    "GradcheckError",
+    "GradientError",
+    "IndexingError",
+    "ShapeError",
+    "TinygradLiteError",
+    "Value",
+    "concat",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "manual_seed",
+    "no_grad",
+    "rng",
+    "stack",
+    "weighted_sum",
+    "where",
+]

@@ -1,0 +1,37 @@
+"""The named exceptions of tinygrad_lite.
+
+Every mistake a user can make raises one of these, with a message that names the operation,
+the shapes or values involved, and what would fix it. Each class also subclasses the builtin
+exception a Python user would expect (ValueError for bad shapes, TypeError for bad types...),
+so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class TinygradLiteError(Exception):
+    """Base class of every error tinygrad_lite raises on purpose."""
+
+
+class ShapeError(TinygradLiteError, ValueError):
+    """Shapes that do not fit an operation, e.g. ``matmul: (2, 3) @ (4, 5)``."""
+
+
+class IndexingError(TinygradLiteError, IndexError):
+    """An index that does not fit the shape of the Value it indexes."""
+
+
+class DTypeError(TinygradLiteError, TypeError):
+    """Data of a type tinygrad_lite cannot hold (strings, complex numbers, objects...)."""
+
+
+class GradientError(TinygradLiteError, RuntimeError):
+    """A backward pass that cannot run: no gradient needed, or no seed for a non-scalar."""
+
+
+class FunctionError(TinygradLiteError, RuntimeError):
+    """A user-defined ``tl.Function`` whose backward returns the wrong count or shapes."""
+
+
+class GradcheckError(TinygradLiteError, RuntimeError):
+    """Analytic and numerical gradients disagree (raised by ``testing.gradcheck``)."""

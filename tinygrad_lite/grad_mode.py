@@ -1,0 +1,80 @@
+"""Grad mode (``no_grad`` / ``enable_grad``) and the seeded random generator.
+
+Both live in ``contextvars.ContextVar`` s, so threads and async tasks each see their own
+setting and nothing global is patched.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextvars import ContextVar
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+
+_grad_enabled: ContextVar[bool] = ContextVar("tinygrad_lite_grad_enabled", default=True)
+_rng: ContextVar[np.random.Generator] = ContextVar("tinygrad_lite_rng")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+is_grad_enabled = _grad_enabled.get
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for a block or a function."""
+
+    _enabled: bool
+
+    def __init__(self) -> None:
+        self._tokens: list[Any] = []
+
+    def __enter__(self) -> None:
+        self._tokens.append(_grad_enabled.set(self._enabled))
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_enabled.reset(self._tokens.pop())
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):
+    """Record no graph inside the block: results need no gradient and keep no parents.
+
+    >>> import tinygrad_lite as tl
+    >>> w = tl.Value(2.0)
+    >>> with tl.no_grad():
+    ...     y = w * 3
+    >>> y.requires_grad
+    False
+    """
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):
+    """Record the graph again inside a ``no_grad`` block."""
+
+    _enabled = True
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed every random initialiser and shuffler of tinygrad_lite; returns the generator."""
+    gen = np.random.default_rng(seed)
+    _rng.set(gen)
+    return gen
+
+
+def rng() -> np.random.Generator:
+    """The generator that initialisers, dropout and shufflers draw from."""
+    try:
+        return _rng.get()
+    except LookupError:
+        gen = np.random.default_rng()
+        _rng.set(gen)
+        return gen

@@ -1,0 +1,364 @@
+"""The op table: every primitive's forward rule and backward rule (its vector-Jacobian
+product), side by side.
+
+A forward rule is ``forward(ctx, *inputs) -> output`` on raw data (Python floats or ndarrays);
+``ctx`` holds the op's static arguments (an axis, an index, an exponent), recorded once when the
+node is made.
+
+A backward rule is ``backward(ctx, g, out, *inputs) -> one gradient per input`` (``None`` for
+an input that has no gradient). It is written once and runs in two modes:
+
+* raw mode (``backward()``): ``g``, ``out`` and the inputs are raw data; nothing is recorded;
+* graph mode (``tl.grad(..., create_graph=True)``): they are Values, so the same rule builds a
+  differentiable graph of the gradient, which gives higher-order derivatives for free.
+
+Rules therefore use operators (``+ - * / ** @``), methods that Values and ndarrays share
+(``.sum .reshape .transpose .shape``) and the few helpers below that pick the right
+implementation for each mode. Gradients come back in the shape the rule finds natural; the
+engine sums broadcast axes away in one place (``shapes.fit_grad``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from .shapes import fit_grad, ndarray, unbroadcast
+
+Rule = Callable[..., Any]
+
+
+class Op(NamedTuple):
+    name: str
+    forward: Rule
+    backward: Rule
+
+
+# ---------------------------------------------------------------- helpers for both modes
+
+
+def _raw(x: Any) -> bool:
+    t = type(x)
+    return t is float or t is ndarray
+
+
+def data_of(x: Any) -> Any:
+    """Raw data of a Value, or the raw data itself (masks are constants in both modes)."""
+    return x if _raw(x) else x.data
+
+
+def shape(x: Any) -> tuple[int, ...]:
+    return () if type(x) is float else x.shape
+
+
+def reshape(g: Any, new_shape: tuple[int, ...]) -> Any:
+    return np.reshape(g, new_shape) if _raw(g) else g.reshape(new_shape)
+
+
+def expand(g: Any, new_shape: tuple[int, ...]) -> Any:
+    """Broadcast ``g`` up to ``new_shape`` (the adjoint of summing)."""
+    return np.broadcast_to(g, new_shape) if _raw(g) else g.broadcast_to(new_shape)
+
+
+def reduce_to(g: Any, like: Any) -> Any:
+    """Sum ``g`` down to the shape of ``like`` (the adjoint of broadcasting)."""
+    return fit_grad(g, like) if _raw(g) else g.sum_to(like.shape)
+
+
+def exp(x: Any) -> Any:
+    return _exp(None, x) if _raw(x) else x.exp()
+
+
+def log(x: Any) -> Any:
+    return _log(None, x) if _raw(x) else x.log()
+
+
+def power(a: Any, b: Any) -> Any:
+    return _pow(None, a, b) if _raw(a) and _raw(b) else a**b
+
+
+def sign(x: Any) -> Any:
+    d = data_of(x)
+    return float((d > 0) - (d < 0)) if type(d) is float else np.sign(d)
+
+
+def swap_last(x: Any) -> Any:
+    """Matrix transpose of the last two axes (batched)."""
+    if _raw(x):
+        return x.swapaxes(-1, -2)
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return x.transpose(*axes)
+
+
+def keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    """The shape a reduction over ``axis`` has with ``keepdims=True``."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def scatter(g: Any, shape: tuple[int, ...], index: Any) -> Any:
+    """A zero array of ``shape`` with ``g`` added at ``index`` (the adjoint of indexing)."""
+    if not _raw(g):
+        return g.scatter_to(shape, index)
+    return _scatter((shape, index, np.asarray(g).dtype), g)
+
+
+# ---------------------------------------------------------------- elementwise, two inputs
+
+
+def _div(ctx: Any, a: Any, b: Any) -> Any:
+    try:
+        return a / b
+    except ZeroDivisionError:  # Python floats: follow IEEE 754 as NumPy and torch do
+        with np.errstate(all="ignore"):
+            return float(np.float64(a) / b)
+
+
+def _pow(ctx: Any, a: Any, b: Any) -> Any:
+    if type(a) is not float or type(b) is not float:
+        return a**b
+    try:
+        r = a**b
+    except (ZeroDivisionError, OverflowError):
+        with np.errstate(all="ignore"):
+            return float(np.float64(a) ** b)
+    return r if type(r) is float else math.nan  # (-8.0) ** (1/3) is complex in Python
+
+
+def _pow_backward(need: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> Any:
+    ga = g * b * power(a, b - 1.0) if need[0] else None
+    gb = g * out * log(a) if need[1] else None
+    return ga, gb
+
+
+def _matmul_backward(need: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> Any:
+    # (..., n, k) @ (..., k, m): da = g @ b^T, db = a^T @ g; batch axes summed by the engine
+    return (g @ swap_last(b) if need[0] else None, swap_last(a) @ g if need[1] else None)
+
+
+# ---------------------------------------------------------------- elementwise, one input
+
+
+def _exp(ctx: Any, x: Any) -> Any:
+    if type(x) is not float:
+        return np.exp(x)
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _log(ctx: Any, x: Any) -> Any:
+    if type(x) is not float:
+        return np.log(x)
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+def _sqrt(ctx: Any, x: Any) -> Any:
+    if type(x) is not float:
+        return np.sqrt(x)
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
+def _tanh(ctx: Any, x: Any) -> Any:
+    return math.tanh(x) if type(x) is float else np.tanh(x)
+
+
+def _sigmoid(ctx: Any, x: Any) -> Any:
+    # exp of minus |x| never overflows; the two branches are the same function
+    if type(x) is float:
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+    e = np.exp(-np.abs(x))
+    r = 1 / (1 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def _relu(ctx: Any, x: Any) -> Any:
+    if type(x) is float:
+        return x if x > 0.0 else 0.0
+    return np.maximum(x, 0)
+
+
+def _leaky_relu(slope: float, x: Any) -> Any:
+    if type(x) is float:
+        return x if x > 0.0 else slope * x
+    return np.where(x > 0, x, x * slope)
+
+
+def _leaky_slope(slope: float, x: Any) -> Any:
+    d = data_of(x)
+    if type(d) is float:
+        return 1.0 if d > 0.0 else slope
+    return np.where(d > 0, 1.0, slope).astype(d.dtype)
+
+
+def _clip(bounds: tuple[float | None, float | None], x: Any) -> Any:
+    lo, hi = bounds
+    if type(x) is float:
+        if lo is not None and x < lo:
+            return float(lo)
+        return float(hi) if hi is not None and x > hi else x
+    return np.clip(x, lo, hi)
+
+
+def _inside(bounds: tuple[float | None, float | None], x: Any) -> Any:
+    lo, hi = bounds
+    d = data_of(x)
+    inside = (d >= (-math.inf if lo is None else lo)) & (d <= (math.inf if hi is None else hi))
+    return float(inside) if type(d) is float else inside
+
+
+# ---------------------------------------------------------------- reductions and softmax
+
+
+def _sum(ctx: tuple[Any, bool], x: Any) -> Any:
+    axis, keepdims = ctx
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _sum_backward(ctx: tuple[Any, bool], g: Any, out: Any, x: Any) -> Any:
+    axis, keepdims = ctx
+    return (expand(reshape(g, keepdims_shape(shape(x), axis)), shape(x)),)
+
+
+def _max(ctx: tuple[Any, bool], x: Any) -> Any:
+    axis, keepdims = ctx
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+def _max_backward(ctx: tuple[Any, bool], g: Any, out: Any, x: Any) -> Any:
+    # every element equal to the maximum shares the gradient equally (like torch.amax)
+    axis, _ = ctx
+    kshape = keepdims_shape(shape(x), axis)
+    xd = np.asarray(data_of(x))
+    mask = xd == np.reshape(data_of(out), kshape)
+    share = (mask / mask.sum(axis=axis, keepdims=True)).astype(xd.dtype)
+    return (expand(reshape(g, kshape), shape(x)) * share,)
+
+
+def _softmax(axis: int, x: Any) -> Any:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax(axis: int, x: Any) -> Any:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+# ---------------------------------------------------------------- shapes and indexing
+
+
+def _transpose_backward(axes: tuple[int, ...], g: Any, out: Any, x: Any) -> Any:
+    return (g.transpose(tuple(int(i) for i in np.argsort(axes))),)
+
+
+def _has_array_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, ndarray) and p.dtype.kind in "iu" for p in parts)
+
+
+def _scatter(ctx: tuple[tuple[int, ...], Any, Any], g: Any) -> Any:
+    shape, index, dtype = ctx
+    z = np.zeros(shape, dtype=dtype if dtype is not None else np.asarray(g).dtype)
+    if _has_array_index(index):
+        np.add.at(z, index, g)  # repeated integer indices add up
+    else:
+        z[index] = g  # basic and boolean indices touch each element at most once
+    return z
+
+
+def _concat_backward(axis: int, g: Any, out: Any, *xs: Any) -> Any:
+    grads, start = [], 0
+    for x in xs:
+        n = x.shape[axis]
+        idx = (slice(None),) * (axis % out.ndim) + (slice(start, start + n),)
+        grads.append(g[idx])
+        start += n
+    return tuple(grads)
+
+
+# ---------------------------------------------------------------- the scalar neuron
+
+
+def _weighted_sum(n: int, *wxb: Any) -> Any:
+    # wxb = (w_1 .. w_n, x_1 .. x_n[, b]); Python floats in, a Python float out
+    total = wxb[2 * n] if len(wxb) > 2 * n else 0.0
+    for w, x in zip(wxb[:n], wxb[n : 2 * n]):
+        total += w * x
+    return total
+
+
+def _weighted_sum_backward(n: int, g: Any, out: Any, *wxb: Any) -> Any:
+    # dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1
+    ws, xs = wxb[:n], wxb[n : 2 * n]
+    return (*[g * x for x in xs], *[g * w for w in ws], *([g] if len(wxb) > 2 * n else []))
+
+
+# ---------------------------------------------------------------- the table
+
+_binary = [
+    Op("add", lambda c, a, b: a + b, lambda c, g, o, a, b: (g, g)),
+    Op("sub", lambda c, a, b: a - b, lambda c, g, o, a, b: (g, -g)),
+    Op("mul", lambda c, a, b: a * b, lambda c, g, o, a, b: (g * b, g * a)),
+    Op("div", _div, lambda c, g, o, a, b: (g / b, -g * o / b)),
+    Op("pow", _pow, _pow_backward),
+    Op("matmul", lambda c, a, b: a @ b, _matmul_backward),
+]
+_unary = [
+    Op("neg", lambda c, x: -x, lambda c, g, o, x: (-g,)),
+    Op("exp", _exp, lambda c, g, o, x: (g * o,)),
+    Op("log", _log, lambda c, g, o, x: (g / x,)),
+    Op("sqrt", _sqrt, lambda c, g, o, x: (g * 0.5 / o,)),
+    Op("abs", lambda c, x: abs(x), lambda c, g, o, x: (g * sign(x),)),
+    Op("tanh", _tanh, lambda c, g, o, x: (g * (1.0 - o * o),)),
+    Op("sigmoid", _sigmoid, lambda c, g, o, x: (g * o * (1.0 - o),)),
+    Op("relu", _relu, lambda c, g, o, x: (g * (data_of(x) > 0),)),  # relu'(0) = 0
+    Op("leaky_relu", _leaky_relu, lambda c, g, o, x: (g * _leaky_slope(c, x),)),
+    Op("clip", _clip, lambda c, g, o, x: (g * _inside(c, x),)),
+    Op("sum", _sum, _sum_backward),
+    Op("max", _max, _max_backward),
+    Op(
+        "softmax",
+        _softmax,
+        lambda axis, g, o, x: (o * (g - (g * o).sum(axis=axis, keepdims=True)),),
+    ),
+    Op(
+        "log_softmax",
+        _log_softmax,
+        lambda axis, g, o, x: (g - exp(o) * g.sum(axis=axis, keepdims=True),),
+    ),
+    Op("reshape", lambda shape, x: np.reshape(x, shape), lambda c, g, o, x: (reshape(g, shape(x)),)),
+    Op("transpose", lambda axes, x: np.transpose(x, axes), _transpose_backward),
+    Op("getitem", lambda index, x: x[index], lambda c, g, o, x: (scatter(g, x.shape, c),)),
+    Op("scatter", _scatter, lambda c, g, o, x: (g[c[1]],)),
+    Op(
+        "broadcast_to",
+        lambda shape, x: np.broadcast_to(x, shape),
+        lambda c, g, o, x: (reduce_to(g, x),),
+    ),
+    Op(
+        "sum_to",
+        lambda shape, x: unbroadcast(x, shape),
+        lambda c, g, o, x: (expand(g, shape(x)),),
+    ),
+]
+_nary = [
+    Op("concat", lambda axis, *xs: np.concatenate(xs, axis=axis), _concat_backward),
+    Op(
+        "where",
+        lambda cond, a, b: np.where(cond, a, b),
+        lambda cond, g, o, a, b: (g * cond, g * ~cond),
+    ),
+    Op("weighted_sum", _weighted_sum, _weighted_sum_backward),
+]
+
+OPS: dict[str, Op] = {op.name: op for op in _binary + _unary + _nary}
