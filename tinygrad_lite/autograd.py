@@ -52,7 +52,7 @@ def grad(
         seeds = [s if isinstance(s, Value) else _node(s) for s in seeds]
     with enable_grad() if create_graph else no_grad():
         found = _backprop(outs, seeds, create_graph, store=False, wanted=ins)
-    result = []
+    result: list[Any] = []
     for i, v in enumerate(ins):
         if v not in found:
             if not allow_unused:
@@ -79,9 +79,7 @@ def concat(values: Sequence[Any], axis: int = 0) -> Value:
     ax = axis % nd
     for v in vals[1:]:
         if v.shape[:ax] + v.shape[ax + 1 :] != vals[0].shape[:ax] + vals[0].shape[ax + 1 :]:
-            raise ShapeError(
-                f"concat: shapes {[v.shape for v in vals]} differ outside axis {axis}"
-            )
+            raise ShapeError(f"concat: shapes {[v.shape for v in vals]} differ outside axis {axis}")
     return _apply(OPS["concat"], ax, *vals)
 
 

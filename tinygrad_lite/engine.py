@@ -21,12 +21,13 @@ from .grad_mode import _grad_enabled
 from .graph import toposort
 from .shapes import as_data, as_operand, fit_grad, ndarray, shape_of
 
-Number = Union[int, float]
-Operand = Union["Value", Number, np.ndarray]
+Number = int | float
+Operand = Union["Value", Number, np.ndarray]  # noqa: UP007 (a forward reference)
 
 _count = itertools.count()
 _enabled = _grad_enabled.get
 _OPS = ops.OPS
+_BOUND = ops.WITH_CONSTANT
 ADD, SUB, MUL, DIV, POW, MATMUL = (_OPS[n] for n in ("add", "sub", "mul", "div", "pow", "matmul"))
 NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU = (
     _OPS[n] for n in ("neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu")
@@ -45,7 +46,17 @@ class Value:
     (4.0, 2.0)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_op", "_ctx", "_seq")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "name",
+        "_parents",
+        "_op",
+        "_ctx",
+        "_seq",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # ndarray (op) Value defers to Value's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
@@ -143,10 +154,10 @@ class Value:
     def __ge__(self, other: Operand) -> Any:
         return self.data >= _raw(other)
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         return self.data == _raw(other)
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         return self.data != _raw(other)
 
     # ------------------------------------------------------------ arithmetic
@@ -155,25 +166,25 @@ class Value:
         return _binary(ADD, self, other)
 
     def __radd__(self, other: Operand) -> Value:
-        return _binary(ADD, _lift(other, self, "add"), self)
+        return _binary(ADD, other, self)
 
     def __sub__(self, other: Operand) -> Value:
         return _binary(SUB, self, other)
 
     def __rsub__(self, other: Operand) -> Value:
-        return _binary(SUB, _lift(other, self, "sub"), self)
+        return _binary(SUB, other, self)
 
     def __mul__(self, other: Operand) -> Value:
         return _binary(MUL, self, other)
 
     def __rmul__(self, other: Operand) -> Value:
-        return _binary(MUL, _lift(other, self, "mul"), self)
+        return _binary(MUL, other, self)
 
     def __truediv__(self, other: Operand) -> Value:
         return _binary(DIV, self, other)
 
     def __rtruediv__(self, other: Operand) -> Value:
-        return _binary(DIV, _lift(other, self, "div"), self)
+        return _binary(DIV, other, self)
 
     def __neg__(self) -> Value:
         return _apply(NEG, None, self)
@@ -182,15 +193,14 @@ class Value:
         return self
 
     def __pow__(self, exponent: Operand) -> Value:
-        return self.pow(exponent)
+        return _binary(POW, self, exponent)
 
     def __rpow__(self, base: Operand) -> Value:
-        return _lift(base, self, "pow").pow(self)
+        return _binary(POW, base, self)
 
     def pow(self, exponent: Operand) -> Value:
-        """``self ** exponent``; the exponent may be a number or a Value."""
-        e = _lift(exponent, self, "pow")
-        return _binary(POW, self, e, (self.requires_grad, e.requires_grad))
+        """``self ** exponent``; the exponent may be a number, an array or a Value."""
+        return _binary(POW, self, exponent)
 
     def __matmul__(self, other: Operand) -> Value:
         return _matmul(self, _lift(other, self, "matmul"))
@@ -419,12 +429,27 @@ def _apply(op: ops.Op, ctx: Any, *parents: Value) -> Value:
     return _node(data)
 
 
-def _binary(op: ops.Op, a: Value, b: Any, ctx: Any = None) -> Value:
-    """The hot path of ``+ - * / **``: one forward call, one node."""
+_NUMBER = (float, int)
+_ONLY_A, _ONLY_B = (True, False), (False, True)
+
+
+def _binary(op: ops.Op, a: Any, b: Any) -> Value:
+    """The hot path of ``+ - * / **`` and matmul: one forward call, one node.
+
+    A Python number on either side is kept inside the node (``ops.with_constant``) rather than
+    made into a parent node of its own.
+    """
     if type(b) is not Value:
+        if type(b) in _NUMBER:
+            return _with_constant(op, 1, a, float(b))
         b = _lift(b, a, op.name)
+    elif type(a) is not Value:
+        if type(a) in _NUMBER:
+            return _with_constant(op, 0, b, float(a))
+        a = _lift(a, b, op.name)
+    need = (a.requires_grad, b.requires_grad)
     try:
-        data = op.forward(ctx, a.data, b.data)
+        data = op.forward(need, a.data, b.data)
     except ValueError:
         raise ShapeError(
             f"{op.name}: shapes {a.shape} and {b.shape} do not broadcast together; "
@@ -432,8 +457,20 @@ def _binary(op: ops.Op, a: Value, b: Any, ctx: Any = None) -> Value:
         ) from None
     if type(data) is not float and type(data) is not ndarray:
         data = _settle(data, (a, b))
-    if (a.requires_grad or b.requires_grad) and _enabled():
-        return _node(data, op, ctx, (a, b))
+    if (need[0] or need[1]) and _enabled():
+        return _node(data, op, need, (a, b))
+    return _node(data)
+
+
+def _with_constant(op: ops.Op, side: int, x: Value, c: float) -> Value:
+    try:
+        data = op.forward(_ONLY_A, x.data, c) if side else op.forward(_ONLY_B, c, x.data)
+    except ValueError:
+        raise ShapeError(f"{op.name}: cannot combine a Value of shape {x.shape} with {c}") from None
+    if type(data) is not float and type(data) is not ndarray:
+        data = _settle(data, (x,))
+    if x.requires_grad and _enabled():
+        return _node(data, _BOUND[side][op.name], c, (x,))
     return _node(data)
 
 
@@ -458,7 +495,7 @@ def _matmul(a: Value, b: Value) -> Value:
         np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
         raise ShapeError(f"matmul: {sa} @ {sb}: batch dimensions do not broadcast") from None
-    return _binary(MATMUL, a, b, (a.requires_grad, b.requires_grad))
+    return _binary(MATMUL, a, b)
 
 
 def _index(index: Any) -> Any:
@@ -555,7 +592,11 @@ def _backprop(
                 if create_graph:
                     pg = _fit_value(pg, p)
                 elif type(pg) is not float or type(p.data) is not float:
-                    pg = fit_grad(pg, p.data)
+                    pd = p.data
+                    if type(pd) is float or type(pg) is not ndarray or pg.shape != pd.shape:
+                        pg = fit_grad(pg, pd)
+                    elif pg.dtype != pd.dtype:
+                        pg = pg.astype(pd.dtype)
                 prev = get(p)
                 grads[p] = pg if prev is None else prev + pg
     finally:

@@ -21,7 +21,8 @@ engine sums broadcast axes away in one place (``shapes.fit_grad``).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,6 +35,11 @@ class Op(NamedTuple):
     name: str
     forward: Rule
     backward: Rule
+    constant: int | None = None  # for ops made by with_constant: which input is the number
+
+
+# Binary rules receive ``need = (a_needs_grad, b_needs_grad)`` as their ctx and compute only
+# the gradients that are needed: a matmul with data on one side does half the work.
 
 
 # ---------------------------------------------------------------- helpers for both modes
@@ -128,6 +134,15 @@ def _pow(ctx: Any, a: Any, b: Any) -> Any:
         with np.errstate(all="ignore"):
             return float(np.float64(a) ** b)
     return r if type(r) is float else math.nan  # (-8.0) ** (1/3) is complex in Python
+
+
+def _mul_backward(need: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> Any:
+    return (g * b if need[0] else None, g * a if need[1] else None)
+
+
+def _div_backward(need: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> Any:
+    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b
+    return (g / b if need[0] else None, -g * out / b if need[1] else None)
 
 
 def _pow_backward(need: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -308,8 +323,8 @@ def _weighted_sum_backward(n: int, g: Any, out: Any, *wxb: Any) -> Any:
 _binary = [
     Op("add", lambda c, a, b: a + b, lambda c, g, o, a, b: (g, g)),
     Op("sub", lambda c, a, b: a - b, lambda c, g, o, a, b: (g, -g)),
-    Op("mul", lambda c, a, b: a * b, lambda c, g, o, a, b: (g * b, g * a)),
-    Op("div", _div, lambda c, g, o, a, b: (g / b, -g * o / b)),
+    Op("mul", lambda c, a, b: a * b, _mul_backward),
+    Op("div", _div, _div_backward),
     Op("pow", _pow, _pow_backward),
     Op("matmul", lambda c, a, b: a @ b, _matmul_backward),
 ]
@@ -336,7 +351,9 @@ _unary = [
         _log_softmax,
         lambda axis, g, o, x: (g - exp(o) * g.sum(axis=axis, keepdims=True),),
     ),
-    Op("reshape", lambda shape, x: np.reshape(x, shape), lambda c, g, o, x: (reshape(g, shape(x)),)),
+    Op(
+        "reshape", lambda shape, x: np.reshape(x, shape), lambda c, g, o, x: (reshape(g, shape(x)),)
+    ),
     Op("transpose", lambda axes, x: np.transpose(x, axes), _transpose_backward),
     Op("getitem", lambda index, x: x[index], lambda c, g, o, x: (scatter(g, x.shape, c),)),
     Op("scatter", _scatter, lambda c, g, o, x: (g[c[1]],)),
@@ -362,3 +379,23 @@ _nary = [
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _binary + _unary + _nary}
+
+
+def with_constant(op: Op, side: int) -> Op:
+    """``op`` with input ``side`` (0 or 1) fixed to a Python number that the node keeps as its
+    ctx: ``x + 1.0`` is one node with one parent, not two nodes. Same rules, no new math."""
+    if side == 1:
+        need = (True, False)
+        forward = lambda c, x: op.forward(need, x, c)
+        backward = lambda c, g, o, x: op.backward(need, g, o, x, c)[:1]
+    else:
+        need = (False, True)
+        forward = lambda c, x: op.forward(need, c, x)
+        backward = lambda c, g, o, x: op.backward(need, g, o, c, x)[1:]
+    return Op(op.name, forward, backward, side)
+
+
+# ``WITH_CONSTANT[side][name]``: the elementwise binary ops with a number on that side
+WITH_CONSTANT: tuple[dict[str, Op], dict[str, Op]] = tuple(  # type: ignore[assignment]
+    {op.name: with_constant(op, side) for op in _binary if op.name != "matmul"} for side in (0, 1)
+)

@@ -36,7 +36,8 @@ def as_data(x: Any, op: str = "Value") -> Data:
     if kind in "biu":
         return arr.astype(np.float64)
     raise DTypeError(
-        f"{op}: data of dtype {arr.dtype} ({_short(x)}) is not supported; "
+        f"{op}: data {_short(x)} of type {type(x).__name__} (dtype {arr.dtype}) is not "
+        "supported; "
         "pass numbers, a list of numbers or a real-valued NumPy array"
     )
 
