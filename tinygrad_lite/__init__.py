@@ -8,15 +8,19 @@
 -8.0
 """
 
+from . import nn, optim  # the layers above the core, so `tl.nn.Linear` works
 from .autograd import concat, grad, stack, weighted_sum, where
 from .engine import Value
 from .errors import (
+    ArgumentError,
+    CheckpointError,
     DTypeError,
     FunctionError,
     GradcheckError,
     GradientError,
     IndexingError,
     ShapeError,
+    StateDictError,
     TinygradLiteError,
 )
 from .function import Context, Function
@@ -25,6 +29,9 @@ from .grad_mode import enable_grad, is_grad_enabled, manual_seed, no_grad, rng
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError",
+    "CheckpointError",
+    "StateDictError",
     "Context",
     "DTypeError",
     "Function",
@@ -40,6 +47,8 @@ __all__ = [
     "grad",
     "is_grad_enabled",
     "manual_seed",
+    "nn",
+    "optim",
     "no_grad",
     "rng",
     "stack",

@@ -16,7 +16,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
-from .errors import DTypeError, GradientError, IndexingError, ShapeError
+from .errors import ArgumentError, DTypeError, GradientError, IndexingError, ShapeError
 from .grad_mode import _grad_enabled
 from .graph import toposort
 from .shapes import as_data, as_operand, fit_grad, ndarray, shape_of
@@ -129,6 +129,9 @@ class Value:
         if type(self.data) is float:
             grad = "" if self.grad is None else f", grad={_fmt(self.grad)}"
             return f"Value({self.data!r}{grad}{name})"
+        if self.data.size == 1:  # a loss: show the number
+            value = f"{self.data.item()!r}, shape={self.shape}"
+            return f"Value({value}, dtype={self.dtype}{name})"
         return f"Value(shape={self.shape}, dtype={self.dtype}{name})"
 
     def __float__(self) -> float:
@@ -246,9 +249,9 @@ class Value:
     def clip(self, min: float | None = None, max: float | None = None) -> Value:
         """Limit to [min, max]; the gradient passes where the input is inside the bounds."""
         if min is None and max is None:
-            raise ValueError("clip: give min, max or both")
+            raise ArgumentError("clip: give min, max or both")
         if min is not None and max is not None and min > max:
-            raise ValueError(f"clip: min={min} is larger than max={max}")
+            raise ArgumentError(f"clip: min={min} is larger than max={max}; swap them")
         return _apply(_OPS["clip"], (min, max), self)
 
     def softmax(self, axis: int = -1) -> Value:
@@ -552,8 +555,8 @@ def _backprop(
     """Apply the chain rule from ``roots`` back to every Value that needs a gradient.
 
     ``store``: write gradients into ``.grad`` (leaves add to what they hold, intermediates
-    are overwritten). ``create_graph``: run the backward rules on Values, recording the graph
-    of the gradient itself. Returns the gradients of the ``wanted`` Values.
+    are overwritten); otherwise return the gradients of the ``wanted`` Values.
+    ``create_graph``: run the backward rules on Values, recording the graph of the gradient.
     """
     grads: dict[Value, Any] = {}
     for root, seed in zip(roots, seeds):
@@ -561,48 +564,51 @@ def _backprop(
     want = set(wanted)
     found: dict[Value, Any] = {}
     pop, get = grads.pop, grads.get
+    fit = _fit_value if create_graph else _fit_raw
     collecting = gc.isenabled()
     gc.disable()  # the pass makes no reference cycles; don't let the collector walk the graph
     try:
         for node in reversed(toposort(roots)):
             g = pop(node, None)
-            if g is None:
+            if g is None:  # no gradient reached it (e.g. data, or an unused branch)
                 continue
-            if want and node in want:
-                found[node] = g
             parents = node._parents
-            if store:  # only in raw mode
+            if store:
                 if parents:
                     node.grad = g
                 else:
                     node.grad = _own(g) if node.grad is None else node.grad + g
+            elif node in want:
+                found[node] = g
             if not parents:
                 continue
-            op = node._op
+            # the chain rule: the op turns dL/dnode into dL/dparent for each parent
+            op, ctx = node._op, node._ctx
             if create_graph:
-                pgrads = op.backward(node._ctx, g, node, *parents)  # type: ignore[union-attr]
+                pgrads = op.backward(ctx, g, node, *parents)  # type: ignore[union-attr]
             elif len(parents) == 1:
-                pgrads = op.backward(node._ctx, g, node.data, parents[0].data)  # type: ignore[union-attr]
+                pgrads = op.backward(ctx, g, node.data, parents[0].data)  # type: ignore[union-attr]
+            elif len(parents) == 2:
+                a, b = parents
+                pgrads = op.backward(ctx, g, node.data, a.data, b.data)  # type: ignore[union-attr]
             else:
                 datas = [p.data for p in parents]
-                pgrads = op.backward(node._ctx, g, node.data, *datas)  # type: ignore[union-attr]
+                pgrads = op.backward(ctx, g, node.data, *datas)  # type: ignore[union-attr]
             for p, pg in zip(parents, pgrads):
                 if pg is None or not p.requires_grad:
                     continue
-                if create_graph:
-                    pg = _fit_value(pg, p)
-                elif type(pg) is not float or type(p.data) is not float:
-                    pd = p.data
-                    if type(pd) is float or type(pg) is not ndarray or pg.shape != pd.shape:
-                        pg = fit_grad(pg, pd)
-                    elif pg.dtype != pd.dtype:
-                        pg = pg.astype(pd.dtype)
+                if type(pg) is not float or type(p.data) is not float:
+                    pg = fit(pg, p)
                 prev = get(p)
-                grads[p] = pg if prev is None else prev + pg
+                grads[p] = pg if prev is None else prev + pg  # sum of fan-out
     finally:
         if collecting:
             gc.enable()
     return found
+
+
+def _fit_raw(pg: Any, p: Value) -> Any:
+    return fit_grad(pg, p.data)
 
 
 def _fit_value(pg: Any, p: Value) -> Value:

@@ -33,5 +33,17 @@ class FunctionError(TinygradLiteError, RuntimeError):
     """A user-defined ``tl.Function`` whose backward returns the wrong count or shapes."""
 
 
+class ArgumentError(TinygradLiteError, ValueError):
+    """An argument outside the values a function accepts (``p=1.5``, ``lr=-1``, ``min > max``)."""
+
+
+class StateDictError(TinygradLiteError, ValueError):
+    """A state dict that does not fit the module: missing or unexpected keys, wrong shapes."""
+
+
+class CheckpointError(TinygradLiteError, ValueError):
+    """A file that is not a readable checkpoint: truncated, tampered with, or not an ``.npz``."""
+
+
 class GradcheckError(TinygradLiteError, RuntimeError):
     """Analytic and numerical gradients disagree (raised by ``testing.gradcheck``)."""

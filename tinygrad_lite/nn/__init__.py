@@ -1,1 +1,52 @@
-"""Neural-network building blocks: see ``nn.scalar`` for the book's scalar classes."""
+"""Neural-network building blocks: layers, losses (``nn.functional``), initialisers
+(``nn.init``), and the book's scalar neurons (``nn.scalar``).
+
+>>> import numpy as np
+>>> import tinygrad_lite as tl
+>>> from tinygrad_lite import nn
+>>> import tinygrad_lite.nn.functional as F
+>>> _ = tl.manual_seed(0)
+>>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+>>> x = tl.Value(np.ones((5, 4), dtype=np.float32), requires_grad=False)
+>>> loss = F.cross_entropy(model(x), [0, 1, 2, 1, 0])
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(4, 8)
+"""
+
+from ..errors import ArgumentError, CheckpointError, StateDictError
+from . import functional, init, scalar
+from .activations import (
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .linear import Linear
+from .module import IncompatibleKeys, Module
+
+__all__ = [
+    "ArgumentError",
+    "CheckpointError",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "IncompatibleKeys",
+    "LeakyReLU",
+    "Linear",
+    "Module",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "StateDictError",
+    "Tanh",
+    "functional",
+    "init",
+    "scalar",
+]

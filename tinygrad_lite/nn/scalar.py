@@ -3,7 +3,10 @@
 Every weight is its own scalar Value, so every number of the network, and its gradient, can be
 printed or drawn. Shaped like micrograd's ``nn.py`` (``MLP.layers``, ``Layer.neurons``,
 ``Neuron.w``, ``Neuron.b``, ``parameters()``, ``zero_grad()``), so micrograd code ports by
-changing its import.
+changing its import. They are ``nn.Module`` s: ``parameters()`` comes from the attribute walk
+(micrograd's order: each neuron's ``w`` then its ``b``, neuron after neuron, layer after
+layer), and ``named_parameters()``, ``state_dict()``, ``save()`` and ``load()`` work on them too
+(``layers.0.neurons.1.w.0`` names one weight).
 
 A neuron's weighted sum ``z = w_1 x_1 + ... + w_n x_n + b`` is ONE node (``tl.weighted_sum``),
 as the books draw it, instead of a chain of 2n additions and multiplications: the graph is
@@ -20,13 +23,14 @@ smaller to draw and much faster to run, and the gradients are the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..autograd import weighted_sum
 from ..engine import Value
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..grad_mode import rng
+from .module import Module
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
@@ -36,18 +40,7 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 }
 
 
-class ScalarModule:
-    """What the scalar classes share: ``parameters()`` and ``zero_grad()``."""
-
-    def parameters(self) -> list[Value]:
-        return []
-
-    def zero_grad(self) -> None:
-        for p in self.parameters():
-            p.grad = None
-
-
-class Neuron(ScalarModule):
+class Neuron(Module):
     """One neuron: z = w . x + b, then the activation (``relu``, ``tanh``, ``sigmoid``,
     ``linear``). ``nonlin=False`` is micrograd's spelling of ``activation="linear"``."""
 
@@ -55,7 +48,7 @@ class Neuron(ScalarModule):
         if nonlin is not None:
             activation = activation if nonlin else "linear"
         if activation not in ACTIVATIONS:
-            raise ValueError(
+            raise ArgumentError(
                 f"Neuron: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
             )
         gen = rng()
@@ -64,36 +57,32 @@ class Neuron(ScalarModule):
         self.activation = activation
         self._act = ACTIVATIONS[activation]
 
-    def __call__(self, x: Sequence[Any]) -> Value:
+    def forward(self, x: Sequence[Any]) -> Value:
         if len(x) != len(self.w):
-            raise ShapeError(f"Neuron: got {len(x)} inputs but the neuron has {len(self.w)} weights")
+            raise ShapeError(
+                f"Neuron: got {len(x)} inputs but the neuron has {len(self.w)} weights"
+            )
         return self._act(weighted_sum(self.w, x, self.b))
-
-    def parameters(self) -> list[Value]:
-        return [*self.w, self.b]
 
     def __repr__(self) -> str:
         return f"{self.activation.capitalize()}Neuron({len(self.w)})"
 
 
-class Layer(ScalarModule):
+class Layer(Module):
     """``nout`` neurons that all read the same inputs."""
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
-    def __call__(self, x: Sequence[Any]) -> Any:
+    def forward(self, x: Sequence[Any]) -> Any:
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
-
-    def parameters(self) -> list[Value]:
-        return [p for n in self.neurons for p in n.parameters()]
 
     def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
-class MLP(ScalarModule):
+class MLP(Module):
     """Layers of neurons; every layer but the last uses ``activation``, the last is linear."""
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu") -> None:
@@ -104,15 +93,12 @@ class MLP(ScalarModule):
             for i in range(len(nouts))
         ]
 
-    def __call__(self, x: Sequence[Any]) -> Any:
+    def forward(self, x: Sequence[Any]) -> Any:
         for layer in self.layers:
             x = layer(x)
             if isinstance(x, Value):
                 x = [x]
         return x[0] if len(x) == 1 else x
-
-    def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -1,0 +1,303 @@
+"""``nn.Module``: the base class of every layer and model.
+
+A Module finds its parameters by walking its attributes, in the order they were assigned,
+through lists, tuples and dicts and into sub-Modules: there is nothing to register. Every
+``Value`` it reaches is a parameter (each one once, even when it is shared).
+
+>>> import numpy as np
+>>> import tinygrad_lite as tl
+>>> from tinygrad_lite import nn
+>>> class Affine(nn.Module):
+...     def __init__(self):
+...         self.scale = tl.Value(np.ones(3))
+...         self.shift = tl.Value(np.zeros(3))
+...     def forward(self, x):
+...         return x * self.scale + self.shift
+>>> [name for name, _ in Affine().named_parameters()]
+['scale', 'shift']
+
+``state_dict()`` / ``load_state_dict()`` copy the numbers out and back in (loading writes into
+the existing Values, so an optimizer that holds them keeps working), and ``save(path)`` /
+``load(path)`` store them in a NumPy ``.npz`` file that is read with ``allow_pickle=False``:
+loading a file never runs code from it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
+
+from ..engine import Value
+from ..errors import CheckpointError, ShapeError, StateDictError
+
+M = TypeVar("M", bound="Module")
+PathLike = str | os.PathLike[str]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(..., strict=False)`` could not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def _forward_unimplemented(self: Module, *args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError(f"{type(self).__name__}: define forward(self, ...) in the subclass")
+
+
+class Module:
+    """Base class of layers and models: subclass it, set attributes, define ``forward``.
+
+    ``model(x)`` calls ``model.forward(x)``. Parameters are every ``Value`` reachable from the
+    attributes (see the module docstring); sub-Modules are found the same way.
+    """
+
+    training: bool = True
+    # a class attribute (not a method) so that subclasses may give forward any signature
+    forward: Callable[..., Any] = _forward_unimplemented
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ walking the attributes
+
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        """What this module holds, as ``(name, object)`` in definition order.
+
+        The one place that decides where the walk looks; ``Sequential`` overrides it to name
+        its layers ``0``, ``1``, ... as PyTorch does.
+        """
+        return iter(vars(self).items())
+
+    def _named_items(self) -> list[tuple[str, Value | Module]]:
+        """Every Value and sub-Module below this module, depth first, in definition order.
+
+        Each sub-Module is entered once (shared ones, and cycles, are not walked twice);
+        a Value appears once per path that reaches it.
+        """
+        found: list[tuple[str, Value | Module]] = []
+        _collect(self, "", {id(self)}, found)
+        return found
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """``(dotted name, Value)`` for every parameter, in definition order, each once."""
+        seen: set[int] = set()
+        for name, item in self._named_items():
+            if isinstance(item, Value) and id(item) not in seen:
+                seen.add(id(item))
+                yield name, item
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in definition order, each once: what an optimizer takes."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """This module (named ``''``) and every sub-Module below it, each once."""
+        yield "", self
+        for name, item in self._named_items():
+            if isinstance(item, Module):
+                yield name, item
+
+    def modules(self) -> list[Module]:
+        return [m for _, m in self.named_modules()]
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The sub-Modules held directly (not their own sub-Modules)."""
+        found: list[tuple[str, Any]] = []
+        for name, obj in self._members():
+            _reachable(name, obj, found)
+        seen: set[int] = set()
+        for path, item in found:
+            if isinstance(item, Module) and id(item) not in seen:
+                seen.add(id(item))
+                yield path, item
+
+    def children(self) -> list[Module]:
+        return [m for _, m in self.named_children()]
+
+    # ------------------------------------------------------------ training state
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``grad = None``) before the next backward pass."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self: M, mode: bool = True) -> M:
+        """Set training mode (``Dropout`` active) on this module and every sub-Module."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self: M) -> M:
+        """Set evaluation mode (``Dropout`` is the identity) on this module and every sub-Module."""
+        return self.train(False)
+
+    # ------------------------------------------------------------ saving and loading
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's data, by dotted name (a scalar becomes a 0-d array)."""
+        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
+        """Copy ``state_dict`` into the parameters, in place, keeping each parameter's dtype.
+
+        With ``strict=True`` a missing or unexpected key raises ``StateDictError``; with
+        ``strict=False`` they are returned. A wrong shape always raises, and nothing is written
+        unless every entry fits.
+        """
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise StateDictError(
+                f"load_state_dict: {type(self).__name__} has parameters the state dict lacks "
+                f"(missing: {missing}) or the state dict has keys the module lacks "
+                f"(unexpected: {unexpected}); load a state dict saved from the same "
+                "architecture, or pass strict=False"
+            )
+        arrays = {k: _checked_array(k, state_dict[k], own[k]) for k in own if k in state_dict}
+        for key, arr in arrays.items():
+            copy_(own[key], arr)
+        return IncompatibleKeys(missing, unexpected)
+
+    def save(self, path: PathLike) -> None:
+        """Write the state dict to ``path`` as an ``.npz`` file (exactly that path)."""
+        with zipfile.ZipFile(path, "w") as zf:
+            for key, arr in self.state_dict().items():
+                with zf.open(key + ".npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, arr, allow_pickle=False)
+
+    def load(self, path: PathLike, strict: bool = True) -> IncompatibleKeys:
+        """Load parameters saved by ``save``; never runs code from the file.
+
+        A file that is truncated, corrupt, holds pickled objects or is not an ``.npz`` raises
+        ``CheckpointError``; one that does not fit the module raises ``StateDictError``.
+        """
+        return self.load_state_dict(read_checkpoint(path), strict=strict)
+
+    # ------------------------------------------------------------ printing
+
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of ``repr``; layers override it."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): {_indent(repr(child))}" for name, child in self.named_children()]
+        if not lines:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        head = [self.extra_repr()] if self.extra_repr() else []
+        body = "\n".join("  " + line for line in head + lines)
+        return f"{type(self).__name__}(\n{body}\n)"
+
+
+def read_checkpoint(path: PathLike) -> dict[str, np.ndarray]:
+    """The named arrays of an ``.npz`` checkpoint, checked and read with ``allow_pickle=False``.
+
+    Each array is read whole, so the zip's CRC-32 checksums catch bytes changed on disk.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise _not_a_checkpoint(path, f"it holds {info.filename!r}, not an array")
+                raw = io.BytesIO(zf.read(info))  # checks the CRC
+                arrays[info.filename[:-4]] = np.lib.format.read_array(raw, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise _not_a_checkpoint(path, f"{type(e).__name__}: {e}") from None
+    return arrays
+
+
+def _not_a_checkpoint(path: PathLike, why: str) -> CheckpointError:
+    return CheckpointError(
+        f"load: {os.fspath(path)!r} is not a readable checkpoint ({why}); it may be truncated "
+        "or modified. Save it again with module.save(path)"
+    )
+
+
+def copy_(value: Value, data: Any) -> Value:
+    """Write ``data`` into ``value`` in place, keeping its dtype (a scalar stays a Python float).
+
+    Writing in place (rather than replacing ``value.data``) keeps every array that shares the
+    data, and everything that holds the Value (an optimizer), in step.
+    """
+    arr = np.asarray(data)
+    if type(value.data) is float:
+        if arr.size != 1:
+            raise ShapeError(f"copy_: cannot write data of shape {arr.shape} into a scalar Value")
+        value.data = float(arr.reshape(()))
+        return value
+    try:
+        target_shape = np.broadcast_shapes(arr.shape, value.shape)
+    except ValueError:
+        target_shape = None
+    if target_shape != value.shape:
+        raise ShapeError(
+            f"copy_: cannot write data of shape {arr.shape} into a Value of shape {value.shape}"
+        )
+    if value.data.flags.writeable:
+        np.copyto(value.data, arr, casting="unsafe")
+    else:  # a read-only array (a broadcast view, a memory map): give the Value its own copy
+        value.data = np.broadcast_to(arr, value.shape).astype(value.dtype)
+    return value
+
+
+def _reachable(name: str, obj: Any, found: list[tuple[str, Any]]) -> None:
+    """Append the Values and Modules in ``obj`` to ``found``, looking through lists, tuples
+    and dicts (not into the Modules)."""
+    if isinstance(obj, (Value, Module)):
+        found.append((name, obj))
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            _reachable(f"{name}.{i}", item, found)
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            _reachable(f"{name}.{key}", item, found)
+
+
+def _collect(
+    module: Module, prefix: str, entered: set[int], found: list[tuple[str, Value | Module]]
+) -> None:
+    """Append everything below ``module`` to ``found``, entering each sub-Module once."""
+    direct: list[tuple[str, Any]] = []
+    for name, obj in module._members():
+        _reachable(prefix + name, obj, direct)
+    for path, item in direct:
+        if isinstance(item, Module):
+            if id(item) in entered:
+                continue
+            entered.add(id(item))
+            found.append((path, item))
+            _collect(item, path + ".", entered, found)
+        else:
+            found.append((path, item))
+
+
+def _checked_array(key: str, data: Any, param: Value) -> np.ndarray:
+    arr = np.asarray(data.data if isinstance(data, Value) else data)
+    if arr.dtype.kind not in "fiu":
+        raise StateDictError(
+            f"load_state_dict: {key!r} holds data of dtype {arr.dtype}; expected numbers "
+            f"for a parameter of dtype {param.dtype}"
+        )
+    if arr.shape != param.shape:
+        raise StateDictError(
+            f"load_state_dict: {key!r} has shape {arr.shape} in the state dict but the "
+            f"parameter has shape {param.shape}; was it saved from a different architecture?"
+        )
+    return arr
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
