@@ -45,5 +45,18 @@ class CheckpointError(TinygradLiteError, ValueError):
     """A file that is not a readable checkpoint: truncated, tampered with, or not an ``.npz``."""
 
 
+class DataError(TinygradLiteError, ValueError):
+    """Data, or an argument that describes data, that cannot be used: a split that leaves a
+    part empty, a batch size of 0, labels outside the known classes, a corrupt IDX file..."""
+
+
+class MissingDependencyError(TinygradLiteError, ImportError):
+    """An optional package (scikit-learn, matplotlib, tqdm) that a feature needs is missing."""
+
+
+class TrainingError(TinygradLiteError, ValueError):
+    """A training run that cannot start or continue: epochs=0, an unknown monitored name..."""
+
+
 class GradcheckError(TinygradLiteError, RuntimeError):
     """Analytic and numerical gradients disagree (raised by ``testing.gradcheck``)."""

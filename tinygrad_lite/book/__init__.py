@@ -1,0 +1,58 @@
+"""The books' tasks as library functions: the examples, the tests and the tour share them.
+
+Each task trains (or measures) what the book does and returns a ``TaskResult``: our figures
+beside the book's, the training ``History`` and the trained model. Tasks whose outcome
+depends on the initial weights take a ``seed``; ``over_seeds`` runs one over several seeds
+and summarises the spread.
+
+>>> from tinygrad_lite import book
+>>> print(book.ch1_linear_regression().report())
+Chapter 1: linear regression, 1 neuron (seed 0)
+figure                ours        book
+train MSE             16.4        16.4  matches
+test MSE             144.5       144.5  matches
+
+The hotel tasks follow "A Visual Introduction to Deep Learning" (learning rate 0.08,
+full-batch gradient descent, standardized inputs and prices); ``docs/book.md`` lists every
+figure, ours, and the conventions that reproduce the book's numbers.
+"""
+
+from .fraud import fraud_metrics
+from .hotels import (
+    ch1_linear_regression,
+    ch2_linear_hidden_layer,
+    ch2_relu_hidden_layer,
+    ch3_binary,
+    ch4_multiclass,
+    classification_data,
+    mlp,
+    regression_data,
+)
+from .hyperparameters import (
+    early_stopping,
+    gradient_descent_variants,
+    k_fold_validation,
+    learning_rates,
+)
+from .results import Figure, SeedSpread, TaskResult, over_seeds, table
+
+__all__ = [
+    "Figure",
+    "SeedSpread",
+    "TaskResult",
+    "ch1_linear_regression",
+    "ch2_linear_hidden_layer",
+    "ch2_relu_hidden_layer",
+    "ch3_binary",
+    "ch4_multiclass",
+    "classification_data",
+    "early_stopping",
+    "fraud_metrics",
+    "gradient_descent_variants",
+    "k_fold_validation",
+    "learning_rates",
+    "mlp",
+    "over_seeds",
+    "regression_data",
+    "table",
+]

@@ -1,0 +1,62 @@
+"""What the example programs share: their command-line flags and saving their plots.
+
+Every example accepts ``--out DIR`` (where plots go, default ``./tour_out``), ``--epochs N``
+(fewer for a quick run), often ``--seeds N``, and ``--no-plots``. Plots need matplotlib; when
+it is missing the example says so once and carries on printing its numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import MissingDependencyError
+
+
+def arguments(
+    description: str | None,
+    epochs: int,
+    seeds: int | None = None,
+    argv: Sequence[str] | None = None,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """Parse the examples' common flags (and any ``extra`` ones an example adds)."""
+    first_line = (description or "").strip().splitlines()[0] if description else None
+    parser = argparse.ArgumentParser(description=first_line)
+    parser.add_argument("--out", type=Path, default=Path("tour_out"), help="folder for the plots")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"epochs (default {epochs})")
+    if seeds is not None:
+        parser.add_argument(
+            "--seeds",
+            type=int,
+            default=seeds,
+            help=f"seeds 0..N-1 for the tasks that depend on the initial weights (default {seeds})",
+        )
+    parser.add_argument("--no-plots", action="store_true", help="print the numbers only")
+    if extra is not None:
+        extra(parser)
+    return parser.parse_args(argv)
+
+
+class Plotter:
+    """Calls plot functions with a path inside ``out``; quiet no-op without matplotlib."""
+
+    def __init__(self, out: Path, enabled: bool = True) -> None:
+        self.out = Path(out)
+        self.enabled = enabled
+        self.saved: list[Path] = []
+
+    def __call__(self, plot: Callable[..., Path], name: str, *args: Any, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.saved.append(plot(*args, path=self.out / name, **kwargs))
+        except MissingDependencyError as e:
+            print(f"(no plots: {e})")
+            self.enabled = False
+
+    def report(self) -> None:
+        if self.saved:
+            print(f"plots saved in {self.out}/: {', '.join(p.name for p in self.saved)}")

@@ -1,0 +1,52 @@
+"""Data for training: the books' data sets, batches, splits and preprocessing, on NumPy arrays.
+
+>>> from tinygrad_lite import data
+>>> h = data.hotels()
+>>> X_train, y_train, X_test, y_test = h.arrays(split="ch1_split", features=["distance_mi"])
+>>> scaler = data.Standardizer().fit(X_train)
+>>> Z = scaler.transform(X_train)
+>>> print(Z.ravel().round(2))
+[-0.73  2.06 -0.91 -1.12 -0.45 -0.06  0.33  0.89]
+"""
+
+from ..errors import DataError
+from . import datasets
+from .datasets import (
+    CATEGORIES,
+    FEATURES,
+    Hotels,
+    MissingDependencyError,
+    TrainTest,
+    digits,
+    hotels,
+    mnist,
+    moons,
+    read_idx,
+    spirals,
+)
+from .loader import DataLoader
+from .preprocessing import Standardizer, one_hot
+from .splits import k_fold, random_generator, train_test_split, train_val_test_split
+
+__all__ = [
+    "CATEGORIES",
+    "FEATURES",
+    "DataError",
+    "DataLoader",
+    "Hotels",
+    "MissingDependencyError",
+    "Standardizer",
+    "TrainTest",
+    "datasets",
+    "digits",
+    "hotels",
+    "k_fold",
+    "mnist",
+    "moons",
+    "one_hot",
+    "random_generator",
+    "read_idx",
+    "spirals",
+    "train_test_split",
+    "train_val_test_split",
+]
