@@ -560,7 +560,7 @@ def _backprop(
     """
     grads: dict[Value, Any] = {}
     for root, seed in zip(roots, seeds):
-        grads[root] = seed if root not in grads else grads[root] + seed
+        grads[root] = seed if root not in grads else _add(grads[root], seed)
     want = set(wanted)
     found: dict[Value, Any] = {}
     pop, get = grads.pop, grads.get
@@ -577,7 +577,7 @@ def _backprop(
                 if parents:
                     node.grad = g
                 else:
-                    node.grad = _own(g) if node.grad is None else node.grad + g
+                    node.grad = _own(g) if node.grad is None else _add(node.grad, g)
             elif node in want:
                 found[node] = g
             if not parents:
@@ -600,11 +600,18 @@ def _backprop(
                 if type(pg) is not float or type(p.data) is not float:
                     pg = fit(pg, p)
                 prev = get(p)
-                grads[p] = pg if prev is None else prev + pg  # sum of fan-out
+                grads[p] = pg if prev is None else _add(prev, pg)  # sum of fan-out
     finally:
         if collecting:
             gc.enable()
     return found
+
+
+def _add(a: Any, b: Any) -> Any:
+    """a + b for gradients: two 0-d arrays add up to a NumPy scalar; keep it a 0-d array."""
+    total = a + b
+    t = type(total)
+    return total if t is float or t is ndarray or t is Value else np.asarray(total)
 
 
 def _fit_raw(pg: Any, p: Value) -> Any:
@@ -615,7 +622,12 @@ def _fit_value(pg: Any, p: Value) -> Value:
     """Graph mode's fit_grad: a Value gradient of the input's shape."""
     if not isinstance(pg, Value):
         pg = _node(as_operand(pg, p.data, "backward"))
-    return pg.sum_to(p.shape) if pg.shape != p.shape else pg
+    if pg.shape != p.shape:
+        pg = pg.sum_to(p.shape)
+    if type(p.data) is float and type(pg.data) is not float:  # a scalar's gradient is a float
+        total = float(np.sum(pg.data))
+        pg = _node(total, _OPS["sum_to"], (), (pg,)) if pg.requires_grad else _node(total)
+    return pg
 
 
 def _own(g: Any) -> Any:

@@ -1,0 +1,24 @@
+"""Shared test set-up: the hypothesis profiles.
+
+"dev" (the default) keeps property tests quick on a laptop; "ci" (used when ``CI=true``) runs
+more examples, derandomized so a red build can be reproduced, and prints the reproduction blob.
+``HYPOTHESIS_PROFILE=<name>`` picks a profile explicitly. No deadline in either: the machines
+that run the suite are shared, so timings are noise, not signal.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    from hypothesis import settings
+except ImportError:  # hypothesis is a test dependency; tests that need it import it themselves
+    settings = None
+
+if settings is not None:
+    settings.register_profile("dev", deadline=None, max_examples=15)
+    settings.register_profile(
+        "ci", deadline=None, max_examples=30, derandomize=True, print_blob=True
+    )
+    default = "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default))

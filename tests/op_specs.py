@@ -1,0 +1,602 @@
+"""The ops the property tests walk: one declarative spec per primitive and per composite.
+
+Each ``OpSpec`` says which primitives of ``tinygrad_lite.ops.OPS`` it exercises, how to compute
+it on Values, which inputs to draw (random shapes, broadcasting pairs, the domain where the op
+is smooth), whether gradgradcheck applies, and what torch computes for it.
+``tests/test_ops_property.py`` walks ``SPECS``; a primitive added to the op table without a
+spec here makes ``test_every_primitive_has_a_spec`` fail.
+
+Domains keep finite differences honest: log/sqrt/pow bases stay positive, divisors stay away
+from 0, relu/abs/leaky_relu/clip inputs stay away from their kinks, and max/min inputs are
+distinct multiples of a gap (no ties for a perturbation to cross). The last spec,
+"composition", runs small random programs that reuse their intermediate results, so gradients
+that fan out and add up are tested too.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+import tinygrad_lite as tl
+from tinygrad_lite import Value
+from tinygrad_lite.testing import strategies as tst
+
+Shape = tuple[int, ...]
+
+# ---------------------------------------------------------------- what a spec is
+
+
+@dataclass(frozen=True)
+class Case:
+    """One drawn example: the raw inputs (Python floats for scalars, float64 arrays) that
+    become Values, and the static arguments (axes, indices, constants) passed by keyword."""
+
+    args: tuple[Any, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def astype(self, dtype: Any) -> Case:
+        """The same case with every float array (inputs and constants) cast to ``dtype``."""
+        return Case(tuple(_cast(a, dtype) for a in self.args), _cast_params(self.params, dtype))
+
+    def values(self) -> list[Value]:
+        return [Value(a) for a in self.args]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """A primitive or composite op, what it covers, its inputs, and its torch equivalent.
+
+    ``fn(*values, **case.params)`` computes the op on Values. ``torch(T, *tensors, **params)``
+    computes it with the torch module ``T`` (None: no torch equivalent). ``twice_differentiable``:
+    its second derivative is defined on the drawn domain (zero, off the kinks, for relu & co),
+    so gradgradcheck applies. ``scalar_inputs``: cases of Python floats only, for the ops that
+    take scalar Values.
+    """
+
+    name: str
+    covers: tuple[str, ...]
+    fn: Callable[..., Value]
+    inputs: st.SearchStrategy[Case]
+    torch: Callable[..., Any] | None
+    twice_differentiable: bool = True
+    scalar_inputs: st.SearchStrategy[Case] | None = None
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where inputs are drawn: a range, points to keep ``margin`` away from, or a gap that
+    makes elements distinct (no ties)."""
+
+    low: float = -3.0
+    high: float = 3.0
+    away_from: tuple[float, ...] = ()
+    margin: float = 0.05
+    gap: float | None = None
+
+    def data(self, shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
+        """A Python float for shape ``()``, else a float64 array."""
+        if shape == ():
+            return tst.finite_floats(
+                self.low, self.high, away_from=self.away_from, margin=self.margin
+            )
+        return tst.arrays(
+            shape,
+            np.float64,
+            min_value=self.low,
+            max_value=self.high,
+            away_from=self.away_from,
+            margin=self.margin,
+            min_gap=self.gap,
+        )
+
+
+ANY = Domain()
+POSITIVE = Domain(0.2, 4.0)  # log, sqrt, the base of pow
+EXPONENT = Domain(-2.0, 2.0)
+NONZERO = Domain(away_from=(0.0,), margin=0.5)  # divisors
+OFF_ZERO = Domain(away_from=(0.0,))  # relu, abs, leaky_relu: off the kink at 0
+CLIP_BOUNDS = [(-1.0, 1.0), (None, 0.5), (-0.5, None), (-0.5, 1.0)]
+OFF_CLIP = Domain(away_from=(-1.0, -0.5, 0.5, 1.0))  # off every bound above
+SPACED = Domain(-5.0, 5.0, gap=0.125)  # max, min: no ties
+SMALL = Domain(-2.0, 2.0)  # exp, softmax: moderate magnitudes
+
+
+def _cast(x: Any, dtype: Any) -> Any:
+    is_float_array = isinstance(x, np.ndarray) and x.dtype.kind == "f"
+    return x.astype(dtype) if is_float_array else x
+
+
+def _cast_params(params: dict[str, Any], dtype: Any) -> dict[str, Any]:
+    return {k: _cast(v, dtype) for k, v in params.items()}
+
+
+def _tensor(T: Any, c: Any) -> Any:
+    """A constant for torch: arrays become float64 tensors (torch's matmul does not promote
+    ints), numbers stay numbers."""
+    return T.as_tensor(c, dtype=T.float64) if isinstance(c, np.ndarray) else c
+
+
+# ---------------------------------------------------------------- input strategies
+
+
+@st.composite
+def _drawn(
+    draw: st.DrawFn, shapes: st.SearchStrategy[tuple[Shape, ...]], domains: tuple[Domain, ...]
+) -> Case:
+    """One input per domain, of the drawn shapes (``()`` gives a Python float)."""
+    return Case(tuple(draw(d.data(s)) for d, s in zip(domains, draw(shapes))))
+
+
+def _scalars(n: int) -> st.SearchStrategy[tuple[Shape, ...]]:
+    return st.just(((),) * n)
+
+
+@st.composite
+def _with_params(
+    draw: st.DrawFn, inputs: st.SearchStrategy[Case], params: st.SearchStrategy[dict[str, Any]]
+) -> Case:
+    return replace(draw(inputs), params=draw(params))
+
+
+@st.composite
+def _with_constant(draw: st.DrawFn, inputs: st.SearchStrategy[Case], position: int) -> Case:
+    """The input at ``position`` becomes the constant ``c``: a float or an int, or an array of
+    floats or ints (ints take the float dtype of the Value they meet)."""
+    case = draw(inputs)
+    c = case.args[position]
+    rest = case.args[:position] + case.args[position + 1 :]
+    return Case(rest, {"c": _integral(c) if draw(st.booleans()) else c})
+
+
+def _integral(x: Any) -> Any:
+    """``x`` rounded away from zero (so it stays off 0 and inside the domain), as int(s)."""
+    rounded = np.sign(x) * np.ceil(np.abs(x))
+    return rounded.astype(np.int64) if isinstance(x, np.ndarray) else int(rounded)
+
+
+def _matmul_shapes(vectors: bool) -> st.SearchStrategy[tuple[Shape, Shape]]:
+    """Pairs with at least one matrix (``vectors=False``: the matmul primitive runs), or
+    two vectors (a dot product, which the engine computes as ``(a * b).sum()``)."""
+    if vectors:
+        return st.integers(1, tst.MAX_SIDE).map(lambda k: ((k,), (k,)))
+    return tst.matmul_shapes().filter(lambda p: len(p[0]) > 1 or len(p[1]) > 1)
+
+
+@st.composite
+def _reduction(draw: st.DrawFn, domain: Domain) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    axis = draw(tst.axes(len(shape), tuples=True, none=True))
+    return Case((draw(domain.data(shape)),), {"axis": axis, "keepdims": draw(st.booleans())})
+
+
+@st.composite
+def _along_axis(draw: st.DrawFn, domain: Domain) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    return Case((draw(domain.data(shape)),), {"axis": draw(tst.axes(len(shape)))})
+
+
+@st.composite
+def _reshape(draw: st.DrawFn) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    return Case((draw(ANY.data(shape)),), {"shape": draw(tst.reshape_shapes(shape))})
+
+
+@st.composite
+def _transpose(draw: st.DrawFn, with_axes: bool) -> Case:
+    shape = draw(tst.shapes(min_dims=2))
+    x = draw(ANY.data(shape))
+    if not with_axes:
+        return Case((x,))
+    nd = len(shape)
+    order = draw(tst.permutations(nd).filter(lambda p: [a % nd for a in p] != list(range(nd))))
+    return Case((x,), {"axes": order})
+
+
+@st.composite
+def _getitem(draw: st.DrawFn) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    return Case((draw(ANY.data(shape)),), {"index": draw(tst.indices(shape))})
+
+
+@st.composite
+def _scatter(draw: st.DrawFn) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    index = draw(tst.indices(shape))
+    picked = np.empty(shape)[index].shape
+    return Case((draw(ANY.data(picked)),), {"shape": shape, "index": index})
+
+
+@st.composite
+def _broadcast_to(draw: st.DrawFn) -> Case:
+    target = draw(tst.shapes(min_dims=1))
+    shape = draw(tst.shapes_broadcasting_to(target).filter(lambda s: s != target))
+    return Case((draw(ANY.data(shape)),), {"shape": target})
+
+
+@st.composite
+def _sum_to(draw: st.DrawFn) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    target = draw(tst.shapes_broadcasting_to(shape).filter(lambda s: s != shape))
+    return Case((draw(ANY.data(shape)),), {"shape": target})
+
+
+@st.composite
+def _concat(draw: st.DrawFn) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    axis = draw(tst.axes(len(shape)))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    pieces = []
+    for n in sizes:
+        piece = list(shape)
+        piece[axis] = n
+        pieces.append(draw(ANY.data(tuple(piece))))
+    return Case(tuple(pieces), {"axis": axis})
+
+
+@st.composite
+def _stack(draw: st.DrawFn) -> Case:
+    shape = draw(tst.shapes(min_dims=0, max_dims=2))
+    count = draw(st.integers(1, 3))
+    axis = draw(st.integers(-len(shape) - 1, len(shape)))
+    return Case(tuple(draw(ANY.data(shape)) for _ in range(count)), {"axis": axis})
+
+
+@st.composite
+def _where(draw: st.DrawFn) -> Case:
+    cond_shape, sa, sb = draw(tst.broadcastable_shapes(3))
+    cond = draw(tst.masks(cond_shape))
+    return Case((draw(ANY.data(sa)), draw(ANY.data(sb))), {"cond": cond})
+
+
+@st.composite
+def _weighted_sum(draw: st.DrawFn) -> Case:
+    n = draw(st.integers(1, 4))
+    bias = draw(st.booleans())
+    args = tuple(draw(ANY.data(())) for _ in range(2 * n + bias))
+    return Case(args, {"n": n, "bias": bias})
+
+
+# ---------------------------------------------------------------- spec builders
+
+NO_PARAMS: st.SearchStrategy[dict[str, Any]] = st.just({})
+
+
+def elementwise(
+    name: str,
+    covers: tuple[str, ...],
+    fn: Callable[..., Value],
+    *domains: Domain,
+    torch: Callable[..., Any] | None,
+    params: st.SearchStrategy[dict[str, Any]] = NO_PARAMS,
+) -> OpSpec:
+    """An op applied element by element (with broadcasting): arrays and Python floats."""
+    n = len(domains)
+    return OpSpec(
+        name,
+        covers,
+        fn,
+        _with_params(_drawn(tst.broadcastable_shapes(n), domains), params),
+        torch,
+        scalar_inputs=_with_params(_drawn(_scalars(n), domains), params),
+    )
+
+
+def binary(
+    name: str,
+    op: Callable[[Any, Any], Any],
+    left: Domain,
+    right: Domain,
+    shapes: st.SearchStrategy[tuple[Shape, Shape]] | None = None,
+) -> list[OpSpec]:
+    """``a op b`` three ways: two Values, a Value and a constant, a constant and a Value.
+
+    ``shapes`` draws the operand shapes; by default broadcastable pairs, and then Python
+    floats are drawn too (scalar cases and number constants).
+    """
+    domains = (left, right)
+    pairs = _drawn(tst.broadcastable_shapes(2) if shapes is None else shapes, domains)
+    scalars = _drawn(_scalars(2), domains) if shapes is None else None
+
+    def constant(position: int, strategy: st.SearchStrategy[Case] | None) -> Any:
+        return None if strategy is None else _with_constant(strategy, position)
+
+    return [
+        OpSpec(name, (name,), op, pairs, lambda T, a, b: op(a, b), scalar_inputs=scalars),
+        OpSpec(
+            f"{name}_value_const",
+            (name,),
+            lambda x, c: op(x, c),
+            constant(1, pairs),
+            lambda T, x, c: op(x, _tensor(T, c)),
+            scalar_inputs=constant(1, scalars),
+        ),
+        OpSpec(
+            f"{name}_const_value",
+            (name,),
+            lambda x, c: op(c, x),
+            constant(0, pairs),
+            lambda T, x, c: op(_tensor(T, c), x),
+            scalar_inputs=constant(0, scalars),
+        ),
+    ]
+
+
+def _dims(x: Any, axis: Any) -> Any:
+    """torch's ``dim`` for one of our ``axis`` arguments (None: every axis)."""
+    return tuple(range(x.ndim)) if axis is None else axis
+
+
+def _flat_positions(shape: tuple[int, ...], index: Any) -> Any:
+    """Where ``x[index]`` reads from, as positions in ``x.reshape(-1)``: torch has no negative
+    slice steps, so the torch side indexes the flattened tensor with these (same gradient)."""
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
+    return np.asarray(positions).astype(np.int64, order="C")  # a copy: torch wants strides > 0
+
+
+def _torch_getitem(T: Any, x: Any, index: Any) -> Any:
+    return x.reshape(-1)[T.as_tensor(_flat_positions(tuple(x.shape), index))]
+
+
+def _torch_scatter(T: Any, x: Any, shape: tuple[int, ...], index: Any) -> Any:
+    where = T.as_tensor(_flat_positions(shape, index).reshape(-1))
+    zeros = T.zeros(int(np.prod(shape)), dtype=x.dtype)
+    return zeros.index_add(0, where, x.reshape(-1)).reshape(shape)
+
+
+def _weighted_sum_fn(*xs: Value, n: int, bias: bool) -> Value:
+    return tl.weighted_sum(list(xs[:n]), list(xs[n : 2 * n]), xs[2 * n] if bias else None)
+
+
+def _torch_weighted_sum(T: Any, *xs: Any, n: int, bias: bool) -> Any:
+    total = sum((w * x for w, x in zip(xs[:n], xs[n : 2 * n])), T.zeros((), dtype=T.float64))
+    return total + xs[2 * n] if bias else total
+
+
+class Cube(tl.Function):
+    """A user-defined op whose backward is written with Value ops (so it differentiates again)."""
+
+    @staticmethod
+    def forward(ctx: tl.Context, x: Value) -> Value:
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx: tl.Context, g: Value) -> Value:
+        (x,) = ctx.saved_tensors
+        return 3 * x * x * g
+
+
+# ---------------------------------------------------------------- random compositions
+# Small random programs over the smooth ops, where later steps reuse earlier results: they
+# test what single ops cannot, gradients that fan out and add up (with broadcasting) and
+# second derivatives through chains. Magnitudes stay moderate: mul squashes one side by tanh.
+# Full reductions give 0-d results that later steps reuse (0-d fan-out).
+
+STEPS: dict[str, tuple[int, Callable[..., Any], Callable[..., Any]]] = {
+    # name: (number of operands, on Values, on torch tensors)
+    "add": (2, operator.add, operator.add),
+    "sub": (2, operator.sub, operator.sub),
+    "mul": (2, lambda a, b: a * b.tanh(), lambda a, b: a * b.tanh()),
+    "tanh": (1, lambda a: a.tanh(), lambda a: a.tanh()),
+    "sigmoid": (1, lambda a: a.sigmoid(), lambda a: a.sigmoid()),
+    "sum_all": (1, lambda a: a.sum(), lambda a: a.sum()),
+    "sum_last": (
+        1,
+        lambda a: a.sum(axis=-1, keepdims=True) if a.ndim else a,
+        lambda a: a.sum(-1, keepdim=True) if a.ndim else a,
+    ),
+}
+
+
+@st.composite
+def _program(draw: st.DrawFn, scalars: bool = False) -> Case:
+    n = draw(st.integers(1, 3))
+    inputs = draw(_drawn(_scalars(n) if scalars else tst.broadcastable_shapes(n), (ANY,) * n))
+    steps = []
+    for k in range(draw(st.integers(1, 6))):
+        name = draw(st.sampled_from(sorted(STEPS)))
+        operands = tuple(draw(st.integers(0, n + k - 1)) for _ in range(STEPS[name][0]))
+        steps.append((name, operands))
+    return replace(inputs, params={"steps": tuple(steps)})
+
+
+def _run(nodes: list[Any], steps: tuple[tuple[str, tuple[int, ...]], ...], column: int) -> Any:
+    """Replay ``steps`` (each reads earlier nodes by position); the output adds up every node."""
+    for name, operands in steps:
+        nodes.append(STEPS[name][column](*[nodes[i] for i in operands]))
+    out = nodes[0]
+    for node in nodes[1:]:
+        out = out + node
+    return out
+
+
+# ---------------------------------------------------------------- the specs
+
+_clip_bounds = st.sampled_from(CLIP_BOUNDS).map(lambda b: {"min": b[0], "max": b[1]})
+_slopes = st.floats(0.0, 0.5).map(lambda s: {"negative_slope": s})
+
+SPECS: list[OpSpec] = [
+    *binary("add", operator.add, ANY, ANY),
+    *binary("sub", operator.sub, ANY, ANY),
+    *binary("mul", operator.mul, ANY, ANY),
+    *binary("div", operator.truediv, ANY, NONZERO),
+    *binary("pow", operator.pow, POSITIVE, EXPONENT),  # incl. a Value exponent, and rpow
+    *binary("matmul", operator.matmul, ANY, ANY, shapes=_matmul_shapes(vectors=False)),
+    OpSpec(
+        "matmul_vectors",
+        ("mul", "sum"),  # (k,) @ (k,) is computed as (a * b).sum()
+        operator.matmul,
+        _drawn(_matmul_shapes(vectors=True), (ANY, ANY)),
+        lambda T, a, b: a @ b,
+    ),
+    elementwise("square", ("pow",), lambda x: x.pow(2), ANY, torch=lambda T, x: x.pow(2)),
+    elementwise("neg", ("neg",), operator.neg, ANY, torch=lambda T, x: -x),
+    elementwise("exp", ("exp",), lambda x: x.exp(), SMALL, torch=lambda T, x: x.exp()),
+    elementwise("log", ("log",), lambda x: x.log(), POSITIVE, torch=lambda T, x: x.log()),
+    elementwise("sqrt", ("sqrt",), lambda x: x.sqrt(), POSITIVE, torch=lambda T, x: x.sqrt()),
+    elementwise("abs", ("abs",), abs, OFF_ZERO, torch=lambda T, x: abs(x)),
+    elementwise("tanh", ("tanh",), lambda x: x.tanh(), ANY, torch=lambda T, x: x.tanh()),
+    elementwise(
+        "sigmoid", ("sigmoid",), lambda x: x.sigmoid(), ANY, torch=lambda T, x: x.sigmoid()
+    ),
+    elementwise("relu", ("relu",), lambda x: x.relu(), OFF_ZERO, torch=lambda T, x: x.relu()),
+    elementwise(
+        "leaky_relu",
+        ("leaky_relu",),
+        lambda x, negative_slope: x.leaky_relu(negative_slope),
+        OFF_ZERO,
+        params=_slopes,
+        torch=lambda T, x, negative_slope: T.nn.functional.leaky_relu(x, negative_slope),
+    ),
+    elementwise(
+        "gelu",
+        ("mul", "add", "tanh"),  # a composite of primitives
+        lambda x: x.gelu(),
+        ANY,
+        torch=lambda T, x: T.nn.functional.gelu(x, approximate="tanh"),
+    ),
+    elementwise(
+        "clip",
+        ("clip",),
+        lambda x, min, max: x.clip(min, max),
+        OFF_CLIP,
+        params=_clip_bounds,
+        torch=lambda T, x, min, max: x.clip(min, max),
+    ),
+    elementwise("function", ("function",), Cube.apply, ANY, torch=lambda T, x: x**3),
+    OpSpec(
+        "sum",
+        ("sum",),
+        lambda x, axis, keepdims: x.sum(axis, keepdims),
+        _reduction(ANY),
+        lambda T, x, axis, keepdims: x.sum(_dims(x, axis), keepdims),
+    ),
+    OpSpec(
+        "mean",
+        ("sum", "mul"),
+        lambda x, axis, keepdims: x.mean(axis, keepdims),
+        _reduction(ANY),
+        lambda T, x, axis, keepdims: x.mean(_dims(x, axis), keepdims),
+    ),
+    OpSpec(
+        "max",
+        ("max",),
+        lambda x, axis, keepdims: x.max(axis, keepdims),
+        _reduction(SPACED),
+        lambda T, x, axis, keepdims: x.amax(_dims(x, axis), keepdims),
+    ),
+    OpSpec(
+        "min",
+        ("neg", "max"),
+        lambda x, axis, keepdims: x.min(axis, keepdims),
+        _reduction(SPACED),
+        lambda T, x, axis, keepdims: x.amin(_dims(x, axis), keepdims),
+    ),
+    OpSpec(
+        "softmax",
+        ("softmax",),
+        lambda x, axis: x.softmax(axis),
+        _along_axis(SMALL),
+        lambda T, x, axis: x.softmax(axis),
+    ),
+    OpSpec(
+        "log_softmax",
+        ("log_softmax",),
+        lambda x, axis: x.log_softmax(axis),
+        _along_axis(SMALL),
+        lambda T, x, axis: x.log_softmax(axis),
+    ),
+    OpSpec(
+        "reshape",
+        ("reshape",),
+        lambda x, shape: x.reshape(*shape),
+        _reshape(),
+        lambda T, x, shape: x.reshape(shape),
+    ),
+    OpSpec(
+        "transpose",
+        ("transpose",),
+        lambda x, axes: x.transpose(*axes),
+        _transpose(with_axes=True),
+        lambda T, x, axes: x.permute(*axes),
+    ),
+    OpSpec(
+        "transpose_reversed",
+        ("transpose",),
+        lambda x: x.transpose(),
+        _transpose(with_axes=False),
+        lambda T, x: x.permute(*reversed(range(x.ndim))),
+    ),
+    OpSpec(
+        "T",
+        ("transpose",),
+        lambda x: x.T,
+        _transpose(with_axes=False),
+        lambda T, x: x.permute(*reversed(range(x.ndim))),
+    ),
+    OpSpec("getitem", ("getitem",), lambda x, index: x[index], _getitem(), _torch_getitem),
+    OpSpec(
+        "scatter_to",
+        ("scatter",),
+        lambda x, shape, index: x.scatter_to(shape, index),
+        _scatter(),
+        _torch_scatter,
+    ),
+    OpSpec(
+        "broadcast_to",
+        ("broadcast_to",),
+        lambda x, shape: x.broadcast_to(shape),
+        _broadcast_to(),
+        lambda T, x, shape: x.broadcast_to(shape),
+    ),
+    OpSpec(
+        "sum_to",
+        ("sum_to",),
+        lambda x, shape: x.sum_to(shape),
+        _sum_to(),
+        lambda T, x, shape: x.sum_to_size(shape) if shape else x.sum(),
+    ),
+    OpSpec(
+        "concat",
+        ("concat",),
+        lambda *xs, axis: tl.concat(list(xs), axis=axis),
+        _concat(),
+        lambda T, *xs, axis: T.cat(xs, dim=axis),
+    ),
+    OpSpec(
+        "stack",
+        ("reshape", "concat"),
+        lambda *xs, axis: tl.stack(list(xs), axis=axis),
+        _stack(),
+        lambda T, *xs, axis: T.stack(xs, dim=axis),
+    ),
+    OpSpec(
+        "where",
+        ("where",),
+        lambda a, b, cond: tl.where(cond, a, b),
+        _where(),
+        lambda T, a, b, cond: T.where(T.as_tensor(cond), a, b),
+    ),
+    OpSpec(
+        "weighted_sum",
+        ("weighted_sum",),
+        _weighted_sum_fn,
+        _weighted_sum(),
+        _torch_weighted_sum,
+        scalar_inputs=_weighted_sum(),
+    ),
+    OpSpec(
+        "composition",
+        ("add",),
+        lambda *xs, steps: _run(list(xs), steps, column=1),
+        _program(),
+        lambda T, *xs, steps: _run(list(xs), steps, column=2),
+        scalar_inputs=_program(scalars=True),
+    ),
+]
