@@ -11,7 +11,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,book]"
 	touch $(STAMP)
 
 test: $(STAMP) lint typecheck pytest
@@ -29,6 +29,7 @@ pytest: $(STAMP)
 tour: $(STAMP)
 	$(PY) examples/book_neuron.py
 	$(PY) examples/micrograd_expression.py
+	$(PY) -m tinygrad_lite tour --out tour_out
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"

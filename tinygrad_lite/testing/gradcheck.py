@@ -71,6 +71,7 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    explain: bool = False,
 ) -> bool:
     """Check the gradients of ``fn`` at ``inputs`` against central finite differences.
 
@@ -87,7 +88,9 @@ def gradcheck(
 
     Returns True, or raises :class:`~tinygrad_lite.errors.GradcheckError` naming the input,
     the worst element, both values, the errors, the tolerance and the op that made the output
-    (with ``raise_exception=False``: returns False).
+    (with ``raise_exception=False``: returns False). With ``explain=True`` a failure also
+    checks every node's own backward rule (``testing.explain``) and the error names the first
+    node whose rule disagrees with finite differences: where the gradient goes wrong.
 
     >>> import numpy as np
     >>> import tinygrad_lite as tl
@@ -97,7 +100,17 @@ def gradcheck(
     """
     args = _float64_copies(inputs, "gradcheck")
     check = _Checker("gradcheck", "gradient", _Tolerance(eps, atol, rtol))
-    return check(fn, args, raise_exception)
+    if not explain:
+        return check(fn, args, raise_exception)
+    try:
+        return check(fn, args, True)
+    except GradcheckError as e:
+        from .explain import explain as explain_rules  # explain builds on this module
+
+        why = explain_rules(fn, inputs, eps=eps, atol=atol, rtol=rtol)
+        if not raise_exception:
+            return False
+        raise GradcheckError(f"{e}\n{why}") from None
 
 
 def gradgradcheck(

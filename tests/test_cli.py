@@ -1,0 +1,121 @@
+"""The command line: ``graph`` for a slide (parsed safely), ``tour`` for the books' report.
+
+L = relu(a b + c) at a=2, b=-3, c=10 is relu(4) = 4; its gradients are dL/da = b = -3,
+dL/db = a = 2, dL/dc = 1 (by hand).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from test_viz import by_title, number_after, svg_nodes
+
+from tinygrad_lite import cli
+from tinygrad_lite.cli import ExpressionError, evaluate
+
+EXPR = "a=2; b=-3; c=10; L=(a*b+c).relu()"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tinygrad_lite", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def test_evaluate_builds_the_named_graph():
+    L = evaluate(EXPR)
+    assert (L.name, L.data, L.op) == ("L", 4.0, "relu")
+    z = evaluate("i1=1.5; w1=0.8; b=0.1; z=weighted_sum([w1], [i1], b); y=z.leaky_relu(0.1)")
+    assert z.data == pytest.approx(0.8 * 1.5 + 0.1)
+    inputs = evaluate("i=2; w=3; y=w*i", data=["i"]).parents
+    assert [(v.name, v.requires_grad) for v in inputs] == [("w", True), ("i", False)]
+    assert evaluate("x=10; y=x*10**400").data == float("inf")  # numbers overflow to inf
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('echo hi')",
+        "a=2; a.__class__",
+        "a=2; b=a.__class__.__bases__",
+        "open('/etc/passwd')",
+        "a=2; b=a.backward()",
+        "a=2; b=(lambda: a)()",
+        "a=2; b=[a for _ in range(3)]",
+        "a=2; b=a.data",
+        "a='text'",
+        "a=2; a=3",
+        "import os",
+        "b=a*2",
+        "a=2; b=a.relu(1, 2)",
+        "a=2;;",
+        "a=2\n" + "b=" + "(" * 200 + "a" + ")" * 200,
+        "x" * 10_000,
+    ],
+)
+def test_anything_but_arithmetic_is_refused(text):
+    with pytest.raises(ExpressionError):
+        evaluate(text)
+
+
+def test_graph_command_writes_the_backward_svg(tmp_path):
+    out = tmp_path / "backward.svg"
+    done = run("graph", EXPR, "--backward", "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    nodes = by_title(svg_nodes(out.read_text(encoding="utf-8")))
+    grads = {name: number_after("= ", nodes[name]["lines"]) for name in ("dL", "da", "db", "dc")}
+    assert grads == {"dL": 1.0, "da": -3.0, "db": 2.0, "dc": 1.0}
+
+
+def test_graph_command_marks_data_and_prints_to_stdout(tmp_path):
+    done = run("graph", "i=2; w=3; y=w*i", "--data", "i", "--renderer", "wasm", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    nodes = by_title(svg_nodes(done.stdout))
+    assert "data" in nodes["i"]["classes"] and "param" in nodes["w"]["classes"]
+
+
+def test_graph_command_writes_dot_text(tmp_path):
+    out = tmp_path / "g.dot"
+    assert cli.main(["graph", EXPR, "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("digraph")
+
+
+def test_a_bad_expression_exits_with_a_message(tmp_path):
+    done = run("graph", "__import__('os')", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: graph:") and "Traceback" not in done.stderr
+
+
+def test_the_tour_writes_a_report(tmp_path):
+    out = tmp_path / "tour"
+    done = run("tour", "--out", str(out), "--epochs", "3", "--seeds", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "[1/9]" in done.stdout and "[9/9] the report" in done.stdout  # progress
+    assert f"open {out / 'index.html'}" in done.stdout
+    for name in ("ch1_neuron", "ch2_network"):
+        for side in ("forward", "backward"):
+            ET.fromstring((out / f"{name}_{side}.svg").read_text(encoding="utf-8"))
+    report = (out / "index.html").read_text(encoding="utf-8")
+    assert "Chapter 1: linear regression" in report and "Credit-card fraud" in report
+    assert "<img src='ch1_neuron_backward.svg'" in report
+    assert "<img src='ch1_linear_regression_cost.png'" in report  # matplotlib is installed
+    backward = by_title(svg_nodes((out / "ch1_neuron_backward.svg").read_text(encoding="utf-8")))
+    assert {"dcost", "derror", "dz", "dw", "db"} == set(backward)
+
+
+def test_the_tour_degrades_without_the_book(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tinygrad_lite.book", None)  # importing it fails
+    assert cli.main(["tour", "--out", str(tmp_path), "--no-plots"]) == 0
+    printed = capsys.readouterr().out
+    assert "tinygrad_lite.book is not available" in printed
+    assert (tmp_path / "ch1_neuron_forward.svg").exists()
+    assert "no training results" in (tmp_path / "index.html").read_text(encoding="utf-8")

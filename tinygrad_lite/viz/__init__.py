@@ -1,0 +1,40 @@
+"""Drawings of the graph: the forward graph, the backward graph of the gradients, and a
+gradient check, rendered to SVG with no system install needed.
+
+>>> import tinygrad_lite as tl
+>>> from tinygrad_lite import viz
+>>> a = tl.Value(2.0, name="a")
+>>> b = tl.Value(-3.0, name="b")
+>>> loss = (a * b).relu()
+>>> loss.name = "loss"
+>>> loss.backward()
+>>> svg = viz.render_svg(viz.draw_backward(loss))
+>>> "dloss" in svg
+True
+
+The layers: ``scene.py`` describes what to draw (pure data), ``dot.py`` turns that into DOT
+text (pure), ``render.py`` runs Graphviz (``dot`` or WebAssembly) and shows graphs in Jupyter.
+"""
+
+from .draw import MAX_NODES, draw_backward, draw_forward, draw_gradcheck
+from .render import (
+    DrawingError,
+    Graph,
+    RendererNotFoundError,
+    RenderError,
+    available_renderer,
+    render_svg,
+)
+
+__all__ = [
+    "DrawingError",
+    "MAX_NODES",
+    "Graph",
+    "RenderError",
+    "RendererNotFoundError",
+    "available_renderer",
+    "draw_backward",
+    "draw_forward",
+    "draw_gradcheck",
+    "render_svg",
+]

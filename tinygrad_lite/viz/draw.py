@@ -1,0 +1,108 @@
+"""The public drawing functions: the forward graph, the backward graph, a gradient check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..engine import Value
+from .dot import to_graph
+from .render import DrawingError, Graph
+from .scene import backward_scene, forward_scene
+
+MAX_NODES = 150  # past this many boxes a drawing folds and collapses itself (see scene.py)
+
+
+def draw_forward(
+    value: Value,
+    *,
+    model: Any = None,
+    collapse: Sequence[Any] = (),
+    max_nodes: int | None = MAX_NODES,
+) -> Graph:
+    """The forward graph of ``value``: one box per Value, inputs on the left.
+
+    Each box shows the name, the operation, the data (the number of a scalar; shape, dtype and
+    statistics of an array) and the gradient once computed. Parameters, data inputs,
+    intermediates and the output have their own colours (see the legend). ``model=`` groups
+    the boxes by the module (neuron, layer) that made them; ``collapse=[module, ...]`` draws
+    those modules as one box each; past ``max_nodes`` boxes the drawing folds repeated values
+    and collapses modules by itself, and says so in its caption.
+
+    >>> import tinygrad_lite as tl
+    >>> from tinygrad_lite import viz
+    >>> w = tl.Value(-3.0, name="w")
+    >>> z = w * 2.0
+    >>> z.name = "z"
+    >>> g = viz.draw_forward(z)
+    >>> "z  (mul)" in g.source and "data -6" in g.source
+    True
+    """
+    _check_value(value, "draw_forward")
+    return to_graph(forward_scene(value, model, collapse, max_nodes))
+
+
+def draw_backward(
+    value: Value,
+    *,
+    model: Any = None,
+    collapse: Sequence[Any] = (),
+    max_nodes: int | None = MAX_NODES,
+) -> Graph:
+    """The backward graph of ``value``: its gradients, after ``value.backward()``.
+
+    Boxes are named after their Values (``dz`` for ``z``; an unnamed Value by its operation,
+    ``d(mul)``), numbered in the order backward computed them, and show the ``.grad`` the
+    engine holds. Arrows point the way the gradient flows, from the output toward the leaves,
+    and are labelled with the local rule they apply (``x i``, ``x relu'(z)``...). A box that
+    receives several arrows says ``sum of fan-out``. Raises ``GradientError`` if ``value`` has
+    no gradient yet: this function draws what backward computed, it never runs it.
+
+    >>> import tinygrad_lite as tl
+    >>> from tinygrad_lite import viz
+    >>> w = tl.Value(-3.0, name="w")
+    >>> z = w * 2.0
+    >>> z.name = "z"
+    >>> z.backward()
+    >>> g = viz.draw_backward(z)
+    >>> "dw" in g.source and "x 2" in g.source
+    True
+    """
+    _check_value(value, "draw_backward")
+    return to_graph(backward_scene(value, model, collapse, max_nodes))
+
+
+def draw_gradcheck(
+    fn: Callable[..., Value],
+    inputs: Sequence[Any],
+    *,
+    model: Any = None,
+    max_nodes: int | None = MAX_NODES,
+    **tolerances: float,
+) -> Graph:
+    """The backward graph of ``fn(*inputs)`` with every node whose backward rule disagrees
+    with finite differences in red, and the numbers of the disagreement on it.
+
+    Runs ``testing.explain.explain(fn, inputs, **tolerances)`` (``eps``, ``atol``, ``rtol``);
+    the gradients shown are those of its walk, so no ``.grad`` is touched.
+    """
+    from ..testing.explain import explain
+
+    result = explain(fn, inputs, **tolerances)
+    failed: dict[Value, tuple[list[str], set[int]]] = {}
+    for check in result.failures:
+        lines, parents = failed.setdefault(check.node, ([], set()))
+        lines.extend(check.summary_lines())
+        parents.add(check.parent)
+    scene = backward_scene(result.output, model, (), max_nodes, result.upstream, failed)
+    first = result.first
+    head = "all local backward rules agree with finite differences"
+    if first is not None:
+        head = f"first disagreement: step {first.step}, {first.name}, input {first.parent_name}"
+    scene.caption.append(head)
+    return to_graph(scene)
+
+
+def _check_value(value: Any, what: str) -> None:
+    if not isinstance(value, Value):
+        raise DrawingError(f"{what}: expected a Value, got {type(value).__name__}")

