@@ -434,6 +434,9 @@ def _apply(op: ops.Op, ctx: Any, *parents: Value) -> Value:
 
 _NUMBER = (float, int)
 _ONLY_A, _ONLY_B = (True, False), (False, True)
+# which inputs of a binary op need a gradient: _NEED[a.requires_grad][b.requires_grad]; shared
+# tuples, so a node costs no extra allocation (and the garbage collector one object less)
+_NEED = (((False, False), _ONLY_B), (_ONLY_A, (True, True)))
 
 
 def _binary(op: ops.Op, a: Any, b: Any) -> Value:
@@ -450,7 +453,7 @@ def _binary(op: ops.Op, a: Any, b: Any) -> Value:
         if type(a) in _NUMBER:
             return _with_constant(op, 0, b, float(a))
         a = _lift(a, b, op.name)
-    need = (a.requires_grad, b.requires_grad)
+    need = _NEED[a.requires_grad][b.requires_grad]
     try:
         data = op.forward(need, a.data, b.data)
     except ValueError:
@@ -565,6 +568,14 @@ def _backprop(
     found: dict[Value, Any] = {}
     pop, get = grads.pop, grads.get
     fit = _fit_value if create_graph else _fit_raw
+
+    def send(p: Value, pg: Any) -> None:
+        """Add a gradient arriving at ``p``, in ``p``'s shape, to what it has: sum of fan-out."""
+        if type(pg) is not float or type(p.data) is not float:
+            pg = fit(pg, p)
+        prev = get(p)
+        grads[p] = pg if prev is None else _add(prev, pg)
+
     collecting = gc.isenabled()
     gc.disable()  # the pass makes no reference cycles; don't let the collector walk the graph
     try:
@@ -586,8 +597,12 @@ def _backprop(
             op, ctx = node._op, node._ctx
             if create_graph:
                 pgrads = op.backward(ctx, g, node, *parents)  # type: ignore[union-attr]
-            elif len(parents) == 1:
-                pgrads = op.backward(ctx, g, node.data, parents[0].data)  # type: ignore[union-attr]
+            elif len(parents) == 1:  # one input (and it needs a gradient): the common case
+                p = parents[0]
+                (pg,) = op.backward(ctx, g, node.data, p.data)  # type: ignore[union-attr]
+                if pg is not None:
+                    send(p, pg)
+                continue
             elif len(parents) == 2:
                 a, b = parents
                 pgrads = op.backward(ctx, g, node.data, a.data, b.data)  # type: ignore[union-attr]
@@ -595,12 +610,8 @@ def _backprop(
                 datas = [p.data for p in parents]
                 pgrads = op.backward(ctx, g, node.data, *datas)  # type: ignore[union-attr]
             for p, pg in zip(parents, pgrads):
-                if pg is None or not p.requires_grad:
-                    continue
-                if type(pg) is not float or type(p.data) is not float:
-                    pg = fit(pg, p)
-                prev = get(p)
-                grads[p] = pg if prev is None else _add(prev, pg)  # sum of fan-out
+                if pg is not None and p.requires_grad:
+                    send(p, pg)
     finally:
         if collecting:
             gc.enable()
