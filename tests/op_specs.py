@@ -24,6 +24,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.testing import strategies as tst
 
@@ -260,6 +261,44 @@ def _weighted_sum(draw: st.DrawFn) -> Case:
     bias = draw(st.booleans())
     args = tuple(draw(ANY.data(())) for _ in range(2 * n + bias))
     return Case(args, {"n": n, "bias": bias})
+
+
+@st.composite
+def _linear(draw: st.DrawFn) -> Case:
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    batch = draw(tst.shapes(min_dims=0, max_dims=2))
+    args = [draw(ANY.data((*batch, n_in))), draw(ANY.data((n_in, n_out)))]
+    if draw(st.booleans()):
+        args.append(draw(ANY.data((n_out,))))
+    return Case(tuple(args))
+
+
+@st.composite
+def _class_scores(draw: st.DrawFn, labels: bool) -> Case:
+    """Logits (batch..., classes) with integer labels, or with target distributions."""
+    batch = draw(tst.shapes(min_dims=1, max_dims=2))
+    classes = draw(st.integers(2, 5))
+    logits = draw(SMALL.data((*batch, classes)))
+    if labels:
+        index = draw(tst.arrays(batch, np.float64, min_value=0, max_value=classes - 1))
+        return Case((logits,), {"labels": np.floor(index).astype(np.int64)})
+    weights = draw(tst.arrays((*batch, classes), np.float64, min_value=0.1, max_value=1.0))
+    return Case((logits,), {"labels": weights / weights.sum(axis=-1, keepdims=True)})
+
+
+@st.composite
+def _logits_and_targets(draw: st.DrawFn, scalar: bool) -> Case:
+    shape = () if scalar else draw(tst.shapes(min_dims=1))
+    target = draw(Domain(0.0, 1.0).data(shape))
+    return Case((draw(ANY.data(shape)),), {"target": target})
+
+
+def _torch_cross_entropy(T: Any, z: Any, labels: Any) -> Any:
+    logp = T.log_softmax(z, dim=-1)
+    if labels.dtype.kind in "iu":
+        picked = T.gather(logp, -1, T.as_tensor(labels)[..., None])[..., 0]
+        return -picked
+    return -(logp * T.as_tensor(labels, dtype=z.dtype)).sum(-1)
 
 
 # ---------------------------------------------------------------- spec builders
@@ -590,6 +629,37 @@ SPECS: list[OpSpec] = [
         _weighted_sum(),
         _torch_weighted_sum,
         scalar_inputs=_weighted_sum(),
+    ),
+    OpSpec(
+        "linear",
+        ("linear",),  # fused x @ W + b
+        lambda *xs: tl.linear(*xs),
+        _linear(),
+        lambda T, x, w, *b: x @ w + b[0] if b else x @ w,
+    ),
+    OpSpec(
+        "cross_entropy_labels",
+        ("softmax_cross_entropy",),  # fused log_softmax + pick
+        lambda z, labels: F.cross_entropy(z, labels, reduction="none"),
+        _class_scores(labels=True),
+        _torch_cross_entropy,
+    ),
+    OpSpec(
+        "cross_entropy_distributions",
+        ("softmax_cross_entropy",),
+        lambda z, labels: F.cross_entropy(z, labels, reduction="none"),
+        _class_scores(labels=False),
+        _torch_cross_entropy,
+    ),
+    OpSpec(
+        "bce_with_logits",
+        ("bce_with_logits",),  # fused softplus(z) - t z
+        lambda z, target: F.binary_cross_entropy_with_logits(z, target, reduction="none"),
+        _logits_and_targets(scalar=False),
+        lambda T, z, target: T.nn.functional.binary_cross_entropy_with_logits(
+            z, T.as_tensor(target, dtype=z.dtype), reduction="none"
+        ),
+        scalar_inputs=_logits_and_targets(scalar=True),
     ),
     OpSpec(
         "composition",

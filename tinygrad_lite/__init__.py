@@ -9,7 +9,7 @@
 """
 
 from . import nn, optim  # the layers above the core, so `tl.nn.Linear` works
-from .autograd import concat, grad, stack, weighted_sum, where
+from .autograd import concat, grad, linear, stack, weighted_sum, where
 from .engine import Value
 from .errors import (
     ArgumentError,
@@ -46,6 +46,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "is_grad_enabled",
+    "linear",
     "manual_seed",
     "nn",
     "optim",

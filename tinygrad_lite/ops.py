@@ -81,6 +81,14 @@ def log(x: Any) -> Any:
     return _log(None, x) if _raw(x) else x.log()
 
 
+def softmax(x: Any, axis: int) -> Any:
+    return _softmax(axis, x) if _raw(x) else x.softmax(axis)
+
+
+def sigmoid(x: Any) -> Any:
+    return _sigmoid(None, x) if _raw(x) else x.sigmoid()
+
+
 def power(a: Any, b: Any) -> Any:
     return _pow(None, a, b) if _raw(a) and _raw(b) else a**b
 
@@ -191,9 +199,12 @@ def _sigmoid(ctx: Any, x: Any) -> Any:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)
-    return np.where(x >= 0, r, e * r)
+    with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: 1 / inf = 0, right
+        e = np.exp(-x)
+    if e.ndim == 0:
+        return 1 / (1 + e)
+    e += 1
+    return np.reciprocal(e, out=e)  # in place: one temporary instead of three
 
 
 def _relu(ctx: Any, x: Any) -> Any:
@@ -318,6 +329,56 @@ def _weighted_sum_backward(n: int, g: Any, out: Any, *wxb: Any) -> Any:
     return (*[g * x for x in xs], *[g * w for w in ws], *([g] if len(wxb) > 2 * n else []))
 
 
+# ---------------------------------------------------------------- fused rules
+# One node for a pattern every network has: the same numbers as the composite, fewer nodes and
+# fewer temporaries. Each is gradchecked like the rest (tests/op_specs.py).
+
+
+def _linear(need: tuple[bool, ...], x: Any, w: Any, b: Any = None) -> Any:
+    out = x @ w
+    if b is not None:
+        out += b  # in place: saves a temporary the size of the output
+    return out
+
+
+def _linear_backward(
+    need: tuple[bool, ...], g: Any, out: Any, x: Any, w: Any, b: Any = None
+) -> Any:
+    # out = x W + b: dx = g W^T, dW = x^T g (batch axes folded into rows), db = g summed over rows
+    n_in, n_out = shape(w)
+    gx = g @ swap_last(w) if need[0] else None
+    gw = swap_last(reshape(x, (-1, n_in))) @ reshape(g, (-1, n_out)) if need[1] else None
+    if b is None:
+        return gx, gw
+    gb = reshape(g, (-1, n_out)).sum(axis=0) if need[2] else None
+    return gx, gw, gb
+
+
+def _softmax_cross_entropy(target: tuple[Any, Any], x: Any) -> Any:
+    # per-sample -log softmax(x)[label] (labels) or -sum(t * log softmax(x)) (distributions)
+    labels, dist = target
+    logp = _log_softmax(-1, x)
+    if labels is not None:
+        return -np.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
+    return -(logp * dist).sum(axis=-1)
+
+
+def _softmax_cross_entropy_backward(target: tuple[Any, Any], g: Any, out: Any, x: Any) -> Any:
+    # d/dx = softmax(x) - one_hot (labels), softmax(x) * sum(t) - t (distributions)
+    labels, dist = target
+    p = softmax(x, -1)
+    if labels is not None:
+        local = p - (labels[..., None] == np.arange(shape(x)[-1]))
+    else:
+        local = p * dist.sum(axis=-1, keepdims=True) - dist
+    return (reshape(g, (*shape(g), 1)) * local,)
+
+
+def _bce_with_logits(t: Any, z: Any) -> Any:
+    # softplus(z) - t z, written so that exp never overflows
+    return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+
+
 # ---------------------------------------------------------------- the table
 
 _binary = [
@@ -376,6 +437,9 @@ _nary = [
         lambda cond, g, o, a, b: (g * cond, g * ~cond),
     ),
     Op("weighted_sum", _weighted_sum, _weighted_sum_backward),
+    Op("linear", _linear, _linear_backward),
+    Op("softmax_cross_entropy", _softmax_cross_entropy, _softmax_cross_entropy_backward),
+    Op("bce_with_logits", _bce_with_logits, lambda t, g, o, z: (g * (sigmoid(z) - t),)),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _binary + _unary + _nary}

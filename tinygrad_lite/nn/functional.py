@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
+from ..autograd import linear as fused_linear
+from ..engine import Value, _apply  # _apply: to make the fused rows of the op table
 from ..errors import ArgumentError, IndexingError, ShapeError
 from ..grad_mode import rng
+from ..ops import OPS
 from ..shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -114,8 +116,7 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
             f"(in_features, out_features); the input's last axis must have {weight.shape[0]} "
             "features"
         )
-    out = as_value(x) @ weight
-    return out if bias is None else out + bias
+    return fused_linear(x, weight, bias)
 
 
 # ---------------------------------------------------------------- losses
@@ -171,7 +172,10 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     500.0
     """
     z, t = _pair(input, target, "binary_cross_entropy_with_logits", reduction)
-    return _reduce(softplus(z) - z * t, reduction)
+    if t.requires_grad:  # a target that needs a gradient itself: the composite form
+        return _reduce(softplus(z) - z * t, reduction)
+    # one fused node: loss softplus(z) - t z, gradient sigmoid(z) - t
+    return _reduce(_apply(OPS["bce_with_logits"], t.data, z), reduction)
 
 
 def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
@@ -186,7 +190,12 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
     z = as_value(logits)
     if z.ndim == 0:
         raise ShapeError(f"{name}: logits must have a class axis (the last); got a scalar")
+    index = _class_indices(labels, z, name)
+    if index is not None:  # one fused node: gradient softmax(z) - one_hot(labels)
+        return _reduce(_apply(OPS["softmax_cross_entropy"], (index, None), z), reduction)
     t = _class_targets(labels, z, name)
+    if not t.requires_grad:  # fixed distributions: fused too
+        return _reduce(_apply(OPS["softmax_cross_entropy"], (None, t.data), z), reduction)
     return _reduce(-(z.log_softmax(axis=-1) * t).sum(axis=-1), reduction)
 
 
@@ -238,27 +247,38 @@ def _pair(input: Any, target: Any, loss: str, reduction: str) -> tuple[Value, Va
     return x, t
 
 
-def _class_targets(labels: Any, logits: Value, loss: str) -> Value:
-    """One-hot rows from class indices, or the given distributions, as the logits' shape."""
+def _class_indices(labels: Any, logits: Value, loss: str) -> np.ndarray | None:
+    """Integer class indices of shape ``logits.shape[:-1]``, checked; None when ``labels`` are
+    distributions of the logits' shape (one-hot rows or probabilities)."""
     if isinstance(labels, Value) and labels.shape == logits.shape:
-        return labels  # a target distribution that may itself need a gradient
+        return None
     raw = labels.data if isinstance(labels, Value) else labels
     shape, classes = logits.shape, logits.shape[-1]
     if np.shape(raw) == shape:
-        return _constant_like(raw, logits, loss)
+        return None
     if np.shape(raw) != shape[:-1]:
         raise ShapeError(
             f"{loss}: logits have shape {shape} (classes on the last axis), so labels must be "
             f"class indices of shape {shape[:-1]} or one-hot rows of shape {shape}; "
             f"got labels of shape {np.shape(raw)}"
         )
-    index = np.asarray(as_data(raw, loss))
-    if not np.all(index == np.round(index)):
-        raise ArgumentError(f"{loss}: class labels must be whole numbers; got {index!r}")
+    index = np.asarray(raw)
+    if index.dtype.kind not in "iu":
+        index = np.asarray(as_data(raw, loss))
+        if not np.all(index == np.round(index)):
+            raise ArgumentError(f"{loss}: class labels must be whole numbers; got {index!r}")
+        index = index.astype(np.intp)
     if index.size and (index.min() < 0 or index.max() >= classes):
         raise IndexingError(
             f"{loss}: labels range over [{index.min():g}, {index.max():g}] but the logits "
             f"have {classes} classes (labels 0 to {classes - 1})"
         )
-    one_hot = np.arange(classes) == index[..., None]
-    return Value(one_hot.astype(logits.dtype), requires_grad=False)
+    return index
+
+
+def _class_targets(labels: Any, logits: Value, loss: str) -> Value:
+    """Target distributions of the logits' shape, as a Value (a constant unless given as a
+    Value that needs a gradient itself)."""
+    if isinstance(labels, Value):
+        return labels
+    return _constant_like(labels, logits, loss)
