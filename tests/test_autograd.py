@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+from op_specs import Cube  # the user-defined op the property tests use
 
 import tinygrad_lite as tl
 from tinygrad_lite import Value
@@ -122,18 +123,6 @@ def test_gradgradcheck_on_composites():
 
 
 # ---------------------------------------------------------------- tl.Function
-
-
-class Cube(tl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x * x * g
 
 
 class WrongCube(Cube):

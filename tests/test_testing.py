@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from op_specs import Cube  # the user-defined op the property tests use
 
 import tinygrad_lite as tl
 from tinygrad_lite import Value
@@ -22,18 +23,6 @@ from tinygrad_lite.testing import strategies as tst
 gradcheck_module = importlib.import_module("tinygrad_lite.testing.gradcheck")
 
 # ---------------------------------------------------------------- Functions with known bugs
-
-
-class Cube(tl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x * x * g
 
 
 class ForgotAnX(Cube):
