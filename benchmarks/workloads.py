@@ -1,9 +1,9 @@
-"""What the engine benchmarks compute: the workloads, written once for every engine.
+"""The engine micro-benchmarks W1, W4 and W5: workloads written once for every engine.
 
 Each workload is plain model code that only uses operators and methods that tinygrad_lite's
 ``Value``, micrograd's ``Value`` and torch tensors share, so the engines run the very same
-Python lines. This module does no timing (``run_engine.py`` does) and imports no engine at
-module level: each benchmark process imports only the engine it measures.
+Python lines. This module does no timing loop and runs no process (``run.py`` does) and
+imports no engine at module level: each benchmark process imports only the engine it measures.
 
 * W1, micrograd's demo: an MLP(2, [16, 16, 1]) of scalar Values trained on two moons with a
   hinge loss and L2; one SGD step.
@@ -17,57 +17,20 @@ import math
 import random
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads, timed
 
 SEED = 1337
 W1_SHAPE = (2, [16, 16, 1])  # micrograd's demo network
 W1_LR = 0.05  # constant SGD step: the graph, not the schedule, is what is timed
+W1_POINTS = 100  # the demo's two-moons points
 W4_MUL, W4_ADD, W4_TANH_EVERY = 1.0001, 0.0001, 10
+W4_OPS = 1000  # ops in the chain
 W4_PASSES = 10  # chains per timed repeat
-Phases = dict[str, float]  # seconds spent in each phase of one repeat
-
-
-class CheckFailed(RuntimeError):
-    """Two engines (or an engine and the reference) disagree: the timings would be meaningless."""
-
-
-@dataclass(frozen=True)
-class Bench:
-    """One engine on one workload: ``run()`` does one repeat and returns its phase times.
-
-    ``units`` is how many steps/ops/additions one repeat performs (the table divides by it);
-    ``warmup`` runs the same code paths once, untimed (by default ``run`` itself).
-    """
-
-    run: Callable[[], Phases]
-    units: int
-    warmup: Callable[[], object] | None = None
-
-
-CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
-_clock = CLOCKS["wall"]
-
-
-def use_clock(name: str) -> None:
-    """Time with the wall clock ('wall', the default) or with the CPU time of the measuring
-    thread ('cpu': steadier on a busy machine, as it leaves out time spent descheduled)."""
-    global _clock
-    _clock = CLOCKS[name]
-
-
-def now() -> float:
-    return _clock()
-
-
-def _timed(phases: Phases, name: str, start: float) -> float:
-    t = _clock()
-    phases[name] = t - start
-    return t
+BIG_N = 1_000_000  # the million-node chain of W5
 
 
 # ---------------------------------------------------------------- the engines' Value classes
@@ -223,13 +186,13 @@ def w1_bench(variant: str, n_points: int) -> Bench:
         phases: Phases = {}
         t = now()
         loss = hinge_loss(model, as_inputs(engine, xs), ys)
-        t = _timed(phases, "forward", t)
+        t = timed(phases, "forward", t)
         model.zero_grad()
         loss.backward()
-        t = _timed(phases, "backward", t)
+        t = timed(phases, "backward", t)
         for p in params:
             p.data -= W1_LR * p.grad
-        _timed(phases, "update", t)
+        timed(phases, "update", t)
         return phases
 
     return Bench(run, units=1)
@@ -317,7 +280,7 @@ def _w4_leaf(engine: str) -> Any:
     if engine == "torch":
         import torch
 
-        torch.set_num_threads(2)
+        torch.set_num_threads(threads())
         return torch.tensor(w4_input(), requires_grad=True)
     import tinygrad_lite
 
@@ -330,9 +293,9 @@ def _w4_pass(x: Any, steps: int) -> tuple[Any, Phases]:
     t = now()
     y = elementwise_chain(x, steps)
     total = y.sum()
-    t = _timed(phases, "forward", t)
+    t = timed(phases, "forward", t)
     total.backward()
-    _timed(phases, "backward", t)
+    timed(phases, "backward", t)
     return y, phases
 
 
@@ -399,9 +362,9 @@ def addition_chain(value: Any, n: int) -> Phases:
     t = now()
     for _ in range(n):
         y = y + 1.0
-    t = _timed(phases, "forward", t)
+    t = timed(phases, "forward", t)
     y.backward()
-    _timed(phases, "backward", t)
+    timed(phases, "backward", t)
     if y.data != n or x.grad != 1:
         raise CheckFailed(f"W5: chain of {n} additions gave y={y.data!r}, dy/dx={x.grad!r}")
     return phases
@@ -446,3 +409,65 @@ def w5_bench(engine: str, n: int) -> Bench:
     return Bench(
         lambda: addition_chain(value, n), units=n, warmup=lambda: addition_chain(value, warm)
     )
+
+
+# ---------------------------------------------------------------- the three workloads
+
+MICROGRAD = Engine("micrograd", "micrograd", needs="micrograd")
+TORCH = Engine("torch", "torch ({threads})", needs="torch")
+TINYGRAD_LITE = Engine("tinygrad_lite", "tinygrad_lite")
+
+W1 = Workload(
+    name="W1",
+    title="micrograd demo, one SGD step",
+    noun="points",
+    unit="ms/step",
+    scale=1e3,
+    sizes=(W1_POINTS,),
+    quick_sizes=(8,),
+    engines=(
+        MICROGRAD,
+        Engine("tl-scalar", "tinygrad_lite nn.scalar.MLP"),
+        Engine("tl-opbyop", "tinygrad_lite op-by-op"),
+    ),
+    ours=("tl-scalar", "tl-opbyop"),
+    competitors=("micrograd",),
+    target=Target("<= 0.5x micrograd", max_ratio={"micrograd": 0.5}),
+    bench=w1_bench,
+    check=lambda installed: w1_check(W1_POINTS, installed),
+)
+
+W4 = Workload(
+    name="W4",
+    title="elementwise chain on (16,) float32",
+    noun="ops",
+    unit="µs/op",
+    scale=1e6,
+    sizes=(W4_OPS,),
+    quick_sizes=(100,),
+    engines=(TORCH, TINYGRAD_LITE),
+    ours=("tinygrad_lite",),
+    competitors=("torch",),
+    target=Target("<= 2.5 µs/op, <= 0.5x torch", max_per_unit=2.5, max_ratio={"torch": 0.5}),
+    bench=w4_bench,
+    check=lambda installed: w4_check(W4_OPS, installed),
+)
+
+W5 = Workload(
+    name="W5",
+    title="chain of scalar additions",
+    noun="additions",
+    unit="µs/add",
+    scale=1e6,
+    sizes=(10_000, 100_000, BIG_N),
+    quick_sizes=(1000,),
+    engines=(MICROGRAD, TINYGRAD_LITE),
+    ours=("tinygrad_lite",),
+    competitors=("micrograd",),
+    target=Target("works, <= 3 µs/add", max_per_unit=3.0, min_size=BIG_N),
+    bench=w5_bench,
+    check=lambda installed: "W5: every timed run checks y = N and dy/dx = 1",
+    few_repeats=(BIG_N, 3),  # each repeat of the million-node chain takes seconds
+)
+
+WORKLOADS = (W1, W4, W5)

@@ -1,7 +1,9 @@
-"""Smoke test of benchmarks/run_engine.py: it runs, checks the engines agree, prints every row.
+"""Smoke test of the benchmark suite (benchmarks/run.py and its alias run_engine.py): it runs,
+checks the engines agree, prints every row; the hand-written NumPy net has the right gradients.
 
-Timings are never asserted (they depend on the machine and its load); only that the script
-works end to end, skips competitors that are not installed and says so.
+Timings are never asserted (they depend on the machine and its load); only that the suite
+works end to end, skips competitors that are not installed and says so, and judges targets
+and memory growth by its stated rules.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
-SCRIPT = BENCH_DIR / "run_engine.py"
+RUN = BENCH_DIR / "run.py"
+ALIAS = BENCH_DIR / "run_engine.py"
+ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "MEM"]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         cwd=BENCH_DIR.parent,
     )
 
@@ -33,122 +38,207 @@ def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def _table_rows(stdout: str) -> list[list[str]]:
-    """The cells of each body row of the markdown table."""
-    lines = [line for line in stdout.splitlines() if line.startswith("| W")]
+def _table_rows(stdout: str, prefix: str = "| W") -> list[list[str]]:
+    """The cells of each body row of a markdown table whose rows start with ``prefix``."""
+    lines = [line for line in stdout.splitlines() if line.startswith(prefix)]
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def _engines(rows: list[list[str]]) -> set[tuple[str, str]]:
+    return {(cells[0].split()[0], cells[1]) for cells in rows}
 
 
 @pytest.fixture(scope="module")
 def quick() -> subprocess.CompletedProcess[str]:
-    return _run("--quick")
+    return _run(RUN, "--quick")
 
 
 @pytest.fixture(scope="module")
-def run_engine() -> ModuleType:
-    """The script imported as a module (its directory on sys.path, as when it runs)."""
+def bench() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """run.py, nets.py and workloads.py imported as modules (their directory on sys.path)."""
     sys.path.insert(0, str(BENCH_DIR))
     try:
-        spec = importlib.util.spec_from_file_location("run_engine", SCRIPT)
+        spec = importlib.util.spec_from_file_location("run", RUN)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules["run_engine"] = module  # dataclasses look their module up there
+        sys.modules["run"] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
-        return module
+        return module, sys.modules["nets"], sys.modules["workloads"]
     finally:
         sys.path.remove(str(BENCH_DIR))
+
+
+# ---------------------------------------------------------------- the whole suite, quick
 
 
 def test_quick_run_prints_a_row_for_every_engine_and_workload(quick):
     assert quick.returncode == 0, quick.stderr
     rows = _table_rows(quick.stdout)
-    engines = {(cells[0].split()[0], cells[1]) for cells in rows}
     expected = {
         ("W1", "tinygrad_lite nn.scalar.MLP"),
         ("W1", "tinygrad_lite op-by-op"),
+        ("W2", "hand-written NumPy"),
+        ("W2", "tinygrad_lite"),
+        ("W3", "hand-written NumPy"),
+        ("W3", "tinygrad_lite"),
         ("W4", "tinygrad_lite"),
         ("W5", "tinygrad_lite"),
     }
     if _installed("micrograd"):
         expected |= {("W1", "micrograd"), ("W5", "micrograd")}
     if _installed("torch"):
-        expected.add(("W4", "torch (2 threads)"))
-    assert engines == expected
+        expected |= {(w, "torch (2 threads)") for w in ("W2", "W3", "W4")}
+    assert _engines(rows) == expected
     for cells in rows:  # every row was measured: a time with its unit, and a repeat count
         assert cells[2].split()[-1] in {"ms/step", "µs/op", "µs/add"}, cells
         assert cells[5] == "3", cells
 
 
+def test_quick_run_samples_memory_for_every_engine(quick):
+    rows = _table_rows(quick.stdout, "| MEM")
+    expected = {("MEM", "hand-written NumPy"), ("MEM", "tinygrad_lite")}
+    if _installed("torch"):
+        expected.add(("MEM", "torch (2 threads)"))
+    assert _engines(rows) == expected
+    for cells in rows:  # before, at settle, at the end, peak sampled, 2 growths, process peak
+        assert all(cell.endswith("MiB") for cell in cells[2:9]), cells
+        assert float(cells[9]) >= 0 and cells[10].endswith(" s"), cells  # faults, time
+    ours = next(cells for cells in rows if cells[1] == "tinygrad_lite")
+    assert ours[11].startswith("flat after step") and ours[12] == "n/a (quick sizes)"
+
+
 def test_quick_run_reports_the_machine_and_the_checks(quick):
     out = quick.stdout
-    for fact in ("logical CPUs", "python", "numpy", "torch", "micrograd", "date"):
+    for fact in ("logical CPUs", "python", "numpy", "torch", "micrograd", "date", "BLAS"):
         assert fact in out
-    checks = [line for line in out.splitlines() if line.startswith("- W")]
-    assert [line.split(":")[0] for line in checks] == ["- W1", "- W4", "- W5"]
+    checks = [line for line in out.splitlines() if line.startswith(("- W", "- MEM"))]
+    assert [line[2:].split(":")[0] for line in checks] == ALL_WORKLOADS
     assert not any("FAILED" in line for line in checks)
+    assert "The whole run took" in out
 
 
 def test_tinygrad_lite_rows_have_a_ratio_against_each_installed_competitor(quick):
+    competitors = {
+        "W1": ["micrograd"],
+        "W2": ["torch", "NumPy"],
+        "W3": ["torch", "NumPy"],
+        "W4": ["torch"],
+        "W5": ["micrograd"],
+    }
     for cells in _table_rows(quick.stdout):
-        competitor = {"W1": "micrograd", "W4": "torch", "W5": "micrograd"}[cells[0].split()[0]]
-        if cells[1].startswith("tinygrad_lite") and _installed(competitor):
-            assert cells[6].endswith(f"x {competitor}"), cells
+        if not cells[1].startswith("tinygrad_lite"):
+            assert cells[6] == "", cells
+            continue
+        wanted = [c for c in competitors[cells[0].split()[0]] if c == "NumPy" or _installed(c)]
+        assert [ratio.split("x ")[-1] for ratio in cells[6].split(" · ")] == wanted, cells
 
 
-def test_only_repeats_and_no_gc_are_obeyed():
-    done = _run("--quick", "--only", "W5", "--repeats", "2", "--no-gc")
+def test_the_engine_alias_runs_only_w1_w4_w5_and_obeys_repeats_and_no_gc():
+    done = _run(ALIAS, "--quick", "--repeats", "2", "--no-gc")
     assert done.returncode == 0, done.stderr
     rows = _table_rows(done.stdout)
-    assert rows and {cells[0].split()[0] for cells in rows} == {"W5"}
+    assert {cells[0].split()[0] for cells in rows} == {"W1", "W4", "W5"}
     assert {cells[5] for cells in rows} == {"2"}
     assert "garbage collector is OFF" in done.stdout
+    assert "| MEM" not in done.stdout
 
 
 def test_unknown_workload_is_a_usage_error():
-    done = _run("--only", "W9")
+    done = _run(RUN, "--only", "W9")
     assert done.returncode == 2
-    assert "unknown workload" in done.stderr and "W1,W4,W5" in done.stderr
+    assert "unknown workload" in done.stderr and "W1,W2,W3,W4,W5,MEM" in done.stderr
 
 
 def test_worker_prints_one_json_line_of_per_unit_samples():
-    done = _run("--worker", "W5", "tinygrad_lite", "200", "--repeats", "2", "--clock", "cpu")
+    done = _run(RUN, "--worker", "W2", "numpy", "8", "--repeats", "2", "--threads", "1")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["units"] == 200
-    assert set(result["phases"]) == {"forward", "backward"}
+    assert result["units"] == 100  # SGD steps per repeat
+    assert set(result["phases"]) == {"forward", "backward", "update"}
     assert all(len(s) == 2 and min(s) > 0 for s in result["phases"].values())
 
 
-def test_competitors_that_are_not_installed_are_left_out(run_engine):
-    rows = run_engine.plan(["W1", "W4", "W5"], True, installed=[])
-    assert {r.variant for r in rows} == {"tl-scalar", "tl-opbyop", "tinygrad_lite"}
-    with_torch = run_engine.plan(["W4"], True, installed=["torch"])
-    assert [r.variant for r in with_torch] == ["torch", "tinygrad_lite"]
+# ---------------------------------------------------------------- planning and judging
 
 
-def test_missing_competitors_are_named_in_the_output(run_engine):
-    notes = run_engine.missing_notes(["torch"])
+def test_competitors_that_are_not_installed_are_left_out(bench):
+    run, _, _ = bench
+    rows = run.plan(ALL_WORKLOADS, True, installed=[])
+    assert {r.engine.name for r in rows} == {"tl-scalar", "tl-opbyop", "tinygrad_lite", "numpy"}
+    with_torch = run.plan(["W2"], True, installed=["torch"])
+    assert [r.engine.name for r in with_torch] == ["torch", "numpy", "tinygrad_lite"]
+
+
+def test_missing_competitors_are_named_in_the_output(bench):
+    run, _, _ = bench
+    notes = run.missing_notes(["torch"])
     assert len(notes) == 1 and "micrograd is not installed" in notes[0]
-    assert run_engine.missing_notes(["micrograd", "torch"]) == []
+    assert run.missing_notes(["micrograd", "torch"]) == []
 
 
-def test_a_missing_competitor_leaves_the_ratio_unchecked(run_engine):
-    row = run_engine.Row("W4", "tinygrad_lite", 1000, "torch", run_engine.TARGETS["W4"])
-    stats = run_engine.Stats(total=1e-6, low=1e-6, high=1e-6, phases={}, repeats=7)
-    assert run_engine.status(row, stats, None, quick=False) == (
+def _stats(run: ModuleType, seconds: float) -> object:
+    return run.Stats(total=seconds, low=seconds, high=seconds, phases={}, repeats=7)
+
+
+def test_every_ratio_target_must_pass_and_missing_ones_are_unchecked(bench):
+    run, _, _ = bench
+    ours = next(r for r in run.plan(["W2"], False, ["torch"]) if r.engine.name == "tinygrad_lite")
+    stats = _stats(run, 1e-3)
+    assert run.status(ours, stats, {"torch": 0.8, "numpy": 1.05}, quick=False) == "PASS"
+    assert run.status(ours, stats, {"torch": 0.8, "numpy": 1.2}, quick=False) == "MISS"
+    assert run.status(ours, stats, {"torch": 0.9, "numpy": 1.0}, quick=False) == "MISS"
+    assert run.status(ours, stats, {"numpy": 1.0}, quick=False) == (
         "PASS (torch not run: ratio unchecked)"
     )
-    assert run_engine.status(row, stats, 0.9, quick=False) == "MISS"
-    assert run_engine.status(row, "MemoryError", None, quick=False) == "MISS (failed)"
+    assert run.status(ours, "MemoryError", {}, quick=False) == "MISS (failed)"
+    assert run.status(ours, stats, {"torch": 9.0}, quick=True) == "n/a (quick sizes)"
 
 
-def test_checks_run_without_competitors(run_engine):
-    assert "tl-scalar = tl-opbyop" in run_engine.check("W1", [])
-    assert run_engine.check("W4", []).startswith("W4: tinygrad_lite matches")
+def test_a_time_target_and_a_minimum_size(bench):
+    run, _, _ = bench
+    w4 = next(r for r in run.plan(["W4"], False, []) if r.engine.name == "tinygrad_lite")
+    assert run.status(w4, _stats(run, 2.0e-6), {"torch": 0.4}, quick=False) == "PASS"
+    assert run.status(w4, _stats(run, 3.0e-6), {"torch": 0.4}, quick=False) == "MISS"
+    small_w5 = [r for r in run.plan(["W5"], False, []) if r.size < 1_000_000]
+    assert small_w5 and all(r.target is None for r in small_w5)  # only the million-node chain
+    big_w5 = next(r for r in run.plan(["W5"], False, []) if r.size == 1_000_000)
+    assert run.repeats_for(big_w5, 7) == 3 and run.repeats_for(small_w5[0], 7) == 7
 
 
-def test_w1_check_catches_models_that_disagree(run_engine, monkeypatch):
-    workloads = sys.modules["workloads"]
+def test_memory_is_flat_within_the_tolerance_after_it_settles(bench):
+    run, _, _ = bench
+    ours = next(r for r in run.plan(["MEM"], False, []) if r.engine.name == "tinygrad_lite")
+    mib = 1 << 20
+    steps = [0, 50, 100, 150, 200]
+
+    def judged(rss_mib: list[float]) -> tuple[object, str]:
+        rss = [int(m * mib) for m in rss_mib]
+        result = {"steps": steps, "rss": rss, "faults": [0, 900, 910, 920, 930], "seconds": 1.0}
+        stats = run.memory_stats({**result, "peak": 200 * mib}, settle=50)
+        return stats, run.memory_status(ours, stats, quick=False)
+
+    # the jump before step 50 (buffers, caches) is allowed; later growth is judged
+    stats, verdict = judged([40, 100, 101, 101.5, 100.5])
+    assert verdict == "PASS" and stats.growth == int(101.5 * mib) - 100 * mib
+    assert stats.late_growth == int(101.5 * mib) - 101 * mib  # from step 100 (half of 200) on
+    assert stats.faults_per_step == 30 / 150  # faults after step 50 only
+    assert judged([40, 100, 101, 103, 104])[1] == "MISS"  # 4 MiB > max(2 MiB, 2% of 100)
+    assert judged([40, 200, 202, 203, 203.9])[1] == "PASS"  # 3.9 MiB <= 2% of 200 MiB
+    assert judged([40, 100, 130, 100, 100])[1] == "MISS"  # a peak counts even if it falls
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def test_checks_run_without_competitors(bench):
+    run, _, _ = bench
+    assert "tl-scalar = tl-opbyop" in run.check("W1", [])
+    assert run.check("W4", []).startswith("W4: tinygrad_lite matches")
+    assert run.check("W2", []).startswith("W2: numpy = tinygrad_lite from identical weights")
+
+
+def test_w1_check_catches_models_that_disagree(bench, monkeypatch):
+    run, _, workloads = bench
     copy = workloads.copy_weights
 
     def copy_then_nudge(source, target):  # the models no longer start from the same weights
@@ -157,4 +247,66 @@ def test_w1_check_catches_models_that_disagree(run_engine, monkeypatch):
 
     monkeypatch.setattr(workloads, "copy_weights", copy_then_nudge)
     with pytest.raises(workloads.CheckFailed, match="disagrees"):
-        run_engine.check("W1", [])
+        run.check("W1", [])
+
+
+@pytest.mark.parametrize("fault", ["no update", "loss off by 0.1%"])
+def test_net_check_catches_an_engine_that_disagrees(bench, monkeypatch, fault):
+    run, nets, _ = bench
+    if fault == "no update":  # first loss and gradients agree; the loss after 5 steps not
+        monkeypatch.setattr(nets.TinygradLiteNet, "update", lambda self: None)
+    else:
+        forward = nets.TinygradLiteNet.forward
+        monkeypatch.setattr(
+            nets.TinygradLiteNet, "forward", lambda self, x, y: forward(self, x, y) * 1.001
+        )
+    with pytest.raises(nets.CheckFailed, match="W2: tinygrad_lite disagrees"):
+        run.check("W2", [])
+
+
+# ---------------------------------------------------------------- the hand-written floor
+
+
+def _numerical_grads(mlp: object, x: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """Central differences of the loss for every parameter element (float64)."""
+    grads = []
+    for p in mlp.params:
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            keep = p[i]
+            p[i] = keep + 1e-6
+            up = float(mlp.forward(x, labels))
+            p[i] = keep - 1e-6
+            down = float(mlp.forward(x, labels))
+            p[i] = keep
+            g[i] = (up - down) / 2e-6
+        grads.append(g)
+    return grads
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_hand_written_gradients_match_finite_differences(bench, activation):
+    _, nets, _ = bench
+    net = nets.Net((5, 4, 3, 3), activation, batch=6, steps=1)
+    weights = [w.astype(np.float64) for w in nets.initial_weights(net)]
+    mlp = nets.HandWrittenMLP(net, weights)
+    x, labels = nets.batch_of(net, 6)
+    x = x.astype(np.float64) - 0.5  # both signs: the ReLU units switch on and off
+    numerical = _numerical_grads(mlp, x, labels)
+    mlp.backward(mlp.forward(x, labels))
+    for got, want in zip(mlp.gradients(), numerical, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+def test_hand_written_sgd_step_moves_each_weight_against_its_gradient(bench):
+    _, nets, _ = bench
+    net = nets.Net((5, 4, 3), "sigmoid", batch=6, steps=1, lr=0.5)
+    mlp = nets.HandWrittenMLP(net, nets.initial_weights(net))
+    before = [p.copy() for p in mlp.params]
+    x, labels = nets.batch_of(net, 6)
+    mlp.backward(mlp.forward(x, labels))
+    grads = [g.copy() for g in mlp.gradients()]
+    mlp.update()
+    for p, b, g in zip(mlp.params, before, grads, strict=True):
+        np.testing.assert_allclose(p, b - 0.5 * g, rtol=1e-6, atol=1e-7)
+        assert p.dtype == np.float32
