@@ -279,11 +279,13 @@ def _class_scores(draw: st.DrawFn, labels: bool) -> Case:
     batch = draw(tst.shapes(min_dims=1, max_dims=2))
     classes = draw(st.integers(2, 5))
     logits = draw(SMALL.data((*batch, classes)))
+    reduction = draw(st.sampled_from(["none", "mean", "sum"]))
     if labels:
         index = draw(tst.arrays(batch, np.float64, min_value=0, max_value=classes - 1))
-        return Case((logits,), {"labels": np.floor(index).astype(np.int64)})
+        return Case((logits,), {"labels": np.floor(index).astype(np.int64), "reduction": reduction})
     weights = draw(tst.arrays((*batch, classes), np.float64, min_value=0.1, max_value=1.0))
-    return Case((logits,), {"labels": weights / weights.sum(axis=-1, keepdims=True)})
+    targets = weights / weights.sum(axis=-1, keepdims=True)
+    return Case((logits,), {"labels": targets, "reduction": reduction})
 
 
 @st.composite
@@ -293,12 +295,13 @@ def _logits_and_targets(draw: st.DrawFn, scalar: bool) -> Case:
     return Case((draw(ANY.data(shape)),), {"target": target})
 
 
-def _torch_cross_entropy(T: Any, z: Any, labels: Any) -> Any:
+def _torch_cross_entropy(T: Any, z: Any, labels: Any, reduction: str) -> Any:
     logp = T.log_softmax(z, dim=-1)
     if labels.dtype.kind in "iu":
-        picked = T.gather(logp, -1, T.as_tensor(labels)[..., None])[..., 0]
-        return -picked
-    return -(logp * T.as_tensor(labels, dtype=z.dtype)).sum(-1)
+        losses = -T.gather(logp, -1, T.as_tensor(labels)[..., None])[..., 0]
+    else:
+        losses = -(logp * T.as_tensor(labels, dtype=z.dtype)).sum(-1)
+    return {"none": losses, "mean": losses.mean(), "sum": losses.sum()}[reduction]
 
 
 # ---------------------------------------------------------------- spec builders
@@ -640,14 +643,14 @@ SPECS: list[OpSpec] = [
     OpSpec(
         "cross_entropy_labels",
         ("softmax_cross_entropy",),  # fused log_softmax + pick
-        lambda z, labels: F.cross_entropy(z, labels, reduction="none"),
+        lambda z, labels, reduction: F.cross_entropy(z, labels, reduction=reduction),
         _class_scores(labels=True),
         _torch_cross_entropy,
     ),
     OpSpec(
         "cross_entropy_distributions",
         ("softmax_cross_entropy",),
-        lambda z, labels: F.cross_entropy(z, labels, reduction="none"),
+        lambda z, labels, reduction: F.cross_entropy(z, labels, reduction=reduction),
         _class_scores(labels=False),
         _torch_cross_entropy,
     ),

@@ -154,8 +154,8 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
     n_in, n_out = weight.shape
     if vx.ndim == 0 or vx.shape[-1] != n_in:
         raise ShapeError(
-            f"linear: input of shape {vx.shape} does not fit a weight of shape {weight.shape}; "
-            f"the input's last axis must have {n_in} features"
+            f"linear: input of shape {vx.shape} does not fit a weight of shape {weight.shape} "
+            f"(in_features, out_features); the input's last axis must have {n_in} features"
         )
     parts = [vx, weight]
     if bias is not None:

@@ -60,7 +60,9 @@ def shape(x: Any) -> tuple[int, ...]:
 
 
 def reshape(g: Any, new_shape: tuple[int, ...]) -> Any:
-    return np.reshape(g, new_shape) if _raw(g) else g.reshape(new_shape)
+    if type(g) is float:
+        return np.reshape(g, new_shape)
+    return g.reshape(new_shape)  # the ndarray and the Value method
 
 
 def expand(g: Any, new_shape: tuple[int, ...]) -> Any:
@@ -271,12 +273,14 @@ def _max_backward(ctx: tuple[Any, bool], g: Any, out: Any, x: Any) -> Any:
 
 
 def _softmax(axis: int, x: Any) -> Any:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    e = x - x.max(axis=axis, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 def _log_softmax(axis: int, x: Any) -> Any:
-    shifted = x - np.max(x, axis=axis, keepdims=True)
+    shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -346,32 +350,50 @@ def _linear_backward(
 ) -> Any:
     # out = x W + b: dx = g W^T, dW = x^T g (batch axes folded into rows), db = g summed over rows
     n_in, n_out = shape(w)
+    x_shape = shape(x)
+    if len(x_shape) != 2:  # fold batch axes into rows (or make one row of a single sample)
+        x, g = reshape(x, (-1, n_in)), reshape(g, (-1, n_out))
     gx = g @ swap_last(w) if need[0] else None
-    gw = swap_last(reshape(x, (-1, n_in))) @ reshape(g, (-1, n_out)) if need[1] else None
+    if gx is not None and len(x_shape) != 2:
+        gx = reshape(gx, x_shape)
+    gw = swap_last(x) @ g if need[1] else None
     if b is None:
         return gx, gw
-    gb = reshape(g, (-1, n_out)).sum(axis=0) if need[2] else None
-    return gx, gw, gb
+    return gx, gw, g.sum(axis=0) if need[2] else None
 
 
-def _softmax_cross_entropy(target: tuple[Any, Any], x: Any) -> Any:
-    # per-sample -log softmax(x)[label] (labels) or -sum(t * log softmax(x)) (distributions)
-    labels, dist = target
+def _softmax_cross_entropy(target: tuple[Any, Any, str], x: Any) -> Any:
+    # -log softmax(x)[label] (labels) or -sum(t * log softmax(x)) (distributions), per sample,
+    # then reduced: "mean" over the samples, "sum", or "none"
+    labels, dist, reduction = target
     logp = _log_softmax(-1, x)
-    if labels is not None:
-        return -np.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
-    return -(logp * dist).sum(axis=-1)
-
-
-def _softmax_cross_entropy_backward(target: tuple[Any, Any], g: Any, out: Any, x: Any) -> Any:
-    # d/dx = softmax(x) - one_hot (labels), softmax(x) * sum(t) - t (distributions)
-    labels, dist = target
-    p = softmax(x, -1)
-    if labels is not None:
-        local = p - (labels[..., None] == np.arange(shape(x)[-1]))
+    if labels is None:
+        losses = -(logp * dist).sum(axis=-1)
+    elif logp.ndim == 2:
+        losses = -logp[np.arange(len(labels)), labels]
     else:
+        losses = -np.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
+    if reduction == "none":
+        return losses
+    return losses.mean() if reduction == "mean" else losses.sum()
+
+
+def _softmax_cross_entropy_backward(target: tuple[Any, Any, str], g: Any, out: Any, x: Any) -> Any:
+    # d/dx = softmax(x) - one_hot(labels), or softmax(x) * sum(t) - t (distributions)
+    labels, dist, reduction = target
+    p = softmax(x, -1)
+    if labels is None:
         local = p * dist.sum(axis=-1, keepdims=True) - dist
-    return (reshape(g, (*shape(g), 1)) * local,)
+    elif _raw(p) and p.ndim == 2:
+        p[np.arange(len(labels)), labels] -= 1  # p is this rule's own array: in place
+        local = p
+    else:
+        local = p - (labels[..., None] == np.arange(shape(x)[-1]))
+    if reduction == "none":
+        return (reshape(g, (*shape(g), 1)) * local,)
+    if reduction == "mean":
+        g = g / (local.size // shape(x)[-1])  # the number of samples
+    return (g * local,)
 
 
 def _bce_with_logits(t: Any, z: Any) -> Any:

@@ -119,6 +119,25 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise ArgumentError("SGD: nesterov=True needs a momentum > 0")
         self.nesterov = bool(nesterov)
+        self._buffers: list[np.ndarray | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        if self.momentum or self.weight_decay:
+            return super().step()
+        # plain descent, w -= lr * g, through one reusable buffer per parameter: a large
+        # parameter then costs no fresh temporary (and no fresh pages) on every step
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            if type(g) is not np.ndarray or not p.data.flags.writeable:
+                _descend(p, self.update(g, p.data, self.state[i]))
+                continue
+            buf = self._buffers[i]
+            if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
+                buf = self._buffers[i] = np.empty_like(g)
+            p.data -= np.multiply(g, self.lr, out=buf)
 
     def update(self, g: Any, w: Any, state: State) -> Any:
         if self.weight_decay:

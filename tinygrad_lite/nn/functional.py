@@ -107,16 +107,7 @@ def dropout(
     return x * mask
 
 
-def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
-    """``x @ weight + bias`` with ``weight`` of shape (in_features, out_features)."""
-    shape = np.shape(x.data if isinstance(x, Value) else x)
-    if not shape or shape[-1] != weight.shape[0]:
-        raise ShapeError(
-            f"linear: input of shape {shape} does not fit a weight of shape {weight.shape} "
-            f"(in_features, out_features); the input's last axis must have {weight.shape[0]} "
-            "features"
-        )
-    return fused_linear(x, weight, bias)
+linear = fused_linear  # x @ weight + bias, weight (in_features, out_features): one node
 
 
 # ---------------------------------------------------------------- losses
@@ -191,11 +182,11 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
     if z.ndim == 0:
         raise ShapeError(f"{name}: logits must have a class axis (the last); got a scalar")
     index = _class_indices(labels, z, name)
-    if index is not None:  # one fused node: gradient softmax(z) - one_hot(labels)
-        return _reduce(_apply(OPS["softmax_cross_entropy"], (index, None), z), reduction)
+    if index is not None:  # one fused node, reduction included: gradient softmax(z) - one_hot
+        return _apply(OPS["softmax_cross_entropy"], (index, None, reduction), z)
     t = _class_targets(labels, z, name)
     if not t.requires_grad:  # fixed distributions: fused too
-        return _reduce(_apply(OPS["softmax_cross_entropy"], (None, t.data), z), reduction)
+        return _apply(OPS["softmax_cross_entropy"], (None, t.data, reduction), z)
     return _reduce(-(z.log_softmax(axis=-1) * t).sum(axis=-1), reduction)
 
 
