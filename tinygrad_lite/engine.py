@@ -566,7 +566,7 @@ def _backprop(
         grads[root] = seed if root not in grads else _add(grads[root], seed)
     want = set(wanted)
     found: dict[Value, Any] = {}
-    given: set[int] = set()  # ids of the arrays this pass stored as some .grad
+    given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
     pop, get = grads.pop, grads.get
     fit = _fit_value if create_graph else _fit_raw
 
@@ -586,9 +586,12 @@ def _backprop(
                 continue
             parents = node._parents
             if store:
-                if type(g) is ndarray:
-                    g = _unshared(g, given, leaf=not parents)
-                node.grad = g if parents or node.grad is None else _add(node.grad, g)
+                if parents:  # an intermediate: keeps this pass's gradient, to be read or drawn
+                    node.grad = g
+                else:  # a leaf: adds up across passes, and owns its array
+                    if type(g) is ndarray:
+                        g = _unshared(g, given)
+                    node.grad = g if node.grad is None else _add(node.grad, g)
             elif node in want:
                 found[node] = g
             if not parents:
@@ -641,11 +644,11 @@ def _fit_value(pg: Any, p: Value) -> Value:
     return pg
 
 
-def _unshared(g: np.ndarray, given: set[int], leaf: bool) -> np.ndarray:
-    """``g``, or a copy of it when another Value's ``.grad`` already holds it (``a + b`` hands
-    the same array to both), or when it is a view a leaf should not keep: an optimizer may
-    update a parameter's gradient in place. Fresh arrays (most of them) are not copied."""
-    if id(g) in given or (leaf and (g.base is not None or not g.flags.writeable)):
+def _unshared(g: np.ndarray, given: set[int]) -> np.ndarray:
+    """``g``, or a copy of it when another leaf's ``.grad`` already holds it (``a + b`` hands
+    the same array to both), or when it is a view: gradient clipping and users update a
+    parameter's gradient in place. Fresh arrays (most of them) are not copied."""
+    if id(g) in given or g.base is not None or not g.flags.writeable:
         g = g.copy()
     given.add(id(g))
     return g
