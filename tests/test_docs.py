@@ -37,6 +37,6 @@ def test_docstring_examples_run(name):
     try:
         module = importlib.import_module(name)
     except ImportError as e:  # an optional dependency of that module is missing
-        pytest.skip(f"{name} needs an optional dependency: {e}")
+        pytest.skip(reason=f"{name} needs an optional dependency: {e}")
     result = doctest.testmod(module, optionflags=FLAGS)
     assert result.failed == 0

