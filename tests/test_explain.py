@@ -122,7 +122,7 @@ def test_a_rule_that_raises_is_the_culprit():
     assert "backward raised" in result.first.note
 
 
-def test_a_function_with_number_arguments_is_reported_unchecked():
+def test_a_function_with_number_arguments_is_checked_too():
     class Scale(tl.Function):
         @staticmethod
         def forward(ctx, x, k):
@@ -133,9 +133,16 @@ def test_a_function_with_number_arguments_is_reported_unchecked():
         def backward(ctx, g):
             return g * ctx.k, None
 
+    class WrongScale(Scale):
+        @staticmethod
+        def backward(ctx, g):
+            return g, None  # planted: forgets the factor
+
     result = explain(lambda a: Scale.apply(a, 3.0).tanh(), [0.2])
     assert result.ok
-    assert any(c.note.startswith("not checked") for c in result.checks)
+    assert not any(c.note.startswith("not checked") for c in result.checks)
+    wrong = explain(lambda a: WrongScale.apply(a, 3.0).tanh(), [0.2])
+    assert [c.op for c in wrong.failures] == ["WrongScale"]
 
 
 @pytest.mark.parametrize(

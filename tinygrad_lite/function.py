@@ -62,7 +62,11 @@ class Function:
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, engine.Value))
         parents = tuple(args[i] for i in positions)
         if is_grad_enabled() and any(p.requires_grad for p in parents):
-            return engine._node(data, _FUNCTION, (cls, ctx, positions, len(args)), parents)
+            # the other arguments (numbers, arrays) are kept so the forward can be re-run
+            # (testing.explain does); the Values' places hold None
+            others = tuple(None if isinstance(a, engine.Value) else a for a in args)
+            info = (cls, ctx, positions, len(args), others)
+            return engine._node(data, _FUNCTION, info, parents)
         return engine._node(data)
 
 
@@ -71,7 +75,7 @@ def _function_forward(ctx: Any, *xs: Any) -> Any:
 
 
 def _function_backward(info: Any, g: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-    cls, ctx, positions, nargs = info
+    cls, ctx, positions, nargs, _ = info
     graph_mode = isinstance(g, engine.Value)
     grad_out = g if graph_mode else engine._node(g)
     with enable_grad() if graph_mode else no_grad():
