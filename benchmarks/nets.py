@@ -111,7 +111,24 @@ class Trainer(Protocol):
         ...
 
 
-class TinygradLiteNet:
+class _EngineSteps:
+    """backward, update and the loss of an engine with an optimizer object: both libraries
+    spell them the same way (``zero_grad``, ``backward``, ``step``, ``item``)."""
+
+    optimizer: Any
+
+    def backward(self, loss: Any) -> None:
+        self.optimizer.zero_grad()
+        loss.backward()
+
+    def update(self) -> None:
+        self.optimizer.step()
+
+    def loss_value(self, loss: Any) -> float:
+        return float(loss.item())
+
+
+class TinygradLiteNet(_EngineSteps):
     """The network as a tinygrad_lite user writes it."""
 
     def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
@@ -136,21 +153,11 @@ class TinygradLiteNet:
         logits = self.model(self._value(x, requires_grad=False))
         return self._cross_entropy(logits, labels)
 
-    def backward(self, loss: Any) -> None:
-        self.optimizer.zero_grad()
-        loss.backward()
-
-    def update(self) -> None:
-        self.optimizer.step()
-
-    def loss_value(self, loss: Any) -> float:
-        return float(loss.item())
-
     def gradients(self) -> list[np.ndarray]:
         return [p.grad for p in self.model.parameters()]
 
 
-class TorchNet:
+class TorchNet(_EngineSteps):
     """The same network in torch (weights stored transposed, as torch does)."""
 
     def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
@@ -173,16 +180,6 @@ class TorchNet:
 
     def forward(self, x: Any, labels: Any) -> Any:
         return self._torch.nn.functional.cross_entropy(self.model(x), labels)
-
-    def backward(self, loss: Any) -> None:
-        self.optimizer.zero_grad()
-        loss.backward()
-
-    def update(self) -> None:
-        self.optimizer.step()
-
-    def loss_value(self, loss: Any) -> float:
-        return float(loss.item())
 
     def gradients(self) -> list[np.ndarray]:
         grads = [np.asarray(p.grad) for p in self.model.parameters()]
