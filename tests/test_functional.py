@@ -92,6 +92,31 @@ def test_cross_entropy_of_a_single_sample_and_of_a_batch_axis_more() -> None:
     assert F.cross_entropy(Value(seq), labels).item() == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("labels", [LABELS, SOFT], ids=["labels", "distributions"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_reuses_its_softmax_once_and_recomputes_after(
+    labels: np.ndarray, reduction: str
+) -> None:
+    # the fused node keeps the forward's softmax for its backward and writes into it: a second
+    # backward, and a forward re-run on other inputs in between, must still give the gradient
+    expected = np.exp(_log_softmax(X))
+    expected -= np.eye(3)[LABELS] if labels.ndim == 1 else SOFT
+    weights = np.full(4, 0.25 if reduction == "mean" else 1.0)
+    seed = np.ones(4) if reduction == "none" else None
+    z = Value(X)
+    loss = F.cross_entropy(z, labels, reduction=reduction)
+    loss.backward(seed)  # from the kept softmax
+    first = z.grad.copy()
+    np.testing.assert_allclose(first, expected * weights[:, None], rtol=1e-12)
+    loss.backward(seed)  # accumulates: twice the gradient, from a recomputed softmax
+    np.testing.assert_allclose(z.grad, 2 * first, rtol=1e-12)
+    again = F.cross_entropy(z, labels, reduction=reduction)
+    again._op.forward(again._ctx, 2.0 * X)  # as testing.explain does: other inputs, same node
+    z.zero_grad()
+    again.backward(seed)  # the softmax of 2X was kept, but this is the gradient at X
+    np.testing.assert_allclose(z.grad, first, rtol=1e-12)
+
+
 def test_targets_may_be_lists_arrays_or_values_and_take_the_input_dtype() -> None:
     x = Value(X.astype(np.float32))
     results = [

@@ -11,7 +11,7 @@ from .engine import Value, _apply, _backprop, _lift, _node, _seed
 from .errors import DTypeError, GradientError, ShapeError
 from .grad_mode import enable_grad, no_grad
 from .ops import OPS
-from .shapes import as_data
+from .shapes import as_data, ndarray, shape_of
 
 
 def grad(
@@ -145,25 +145,26 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
     >>> tl.linear(np.array([[1.0, 2.0, 3.0]]), w, tl.Value(np.zeros(2))).data
     array([[6., 6.]])
     """
-    if not isinstance(weight, Value) or weight.ndim != 2:
+    w = weight.data if type(weight) is Value else None
+    if type(w) is not ndarray or w.ndim != 2:
         raise ShapeError(
             f"linear: weight must be a 2-d Value (in_features, out_features); got "
             f"{getattr(weight, 'shape', type(weight).__name__)}"
         )
-    vx = _lift(x, weight, "linear")
-    n_in, n_out = weight.shape
-    if vx.ndim == 0 or vx.shape[-1] != n_in:
+    vx = x if type(x) is Value else _lift(x, weight, "linear")
+    n_in, n_out = w.shape
+    if type(vx.data) is not ndarray or vx.data.shape[-1:] != (n_in,):
         raise ShapeError(
-            f"linear: input of shape {vx.shape} does not fit a weight of shape {weight.shape} "
+            f"linear: input of shape {vx.shape} does not fit a weight of shape {w.shape} "
             f"(in_features, out_features); the input's last axis must have {n_in} features"
         )
-    parts = [vx, weight]
-    if bias is not None:
-        vb = _lift(bias, weight, "linear")
-        if vb.shape not in ((n_out,), (1, n_out), ()):
-            raise ShapeError(f"linear: bias of shape {vb.shape} does not fit {n_out} outputs")
-        parts.append(vb)
-    return _apply(OPS["linear"], tuple(p.requires_grad for p in parts), *parts)
+    if bias is None:
+        return _apply(OPS["linear"], (vx.requires_grad, weight.requires_grad), vx, weight)
+    vb = bias if type(bias) is Value else _lift(bias, weight, "linear")
+    if shape_of(vb.data) not in ((n_out,), (1, n_out), ()):
+        raise ShapeError(f"linear: bias of shape {vb.shape} does not fit {n_out} outputs")
+    need = (vx.requires_grad, weight.requires_grad, vb.requires_grad)
+    return _apply(OPS["linear"], need, vx, weight, vb)
 
 
 def _values(values: Sequence[Any], op: str) -> list[Value]:

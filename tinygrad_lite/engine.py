@@ -424,10 +424,15 @@ def _raw(x: Any) -> Any:
 
 def _apply(op: ops.Op, ctx: Any, *parents: Value) -> Value:
     """Run ``op`` forward on the parents' data and record the node if a gradient is needed."""
-    data = op.forward(ctx, *[p.data for p in parents])
+    if len(parents) == 1:  # the common case, written out: activations, reductions, losses
+        data = op.forward(ctx, parents[0].data)
+        needed = parents[0].requires_grad
+    else:
+        data = op.forward(ctx, *[p.data for p in parents])
+        needed = any([p.requires_grad for p in parents])
     if type(data) is not float and type(data) is not ndarray:
         data = _settle(data, parents)
-    if _enabled() and any(p.requires_grad for p in parents):
+    if needed and _enabled():
         return _node(data, op, ctx, parents)
     return _node(data)
 
@@ -539,7 +544,7 @@ def _seed(root: Value, gradient: Any, what: str) -> Any:
                 f"{what}: the Value has shape {root.shape}, not a single number; call "
                 ".sum() or .mean() first, or pass gradient= an array of that shape"
             )
-        return np.ones_like(root.data)
+        return np.array(1, dtype=root.data.dtype).reshape(root.data.shape)
     g = _raw(gradient)
     if shape_of(g) != root.shape:
         raise ShapeError(
@@ -572,7 +577,10 @@ def _backprop(
 
     def send(p: Value, pg: Any) -> None:
         """Add a gradient arriving at ``p``, in ``p``'s shape, to what it has: sum of fan-out."""
-        if type(pg) is not float or type(p.data) is not float:
+        d = p.data
+        if type(pg) is not type(d) or (
+            type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
+        ):
             pg = fit(pg, p)
         prev = get(p)
         grads[p] = pg if prev is None else _add(prev, pg)

@@ -201,12 +201,23 @@ def _sigmoid(ctx: Any, x: Any) -> Any:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: 1 / inf = 0, right
-        e = np.exp(-x)
-    if e.ndim == 0:
-        return 1 / (1 + e)
+    if x.ndim == 0:
+        with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: 1 / inf = 0
+            return 1 / (1 + np.exp(-x))
+    e = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
     e += 1
-    return np.reciprocal(e, out=e)  # in place: one temporary instead of three
+    return np.reciprocal(e, out=e)  # in place: one array instead of four
+
+
+def _sigmoid_backward(g: Any, o: Any) -> Any:
+    # g * o * (1 - o), written into one new array: ``*=`` is in place on an ndarray and an
+    # ordinary product on a Value or a float, so the rule still runs in both modes
+    local = 1.0 - o
+    local *= o
+    local *= g
+    return local
 
 
 def _relu(ctx: Any, x: Any) -> Any:
@@ -349,39 +360,76 @@ def _linear_backward(
     need: tuple[bool, ...], g: Any, out: Any, x: Any, w: Any, b: Any = None
 ) -> Any:
     # out = x W + b: dx = g W^T, dW = x^T g (batch axes folded into rows), db = g summed over rows
-    n_in, n_out = shape(w)
-    x_shape = shape(x)
+    x_shape = x.shape
     if len(x_shape) != 2:  # fold batch axes into rows (or make one row of a single sample)
+        n_in, n_out = w.shape
         x, g = reshape(x, (-1, n_in)), reshape(g, (-1, n_out))
-    gx = g @ swap_last(w) if need[0] else None
+    gx = g @ w.T if need[0] else None  # .T: every operand here is a matrix
     if gx is not None and len(x_shape) != 2:
         gx = reshape(gx, x_shape)
-    gw = swap_last(x) @ g if need[1] else None
+    gw = x.T @ g if need[1] else None
     if b is None:
         return gx, gw
     return gx, gw, g.sum(axis=0) if need[2] else None
 
 
-def _softmax_cross_entropy(target: tuple[Any, Any, str], x: Any) -> Any:
+class Saved:
+    """An array a forward rule made that its backward rule can reuse, with the input it came from.
+
+    The fused cross-entropy keeps its softmax here: its backward is then ``p - one_hot`` written
+    into ``p``, with no second softmax. ``take`` hands the array over once, and only to a
+    backward of the same input array; a second backward, or a forward re-run on other inputs
+    (``testing.explain`` does that), makes the rule recompute.
+    """
+
+    __slots__ = ("source", "array")
+
+    def __init__(self) -> None:
+        self.source: Any = None
+        self.array: Any = None
+
+    def keep(self, source: Any, array: Any) -> None:
+        self.source, self.array = source, array
+
+    def take(self, source: Any) -> Any:
+        """The kept array if it was made from ``source`` (then forgotten), else None."""
+        if self.source is not source or self.source is None:
+            return None
+        array, self.source, self.array = self.array, None, None
+        return array
+
+
+def _softmax_cross_entropy(target: tuple[Any, Any, str, Saved], x: Any) -> Any:
     # -log softmax(x)[label] (labels) or -sum(t * log softmax(x)) (distributions), per sample,
-    # then reduced: "mean" over the samples, "sum", or "none"
-    labels, dist, reduction = target
-    logp = _log_softmax(-1, x)
+    # then reduced: "mean" over the samples, "sum", or "none". With s = x - max(x) and
+    # e = exp(s): -log softmax(x)[k] = log(sum(e)) - s[k]; e / sum(e) is kept for backward.
+    labels, dist, reduction, saved = target
+    s = x - x.max(axis=-1, keepdims=True)
     if labels is None:
-        losses = -(logp * dist).sum(axis=-1)
-    elif logp.ndim == 2:
-        losses = -logp[np.arange(len(labels)), labels]
+        picked = (s * dist).sum(axis=-1)
+    elif s.ndim == 2:
+        picked = s[np.arange(len(labels)), labels]
     else:
-        losses = -np.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
+        picked = np.take_along_axis(s, labels[..., None], axis=-1)[..., 0]
+    e = np.exp(s, out=s)  # s is ours and no longer needed: exp in place
+    sums = e.sum(axis=-1)
+    log_sums = np.log(sums)
+    losses = log_sums * dist.sum(axis=-1) - picked if labels is None else log_sums - picked
+    e /= sums[..., None]
+    saved.keep(x, e)
     if reduction == "none":
         return losses
     return losses.mean() if reduction == "mean" else losses.sum()
 
 
-def _softmax_cross_entropy_backward(target: tuple[Any, Any, str], g: Any, out: Any, x: Any) -> Any:
+def _softmax_cross_entropy_backward(
+    target: tuple[Any, Any, str, Saved], g: Any, out: Any, x: Any
+) -> Any:
     # d/dx = softmax(x) - one_hot(labels), or softmax(x) * sum(t) - t (distributions)
-    labels, dist, reduction = target
-    p = softmax(x, -1)
+    labels, dist, reduction, saved = target
+    p = saved.take(x) if _raw(x) else None  # the forward's softmax, ours to write into
+    if p is None:
+        p = softmax(x, -1)
     if labels is None:
         local = p * dist.sum(axis=-1, keepdims=True) - dist
     elif _raw(p) and p.ndim == 2:
@@ -390,9 +438,12 @@ def _softmax_cross_entropy_backward(target: tuple[Any, Any, str], g: Any, out: A
     else:
         local = p - (labels[..., None] == np.arange(shape(x)[-1]))
     if reduction == "none":
-        return (reshape(g, (*shape(g), 1)) * local,)
-    if reduction == "mean":
+        g = reshape(g, (*shape(g), 1))
+    elif reduction == "mean":
         g = g / (local.size // shape(x)[-1])  # the number of samples
+    if _raw(local) and _raw(g):
+        local *= g  # local is this rule's own array: scale it in place
+        return (local,)
     return (g * local,)
 
 
@@ -418,7 +469,7 @@ _unary = [
     Op("sqrt", _sqrt, lambda c, g, o, x: (g * 0.5 / o,)),
     Op("abs", lambda c, x: abs(x), lambda c, g, o, x: (g * sign(x),)),
     Op("tanh", _tanh, lambda c, g, o, x: (g * (1.0 - o * o),)),
-    Op("sigmoid", _sigmoid, lambda c, g, o, x: (g * o * (1.0 - o),)),
+    Op("sigmoid", _sigmoid, lambda c, g, o, x: (_sigmoid_backward(g, o),)),
     Op("relu", _relu, lambda c, g, o, x: (g * (data_of(x) > 0),)),  # relu'(0) = 0
     Op("leaky_relu", _leaky_relu, lambda c, g, o, x: (g * _leaky_slope(c, x),)),
     Op("clip", _clip, lambda c, g, o, x: (g * _inside(c, x),)),

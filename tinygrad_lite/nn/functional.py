@@ -28,7 +28,7 @@ from ..autograd import linear as fused_linear
 from ..engine import Value, _apply  # _apply: to make the fused rows of the op table
 from ..errors import ArgumentError, IndexingError, ShapeError
 from ..grad_mode import rng
-from ..ops import OPS
+from ..ops import OPS, Saved
 from ..shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -183,10 +183,10 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
         raise ShapeError(f"{name}: logits must have a class axis (the last); got a scalar")
     index = _class_indices(labels, z, name)
     if index is not None:  # one fused node, reduction included: gradient softmax(z) - one_hot
-        return _apply(OPS["softmax_cross_entropy"], (index, None, reduction), z)
+        return _apply(OPS["softmax_cross_entropy"], (index, None, reduction, Saved()), z)
     t = _class_targets(labels, z, name)
     if not t.requires_grad:  # fixed distributions: fused too
-        return _apply(OPS["softmax_cross_entropy"], (None, t.data, reduction), z)
+        return _apply(OPS["softmax_cross_entropy"], (None, t.data, reduction, Saved()), z)
     return _reduce(-(z.log_softmax(axis=-1) * t).sum(axis=-1), reduction)
 
 
