@@ -205,7 +205,7 @@ class HandWrittenMLP:
     """
 
     def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
-        self.params = [w.copy() for w in weights]
+        self.params = [_on_cache_lines(w) for w in weights]
         self.grads: list[np.ndarray] = []
         self.lr = net.lr
         self.relu = net.activation == "relu"
@@ -277,6 +277,16 @@ class HandWrittenMLP:
         else:
             g *= a
             g *= 1.0 - a  # sigmoid' = a (1 - a)
+
+
+def _on_cache_lines(w: np.ndarray) -> np.ndarray:
+    """A copy of ``w`` starting on a 64-byte boundary, as tinygrad_lite's and torch's parameters
+    do: SGD writes the parameters in place, and a misaligned one makes that twice as slow here."""
+    raw = np.empty(w.nbytes + 64, dtype=np.uint8)
+    start = -raw.ctypes.data % 64
+    out = raw[start : start + w.nbytes].view(w.dtype).reshape(w.shape)
+    out[...] = w
+    return out
 
 
 TRAINERS: dict[str, type[TinygradLiteNet] | type[TorchNet] | type[HandWrittenMLP]] = {

@@ -117,6 +117,28 @@ def test_cross_entropy_reuses_its_softmax_once_and_recomputes_after(
     np.testing.assert_allclose(z.grad, first, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_of_rows_far_apart_is_as_exact_as_row_by_row(dtype: type) -> None:
+    # the fused rule shifts every row by the batch's largest logit; a row 1000 below it would
+    # lose every exponential to zero, so it gets its own shift: the losses and gradients equal
+    # those of each row alone, and a row with an infinite logit spoils only itself
+    z = np.array([[0.0, 1.0, 2.0], [-1000.0, -999.0, -1001.0], [30.0, -30.0, 0.0]], dtype)
+    labels = np.array([2, 0, 1])
+    v = Value(z)
+    losses = F.cross_entropy(v, labels, reduction="none")
+    losses.backward(np.ones(3, dtype))
+    for i in range(3):
+        row = Value(z[i : i + 1])
+        alone = F.cross_entropy(row, labels[i : i + 1], reduction="sum")
+        alone.backward()
+        assert losses.data[i] == pytest.approx(alone.item(), rel=1e-6)
+        np.testing.assert_allclose(v.grad[i], row.grad[0], rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(losses.data[1], -_log_softmax(z[1:2].astype(np.float64))[0, 0])
+    with np.errstate(invalid="ignore"):  # inf - inf in the spoiled row
+        spoiled = F.cross_entropy(Value(np.vstack([z, [[np.inf, 0, 0]]])), [2, 0, 1, 1], "none")
+    assert np.isfinite(spoiled.data[:3]).all() and np.isnan(spoiled.data[3])
+
+
 def test_targets_may_be_lists_arrays_or_values_and_take_the_input_dtype() -> None:
     x = Value(X.astype(np.float32))
     results = [

@@ -399,20 +399,29 @@ class Saved:
         return array
 
 
+# exp(-20): a row whose exponentials (shifted by the batch's largest logit) sum to less has
+# all its terms far below that logit, where float32's exp would lose its smallest ones to zero
+_FAR_BELOW = math.exp(-20.0)
+
+
 def _softmax_cross_entropy(target: tuple[Any, Any, str, Saved], x: Any) -> Any:
     # -log softmax(x)[label] (labels) or -sum(t * log softmax(x)) (distributions), per sample,
     # then reduced: "mean" over the samples, "sum", or "none". With s = x - max(x) and
     # e = exp(s): -log softmax(x)[k] = log(sum(e)) - s[k]; e / sum(e) is kept for backward.
     labels, dist, reduction, saved = target
-    s = x - x.max(axis=-1, keepdims=True)
+    s = x - x.max()  # one shift for every row: a max along each short row is slow in NumPy
+    e = np.exp(s)
+    sums = e.sum(axis=-1)
+    if not sums.min() >= _FAR_BELOW:  # a row far below the largest logit (or a nan, an inf)
+        s = x - x.max(axis=-1, keepdims=True)  # shift each row by its own largest logit
+        e = np.exp(s)
+        sums = e.sum(axis=-1)
     if labels is None:
         picked = (s * dist).sum(axis=-1)
     elif s.ndim == 2:
         picked = s[np.arange(len(labels)), labels]
     else:
         picked = np.take_along_axis(s, labels[..., None], axis=-1)[..., 0]
-    e = np.exp(s, out=s)  # s is ours and no longer needed: exp in place
-    sums = e.sum(axis=-1)
     log_sums = np.log(sums)
     losses = log_sums * dist.sum(axis=-1) - picked if labels is None else log_sums - picked
     e /= sums[..., None]

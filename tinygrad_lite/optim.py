@@ -35,6 +35,7 @@ import numpy as np
 
 from .engine import Value
 from .errors import ArgumentError
+from .shapes import empty_aligned
 
 State = dict[str, Any]
 
@@ -136,7 +137,7 @@ class SGD(Optimizer):
                 continue
             buf = self._buffers[i]
             if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
-                buf = self._buffers[i] = np.empty_like(g)
+                buf = self._buffers[i] = empty_aligned(g.shape, g.dtype)
             p.data -= np.multiply(g, self.lr, out=buf)
 
     def update(self, g: Any, w: Any, state: State) -> Any:

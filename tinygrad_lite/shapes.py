@@ -20,7 +20,7 @@ Data = Any  # float | np.ndarray; Any keeps NumPy's operator typing out of the w
 def as_data(x: Any, op: str = "Value") -> Data:
     """Convert user input to Value data: a Python float or a float ndarray."""
     t = type(x)
-    if t is float:
+    if t is float or (t is ndarray and x.dtype.kind == "f"):
         return x
     if t is int or t is bool or isinstance(x, float):  # np.float64 is a float subclass
         return float(x)
@@ -59,6 +59,27 @@ def as_operand(x: Any, like: Data, op: str) -> Data:
         if kind in "biu" and data.dtype != like.dtype:
             data = data.astype(like.dtype)
     return data
+
+
+CACHE_LINE = 64  # bytes
+
+
+def empty_aligned(shape: int | tuple[int, ...], dtype: Any) -> ndarray:
+    """An uninitialised array whose data starts on a cache-line boundary (64 bytes).
+
+    For arrays written in place on every step: parameters and optimizer buffers. An array that
+    starts mid-line makes every vector store straddle two lines; on the benchmark machine that
+    doubled the time of SGD's update (``docs/benchmarks.md``).
+
+    >>> a = empty_aligned((3, 5), np.float32)
+    >>> a.shape, a.dtype, a.ctypes.data % CACHE_LINE
+    ((3, 5), dtype('float32'), 0)
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + CACHE_LINE, dtype=np.uint8)
+    start = -raw.ctypes.data % CACHE_LINE
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
 def shape_of(data: Data) -> tuple[int, ...]:

@@ -241,17 +241,16 @@ def _pair(input: Any, target: Any, loss: str, reduction: str) -> tuple[Value, Va
 def _class_indices(labels: Any, logits: Value, loss: str) -> np.ndarray | None:
     """Integer class indices of shape ``logits.shape[:-1]``, checked; None when ``labels`` are
     distributions of the logits' shape (one-hot rows or probabilities)."""
-    if isinstance(labels, Value) and labels.shape == logits.shape:
-        return None
     raw = labels.data if isinstance(labels, Value) else labels
     shape, classes = logits.shape, logits.shape[-1]
-    if np.shape(raw) == shape:
+    given = raw.shape if type(raw) is np.ndarray else np.shape(raw)
+    if given == shape:
         return None
-    if np.shape(raw) != shape[:-1]:
+    if given != shape[:-1]:
         raise ShapeError(
             f"{loss}: logits have shape {shape} (classes on the last axis), so labels must be "
             f"class indices of shape {shape[:-1]} or one-hot rows of shape {shape}; "
-            f"got labels of shape {np.shape(raw)}"
+            f"got labels of shape {given}"
         )
     index = np.asarray(raw)
     if index.dtype.kind not in "iu":
@@ -259,7 +258,8 @@ def _class_indices(labels: Any, logits: Value, loss: str) -> np.ndarray | None:
         if not np.all(index == np.round(index)):
             raise ArgumentError(f"{loss}: class labels must be whole numbers; got {index!r}")
         index = index.astype(np.intp)
-    if index.size and (index.min() < 0 or index.max() >= classes):
+    # one pass checks both ends: as unsigned integers, negative labels are huge
+    if index.size and np.max(index.astype(np.uint64)) >= classes:
         raise IndexingError(
             f"{loss}: labels range over [{index.min():g}, {index.max():g}] but the logits "
             f"have {classes} classes (labels 0 to {classes - 1})"

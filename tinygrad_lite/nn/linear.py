@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine import Value
 from ..errors import DTypeError, ShapeError
+from ..shapes import empty_aligned
 from . import functional as F
 from . import init
 from .module import Module
@@ -51,8 +52,9 @@ class Linear(Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.dtype = _float_dtype(dtype)
-        self.weight = Value(np.empty((self.in_features, self.out_features), dtype=self.dtype))
-        self.bias = Value(np.empty(self.out_features, dtype=self.dtype)) if bias else None
+        # aligned storage: the optimizer writes these in place every step
+        self.weight = Value(empty_aligned((self.in_features, self.out_features), self.dtype))
+        self.bias = Value(empty_aligned(self.out_features, self.dtype)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
