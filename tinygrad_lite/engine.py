@@ -593,33 +593,31 @@ def _backprop(
             if g is None:  # no gradient reached it (e.g. data, or an unused branch)
                 continue
             parents = node._parents
-            if store:
-                if parents:  # an intermediate: keeps this pass's gradient, to be read or drawn
-                    node.grad = g
-                else:  # a leaf: adds up across passes, and owns its array
+            if not parents:  # a leaf: its gradient adds up across passes, in its own array
+                if store:
                     if type(g) is ndarray:
                         g = _unshared(g, given)
                     node.grad = g if node.grad is None else _add(node.grad, g)
+                elif node in want:
+                    found[node] = g
+                continue
+            if store:  # an intermediate keeps this pass's gradient, to be read or drawn
+                node.grad = g
             elif node in want:
                 found[node] = g
-            if not parents:
-                continue
             # the chain rule: the op turns dL/dnode into dL/dparent for each parent
-            op, ctx = node._op, node._ctx
+            op = node._op
             if create_graph:
-                pgrads = op.backward(ctx, g, node, *parents)  # type: ignore[union-attr]
-            elif len(parents) == 1:  # one input (and it needs a gradient): the common case
+                pgrads = op.backward(node._ctx, g, node, *parents)  # type: ignore[union-attr]
+            elif len(parents) == 1:  # one input, and it needs a gradient: the common case
                 p = parents[0]
-                (pg,) = op.backward(ctx, g, node.data, p.data)  # type: ignore[union-attr]
+                (pg,) = op.backward(node._ctx, g, node.data, p.data)  # type: ignore[union-attr]
                 if pg is not None:
                     send(p, pg)
                 continue
-            elif len(parents) == 2:
-                a, b = parents
-                pgrads = op.backward(ctx, g, node.data, a.data, b.data)  # type: ignore[union-attr]
             else:
                 datas = [p.data for p in parents]
-                pgrads = op.backward(ctx, g, node.data, *datas)  # type: ignore[union-attr]
+                pgrads = op.backward(node._ctx, g, node.data, *datas)  # type: ignore[union-attr]
             for p, pg in zip(parents, pgrads):
                 if pg is not None and p.requires_grad:
                     send(p, pg)

@@ -259,7 +259,7 @@ def _class_indices(labels: Any, logits: Value, loss: str) -> np.ndarray | None:
             raise ArgumentError(f"{loss}: class labels must be whole numbers; got {index!r}")
         index = index.astype(np.intp)
     # one pass checks both ends: as unsigned integers, negative labels are huge
-    if index.size and np.max(index.astype(np.uint64)) >= classes:
+    if index.size and np.maximum.reduce(index.astype(np.uint64), axis=None) >= classes:
         raise IndexingError(
             f"{loss}: labels range over [{index.min():g}, {index.max():g}] but the logits "
             f"have {classes} classes (labels 0 to {classes - 1})"
