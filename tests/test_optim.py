@@ -203,6 +203,28 @@ def test_sgd_step_is_lr_times_gradient() -> None:
     np.testing.assert_allclose(w.data, [1.0 - 0.25 * 2.0, -2.0 + 0.25 * 4.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_updates_large_views_and_read_only_parameters_exactly(dtype: type) -> None:
+    # plain SGD goes through a small scratch buffer, a chunk at a time: a parameter of several
+    # chunks, one that is a transposed view, and a read-only one all get exactly w - lr * g
+    gen = np.random.default_rng(0)
+    big = Value(gen.normal(size=(300, 250)).astype(dtype))  # 75,000 elements: 3 chunks
+    base = gen.normal(size=(40, 30)).astype(dtype)
+    view = Value(base.T)  # not contiguous
+    frozen_data = gen.normal(size=7).astype(dtype)
+    frozen_data.flags.writeable = False
+    frozen = Value(frozen_data)
+    params = [big, view, frozen]
+    before = [p.data.copy() for p in params]
+    for p in params:
+        p.grad = gen.normal(size=p.shape).astype(dtype)
+    optim.SGD(params, lr=0.1).step()
+    for p, w in zip(params, before):
+        np.testing.assert_array_equal(p.data, w - dtype(0.1) * p.grad)
+        assert p.data.dtype == dtype
+    np.testing.assert_array_equal(base.T, view.data)  # the view was updated in place
+
+
 def test_adams_first_step_moves_each_weight_by_lr() -> None:
     # after one step m_hat = g and v_hat = g^2, so the step is lr * g / |g| = lr * sign(g)
     w = Value(np.array([3.0, -0.001, 50.0]))

@@ -120,25 +120,25 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise ArgumentError("SGD: nesterov=True needs a momentum > 0")
         self.nesterov = bool(nesterov)
-        self._buffers: list[np.ndarray | None] = [None] * len(self.params)
+        self._scratch: dict[np.dtype, np.ndarray] = {}  # one small buffer per dtype
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         if self.momentum or self.weight_decay:
             return super().step()
-        # plain descent, w -= lr * g, through one reusable buffer per parameter: a large
-        # parameter then costs no fresh temporary (and no fresh pages) on every step
-        for i, p in enumerate(self.params):
-            g = p.grad
+        # plain descent, w -= lr * g, a chunk at a time through one small scratch buffer: no
+        # temporary the size of a parameter, and the scratch stays in the cache
+        for p in self.params:
+            g, w = p.grad, p.data
             if g is None:
                 continue
-            if type(g) is not np.ndarray or not p.data.flags.writeable:
-                _descend(p, self.update(g, p.data, self.state[i]))
+            if type(g) is not np.ndarray or not (w.flags.writeable and w.flags.c_contiguous):
+                _descend(p, self.lr * g)
                 continue
-            buf = self._buffers[i]
-            if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
-                buf = self._buffers[i] = empty_aligned(g.shape, g.dtype)
-            p.data -= np.multiply(g, self.lr, out=buf)
+            scratch = self._scratch.get(g.dtype)
+            if scratch is None:
+                scratch = self._scratch[g.dtype] = empty_aligned(_CHUNK, g.dtype)
+            _scaled_subtract(w.reshape(-1), g.reshape(-1), self.lr, scratch)
 
     def update(self, g: Any, w: Any, state: State) -> Any:
         if self.weight_decay:
@@ -368,6 +368,19 @@ def clip_grad_norm_(
 
 
 # ---------------------------------------------------------------- helpers
+
+
+_CHUNK = 65536  # elements: 256 KiB of float32, which stays in a core's L2 cache
+
+
+def _scaled_subtract(w: np.ndarray, g: np.ndarray, lr: float, scratch: np.ndarray) -> None:
+    """``w -= lr * g`` for flat arrays, ``len(scratch)`` elements at a time."""
+    n, size = w.size, scratch.size
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        part = scratch[: stop - start]
+        np.multiply(g[start:stop], lr, out=part)
+        w[start:stop] -= part
 
 
 def _descend(p: Value, step: Any) -> None:
