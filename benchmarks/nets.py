@@ -403,12 +403,17 @@ def memory_run(engine: str, steps: int, every: int) -> dict[str, object]:
     data = t.data(*batch_of(W3_NET, W3_NET.batch))
     at, rss, faults = [0], [resident_bytes()], [minor_page_faults()]
     start = time.perf_counter()
-    loss = None  # holds the last graph across samples, as a user's loop does
-    for step in range(every, steps + 1, every):
-        loss = train(t, data, every)
-        at.append(step)
-        rss.append(resident_bytes())
-        faults.append(minor_page_faults())
+    # one loop, as a user writes it: the last step's graph lives until the next forward returns
+    # (calling ``train`` per sample would pin one more graph for the whole call)
+    loss = None
+    for step in range(1, steps + 1):
+        loss = t.forward(*data)
+        t.backward(loss)
+        t.update()
+        if step % every == 0:
+            at.append(step)
+            rss.append(resident_bytes())
+            faults.append(minor_page_faults())
     seconds = time.perf_counter() - start
     del loss
     return {
