@@ -409,10 +409,11 @@ def _softmax_cross_entropy(target: tuple[Any, Any, str, Saved], x: Any) -> Any:
     # then reduced: "mean" over the samples, "sum", or "none". With s = x - max(x) and
     # e = exp(s): -log softmax(x)[k] = log(sum(e)) - s[k]; e / sum(e) is kept for backward.
     labels, dist, reduction, saved = target
-    s = x - x.max()  # one shift for every row: a max along each short row is slow in NumPy
+    # (the reductions are called on their ufuncs: the forward rule only ever sees arrays)
+    s = x - np.maximum.reduce(x, axis=None)  # one shift for all rows: a max per row is slow
     e = np.exp(s)
-    sums = e.sum(axis=-1)
-    if not sums.min() >= _FAR_BELOW:  # a row far below the largest logit (or a nan, an inf)
+    sums = np.add.reduce(e, axis=-1)
+    if not np.minimum.reduce(sums, axis=None) >= _FAR_BELOW:  # a row far below (or nan, inf)
         s = x - x.max(axis=-1, keepdims=True)  # shift each row by its own largest logit
         e = np.exp(s)
         sums = e.sum(axis=-1)

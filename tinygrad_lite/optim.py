@@ -121,8 +121,8 @@ class SGD(Optimizer):
             raise ArgumentError("SGD: nesterov=True needs a momentum > 0")
         self.nesterov = bool(nesterov)
         self._scratch: dict[np.dtype, np.ndarray] = {}  # one small buffer per dtype
-        # for each parameter that fits in one chunk: the scratch viewed in its shape
-        self._parts: list[np.ndarray | None] = [None] * len(self.params)
+        # for each parameter that fits in one chunk: (its data array, the scratch in its shape)
+        self._parts: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self.params)
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
@@ -134,18 +134,22 @@ class SGD(Optimizer):
             g, w = p.grad, p.data
             if g is None:
                 continue
-            if type(g) is not np.ndarray or not (w.flags.writeable and w.flags.c_contiguous):
+            known = self._parts[i]
+            if known is not None and known[0] is w and type(g) is np.ndarray:
+                w -= np.multiply(g, self.lr, out=known[1])  # the usual case: one chunk
+                continue
+            if (
+                type(g) is not np.ndarray
+                or g.shape != w.shape
+                or not (w.flags.writeable and w.flags.c_contiguous)
+            ):
                 _descend(p, self.lr * g)
                 continue
-            part = self._parts[i]
-            if part is not None and part.shape == g.shape and part.dtype == g.dtype:
-                w -= np.multiply(g, self.lr, out=part)  # the usual case: one chunk
-                continue
-            scratch = self._scratch.get(g.dtype)
+            scratch = self._scratch.get(w.dtype)
             if scratch is None:
-                scratch = self._scratch[g.dtype] = empty_aligned(_CHUNK, g.dtype)
-            if g.size <= _CHUNK:
-                self._parts[i] = scratch[: g.size].reshape(g.shape)
+                scratch = self._scratch[w.dtype] = empty_aligned(_CHUNK, w.dtype)
+            if w.size <= _CHUNK:  # checked once for this array: next time, straight through
+                self._parts[i] = (w, scratch[: w.size].reshape(w.shape))
             _scaled_subtract(w.reshape(-1), g.reshape(-1), self.lr, scratch)
 
     def update(self, g: Any, w: Any, state: State) -> Any:
