@@ -595,8 +595,10 @@ def _backprop(
             parents = node._parents
             if not parents:  # a leaf: its gradient adds up across passes, in its own array
                 if store:
-                    if type(g) is ndarray:
-                        g = _unshared(g, given)
+                    if type(g) is ndarray:  # copied if another leaf has it, or it is a view
+                        if id(g) in given or g.base is not None or not g.flags.writeable:
+                            g = g.copy()  # (gradient clipping and users update it in place)
+                        given.add(id(g))
                     node.grad = g if node.grad is None else _add(node.grad, g)
                 elif node in want:
                     found[node] = g
@@ -648,16 +650,6 @@ def _fit_value(pg: Any, p: Value) -> Value:
         total = float(np.sum(pg.data))
         pg = _node(total, _OPS["sum_to"], (), (pg,)) if pg.requires_grad else _node(total)
     return pg
-
-
-def _unshared(g: np.ndarray, given: set[int]) -> np.ndarray:
-    """``g``, or a copy of it when another leaf's ``.grad`` already holds it (``a + b`` hands
-    the same array to both), or when it is a view: gradient clipping and users update a
-    parameter's gradient in place. Fresh arrays (most of them) are not copied."""
-    if id(g) in given or g.base is not None or not g.flags.writeable:
-        g = g.copy()
-    given.add(id(g))
-    return g
 
 
 def _fmt(x: Any) -> str:
