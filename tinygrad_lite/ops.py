@@ -452,8 +452,8 @@ def _softmax_cross_entropy_backward(
         g = reshape(g, (*shape(g), 1))
     elif reduction == "mean":
         g = g / (local.size // shape(x)[-1])  # the number of samples
-    if _raw(local) and _raw(g):
-        local *= g  # local is this rule's own array: scale it in place
+    if _raw(local):  # raw mode: local is this rule's own array, so scale it in place
+        local *= g
         return (local,)
     return (g * local,)
 
