@@ -228,6 +228,10 @@ def test_sgd_updates_large_views_and_read_only_parameters_exactly(dtype: type) -
         np.testing.assert_array_equal(p.data, (w - step) - step)
         assert p.data.dtype == dtype
     np.testing.assert_array_equal(base.T, view.data)  # the view was updated in place
+    small.data.flags.writeable = False  # read-only after the optimizer has seen it writable
+    before_small = small.data.copy()
+    opt.step()  # the parameter gets its own copy, as a read-only one does on the first step
+    np.testing.assert_array_equal(small.data, before_small - dtype(0.1) * small.grad)
 
 
 def test_adams_first_step_moves_each_weight_by_lr() -> None:

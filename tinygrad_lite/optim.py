@@ -135,7 +135,7 @@ class SGD(Optimizer):
             if g is None:
                 continue
             known = self._parts[i]
-            if known is not None and known[0] is w and type(g) is np.ndarray:
+            if known is not None and known[0] is w and type(g) is np.ndarray and w.flags.writeable:
                 w -= np.multiply(g, self.lr, out=known[1])  # the usual case: one chunk
                 continue
             if (
