@@ -10,7 +10,7 @@ Run: python examples/micrograd_expression.py
 from __future__ import annotations
 
 from tinygrad_lite import Value
-from tinygrad_lite.graph import toposort
+from tinygrad_lite.core import toposort
 
 
 def expression() -> tuple[Value, Value, Value]:

@@ -20,8 +20,8 @@ import numpy as np
 import tinygrad_lite as tl
 from tinygrad_lite import data, nn
 from tinygrad_lite.book.runner import Plotter, arguments
-from tinygrad_lite.data.datasets import optional_import
 from tinygrad_lite.nn.scalar import MLP
+from tinygrad_lite.optional import optional_import
 
 ALPHA = 1e-4  # L2 regularisation strength
 

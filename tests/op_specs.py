@@ -1,6 +1,6 @@
 """The ops the property tests walk: one declarative spec per primitive and per composite.
 
-Each ``OpSpec`` says which primitives of ``tinygrad_lite.ops.OPS`` it exercises, how to compute
+Each ``OpSpec`` says which primitives of ``tinygrad_lite.core.OPS`` it exercises, how to compute
 it on Values, which inputs to draw (random shapes, broadcasting pairs, the domain where the op
 is smooth), whether gradgradcheck applies, and what torch computes for it.
 ``tests/test_ops_property.py`` walks ``SPECS``; a primitive added to the op table without a
@@ -511,7 +511,7 @@ SPECS: list[OpSpec] = [
         params=_clip_bounds,
         torch=lambda T, x, min, max: x.clip(min, max),
     ),
-    elementwise("function", ("function",), Cube.apply, ANY, torch=lambda T, x: x**3),
+    elementwise("function", ("Cube",), Cube.apply, ANY, torch=lambda T, x: x**3),
     OpSpec(
         "sum",
         ("sum",),

@@ -11,8 +11,7 @@ import pytest
 from op_specs import Cube  # the user-defined op the property tests use
 
 import tinygrad_lite as tl
-from tinygrad_lite import Value
-from tinygrad_lite.errors import FunctionError, GradcheckError, GradientError
+from tinygrad_lite import FunctionError, GradcheckError, GradientError, Value
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 # ---------------------------------------------------------------- grad modes
@@ -135,7 +134,7 @@ class WrongCube(Cube):
 def test_function_matches_the_design_example():
     a = Value(2.0)
     y = Cube.apply(a)
-    assert y.data == 8.0 and y.op == "function"
+    assert y.data == 8.0 and y.op == "Cube"
     y.backward()
     assert a.grad == 12.0
     assert gradcheck(Cube.apply, [Value(np.array([0.5, -1.5]))])

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import Value
-from tinygrad_lite.errors import DTypeError, GradientError, IndexingError, ShapeError
-from tinygrad_lite.graph import toposort
+from tinygrad_lite import DTypeError, GradientError, IndexingError, ShapeError, Value
+from tinygrad_lite.core import toposort
 
 # ---------------------------------------------------------------- data policy
 

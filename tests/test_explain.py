@@ -14,8 +14,7 @@ from op_specs import Cube
 from test_viz import svg_edges, svg_nodes
 
 import tinygrad_lite as tl
-from tinygrad_lite import viz
-from tinygrad_lite.errors import DTypeError, GradcheckError, GradientError
+from tinygrad_lite import DTypeError, GradcheckError, GradientError, viz
 from tinygrad_lite.testing import gradcheck
 from tinygrad_lite.testing.explain import explain
 

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import Value, nn
-from tinygrad_lite.errors import DTypeError, ShapeError
+from tinygrad_lite import DTypeError, ShapeError, Value, nn
 from tinygrad_lite.nn import ArgumentError, CheckpointError, StateDictError, init
 from tinygrad_lite.nn.scalar import MLP, Layer, Neuron
 from tinygrad_lite.testing import gradcheck

@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import nn, viz
-from tinygrad_lite.errors import GradientError
+from tinygrad_lite import GradientError, nn, viz
 from tinygrad_lite.nn.scalar import MLP
 from tinygrad_lite.viz.scene import backward_scene, forward_scene
 
@@ -295,12 +294,12 @@ def test_a_thousand_node_graph_renders_in_seconds(monkeypatch, tmp_path):
     no_dot_on_path(monkeypatch, tmp_path)  # the slower of the two renderers here
     tl.manual_seed(0)
     loss = scalar_mlp_loss(MLP(3, [8, 8, 1]), points=23)
-    n = len(tl.graph.toposort([loss]))
+    n = len(tl.core.toposort([loss]))
     assert n >= 1000
     start = time.perf_counter()
     svg = viz.render_svg(viz.draw_backward(loss, max_nodes=None))
     seconds = time.perf_counter() - start
-    assert len(svg_nodes(svg)) == sum(v.requires_grad for v in tl.graph.toposort([loss]))
+    assert len(svg_nodes(svg)) == sum(v.requires_grad for v in tl.core.toposort([loss]))
     assert seconds < 20, f"{n} nodes took {seconds:.1f} s"  # about 2 s on 2 shared cores
 
 

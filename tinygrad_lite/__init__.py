@@ -9,39 +9,56 @@
 """
 
 from . import nn, optim  # the layers above the core, so `tl.nn.Linear` works
-from .autograd import concat, grad, linear, stack, weighted_sum, where
-from .engine import Value
-from .errors import (
+from .core import (
     ArgumentError,
-    CheckpointError,
+    Context,
     DTypeError,
+    Function,
     FunctionError,
-    GradcheckError,
     GradientError,
     IndexingError,
     ShapeError,
-    StateDictError,
+    Step,
+    Term,
     TinygradLiteError,
+    Value,
+    backward_steps,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    manual_seed,
+    no_grad,
+    rng,
 )
-from .function import Context, Function
-from .grad_mode import enable_grad, is_grad_enabled, manual_seed, no_grad, rng
+from .data.errors import DataError
+from .functions import concat, linear, stack, weighted_sum, where
+from .nn.module import CheckpointError, StateDictError
+from .optional import MissingDependencyError
+from .testing.gradcheck import GradcheckError
+from .train import TrainingError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
     "CheckpointError",
-    "StateDictError",
     "Context",
     "DTypeError",
+    "DataError",
     "Function",
     "FunctionError",
     "GradcheckError",
     "GradientError",
     "IndexingError",
+    "MissingDependencyError",
     "ShapeError",
+    "StateDictError",
+    "Step",
+    "Term",
     "TinygradLiteError",
+    "TrainingError",
     "Value",
+    "backward_steps",
     "concat",
     "enable_grad",
     "grad",

@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 
 from . import viz
-from .autograd import weighted_sum
-from .engine import Value
-from .errors import TinygradLiteError
+from .core import TinygradLiteError, Value
+from .functions import weighted_sum
 from .nn.scalar import MLP
 
 # the Value methods an expression may call, with how many arguments they take (min, max)
@@ -356,7 +355,7 @@ def _print_report(text: str) -> None:
 
 def _plot(tour: _Tour, section: _Section, plot: str, name: str, arg: Any) -> None:
     """Save ``tinygrad_lite.book.plots.<plot>(arg)``; without matplotlib, say so once."""
-    from .errors import MissingDependencyError
+    from .optional import MissingDependencyError
 
     plots = importlib.import_module(f"{__package__}.book.plots")
     try:

@@ -26,8 +26,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .core import ShapeError
+from .data.errors import DataError
 from .data.splits import as_array, same_length
-from .errors import DataError, ShapeError
 
 AVERAGES = ("binary", "macro", "weighted", None)
 

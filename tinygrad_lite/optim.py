@@ -33,9 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value
-from .errors import ArgumentError
-from .shapes import empty_aligned
+from .core import ArgumentError, Value
+from .core.shapes import empty_aligned
 
 State = dict[str, Any]
 

@@ -37,13 +37,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .core import TinygradLiteError, Value, no_grad
 from .data.loader import DataLoader
 from .data.preprocessing import Standardizer
 from .data.splits import Seed, as_array, k_fold, random_generator
-from .engine import Value
-from .errors import TrainingError
-from .grad_mode import no_grad
 from .metrics import LOWER_IS_BETTER, Metric, get_metric
+
+
+class TrainingError(TinygradLiteError, ValueError):
+    """A training run that cannot start or continue: epochs=0, an unknown monitored name..."""
 
 
 class Model(Protocol):

@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import metrics, nn, optim
+from ..core import manual_seed
 from ..data import CATEGORIES, FEATURES, Standardizer, TrainTest, hotels, one_hot
-from ..grad_mode import manual_seed
 from ..nn import functional as F
 from ..train import History, fit, predict
 from .results import Figure, TaskResult

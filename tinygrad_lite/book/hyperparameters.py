@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .. import metrics, nn, optim
+from ..core import manual_seed
 from ..data import FEATURES, train_test_split
-from ..grad_mode import manual_seed
 from ..nn import functional as F
 from ..train import EarlyStopping, cross_validate, fit, predict
 from .hotels import (

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data import CATEGORIES, FEATURES
-from ..data.datasets import optional_import
+from ..optional import optional_import
 from ..train import History, predict
 from .results import TaskResult
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingDependencyError
+from ..optional import MissingDependencyError
 
 
 def arguments(

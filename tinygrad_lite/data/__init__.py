@@ -9,13 +9,12 @@
 [-0.73  2.06 -0.91 -1.12 -0.45 -0.06  0.33  0.89]
 """
 
-from ..errors import DataError
+from ..optional import MissingDependencyError
 from . import datasets
 from .datasets import (
     CATEGORIES,
     FEATURES,
     Hotels,
-    MissingDependencyError,
     TrainTest,
     digits,
     hotels,
@@ -24,6 +23,7 @@ from .datasets import (
     read_idx,
     spirals,
 )
+from .errors import DataError
 from .loader import DataLoader
 from .preprocessing import Standardizer, one_hot
 from .splits import k_fold, random_generator, train_test_split, train_val_test_split

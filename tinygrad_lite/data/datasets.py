@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
-import importlib
 import io
 import struct
 import zlib
@@ -29,12 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
-from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import DataError, MissingDependencyError
+from ..optional import optional_import
+from .errors import DataError
 from .splits import Seed, random_generator
 
 CATEGORIES = ("bronze", "silver", "gold")
@@ -42,17 +41,6 @@ CATEGORIES = ("bronze", "silver", "gold")
 
 FEATURES = ("distance_mi", "rating")
 """The inputs of chapters 2-4: distance from the city centre (miles) and guest rating (0-5)."""
-
-
-def optional_import(module: str, feature: str, package: str) -> ModuleType:
-    """Import an optional dependency, or say which feature needs it and how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MissingDependencyError(
-            f"{feature} needs the optional package {package!r}: pip install {package} "
-            "(or pip install 'tinygrad_lite[book]' for every optional package of the examples)"
-        ) from None
 
 
 # ---------------------------------------------------------------- the hotel table

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from .errors import DataError
 from .splits import Seed, as_array, random_generator, same_length
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, ShapeError
+from ..core import ShapeError
+from .errors import DataError
 from .splits import as_array
 
 

@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
-from ..errors import DataError, ShapeError
-from ..grad_mode import rng
+from ..core import ShapeError, Value, rng
+from .errors import DataError
 
 Seed = int | np.random.Generator | None
 

@@ -14,7 +14,7 @@
 (4, 8)
 """
 
-from ..errors import ArgumentError, CheckpointError, StateDictError
+from ..core import ArgumentError
 from . import functional, init, scalar
 from .activations import (
     Dropout,
@@ -28,7 +28,7 @@ from .activations import (
     Tanh,
 )
 from .linear import Linear
-from .module import IncompatibleKeys, Module
+from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
 
 __all__ = [
     "ArgumentError",

@@ -23,8 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, overload
 
-from ..engine import Value
-from ..errors import ArgumentError, ShapeError
+from ..core import ArgumentError, ShapeError, Value
 from . import functional as F
 from .module import Module
 

@@ -24,12 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import linear as fused_linear
-from ..engine import Value, _apply  # _apply: to make the fused rows of the op table
-from ..errors import ArgumentError, IndexingError, ShapeError
-from ..grad_mode import rng
-from ..ops import OPS, Saved
-from ..shapes import as_data
+from .. import functions
+from ..core import ArgumentError, IndexingError, ShapeError, Value, rng
+from ..core.shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -107,7 +104,7 @@ def dropout(
     return x * mask
 
 
-linear = fused_linear  # x @ weight + bias, weight (in_features, out_features): one node
+linear = functions.linear  # x @ weight + bias, weight (in_features, out_features): one node
 
 
 # ---------------------------------------------------------------- losses
@@ -166,7 +163,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     if t.requires_grad:  # a target that needs a gradient itself: the composite form
         return _reduce(softplus(z) - z * t, reduction)
     # one fused node: loss softplus(z) - t z, gradient sigmoid(z) - t
-    return _reduce(_apply(OPS["bce_with_logits"], t.data, z), reduction)
+    return _reduce(functions.bce_with_logits(z, t.data), reduction)
 
 
 def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
@@ -183,10 +180,10 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
         raise ShapeError(f"{name}: logits must have a class axis (the last); got a scalar")
     index = _class_indices(labels, z, name)
     if index is not None:  # one fused node, reduction included: gradient softmax(z) - one_hot
-        return _apply(OPS["softmax_cross_entropy"], (index, None, reduction, Saved()), z)
+        return functions.softmax_cross_entropy(z, index, None, reduction)
     t = _class_targets(labels, z, name)
     if not t.requires_grad:  # fixed distributions: fused too
-        return _apply(OPS["softmax_cross_entropy"], (None, t.data, reduction, Saved()), z)
+        return functions.softmax_cross_entropy(z, None, t.data, reduction)
     return _reduce(-(z.log_softmax(axis=-1) * t).sum(axis=-1), reduction)
 
 

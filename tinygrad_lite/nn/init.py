@@ -29,9 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
-from ..errors import ArgumentError, ShapeError
-from ..grad_mode import rng
+from ..core import ArgumentError, ShapeError, Value, rng
 from .module import copy_
 
 Sampler = Callable[[np.random.Generator, tuple[int, ...]], Any]

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
-from ..errors import DTypeError, ShapeError
-from ..shapes import empty_aligned
+from ..core import DTypeError, ShapeError, Value
+from ..core.shapes import empty_aligned
 from . import functional as F
 from . import init
 from .module import Module

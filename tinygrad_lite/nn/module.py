@@ -32,8 +32,16 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from ..engine import Value
-from ..errors import CheckpointError, ShapeError, StateDictError
+from ..core import ShapeError, TinygradLiteError, Value
+
+
+class StateDictError(TinygradLiteError, ValueError):
+    """A state dict that does not fit the module: missing or unexpected keys, wrong shapes."""
+
+
+class CheckpointError(TinygradLiteError, ValueError):
+    """A file that is not a readable checkpoint: truncated, tampered with, or not an ``.npz``."""
+
 
 M = TypeVar("M", bound="Module")
 PathLike = str | os.PathLike[str]

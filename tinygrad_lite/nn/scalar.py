@@ -26,10 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..autograd import weighted_sum
-from ..engine import Value
-from ..errors import ArgumentError, ShapeError
-from ..grad_mode import rng
+from ..core import ArgumentError, ShapeError, Value, rng
+from ..functions import weighted_sum
 from .module import Module
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {

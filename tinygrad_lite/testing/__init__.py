@@ -9,7 +9,6 @@ is imported on its own because hypothesis is an optional dependency.
 True
 """
 
-from ..errors import GradcheckError
-from .gradcheck import gradcheck, gradgradcheck, numerical_grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_grad"]

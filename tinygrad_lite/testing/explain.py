@@ -41,15 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
-from ..errors import FunctionError, GradientError
-from ..function import Context
-from ..grad_mode import no_grad
-from ..graph import toposort
-from ..shapes import as_data, fit_grad
-from .gradcheck import _call, _float64_copies
+from ..core import GradientError, Step, Value, backward_steps, rerun, value_text
+from ..core.shapes import as_data, fit_grad
+from .gradcheck import call, float64_copies
 
-Forward = Callable[..., Any]
 SEED = 0  # the cotangent of a non-scalar output is drawn from this seed: reproducible
 
 
@@ -97,7 +92,7 @@ class Explanation:
 
     output: Value  # the graph that was walked (built from float64 copies of the inputs)
     checks: list[NodeCheck]
-    upstream: dict[Value, Any] = field(repr=False)  # the gradient each node received
+    steps: list[Step] = field(repr=False)  # the backward walk the checks were made on
 
     @property
     def failures(self) -> list[NodeCheck]:
@@ -144,62 +139,42 @@ def explain(
     array). Returns an :class:`Explanation`; ``.first`` names the first disagreeing node, its
     operation, the upstream gradient, the local derivative, and both values.
     """
-    args = _float64_copies(inputs, "explain")
-    out = _call(fn, args, "explain")
+    args = float64_copies(inputs, "explain")
+    out = call(fn, args, "explain")
     if not out.requires_grad:
         raise GradientError(
             "explain: fn's output needs no gradient (no input or parameter it uses has "
             "requires_grad=True), so there is no backward rule to check"
         )
-    upstream: dict[Value, Any] = {out: _seed(out, grad_output)}
+    steps = backward_steps(out, _seed(out, grad_output), catch=True)
     checks: list[NodeCheck] = []
-    step = 0
-    for node in reversed(toposort([out])):  # the order of the engine's backward pass
-        g = upstream.get(node)
-        if g is None or not node.requires_grad:
-            continue
-        step += 1
-        if not node.is_leaf:
-            checks += _check_node(node, step, g, upstream, eps, atol, rtol)
-    return Explanation(out, checks, upstream)
+    for step in steps:  # the order of the engine's backward pass
+        if not step.value.is_leaf:
+            checks += _check_step(step, eps, atol, rtol)
+    return Explanation(out, checks, steps)
 
 
 # ---------------------------------------------------------------- one node
 
 
-def _check_node(
-    node: Value, step: int, g: Any, upstream: dict[Value, Any], eps: float, atol: float, rtol: float
-) -> list[NodeCheck]:
-    parents = node.parents
-    base = dict(node=node, step=step, name=_name(node), op=_op(node), upstream=g)
-    try:
-        grads = node._op.backward(node._ctx, g, node.data, *[p.data for p in parents])  # type: ignore[union-attr]
-        if len(grads) != len(parents):
-            raise FunctionError(f"backward returned {len(grads)} gradients for {len(parents)}")
-    except Exception as e:  # a rule that crashes is the culprit as much as a wrong one
-        note = f"backward raised {type(e).__name__}: {e}"
-        return [_unchecked(base, j, p, note, ok=False) for j, p in enumerate(parents)]
-    forward = _forward_of(node)
-    checks = []
-    for j, p in enumerate(parents):
-        if not p.requires_grad:
-            continue
-        try:
-            analytic = _fit(grads[j], p.data)
-        except Exception as e:
-            checks.append(_unchecked(base, j, p, f"bad gradient: {e}", ok=False))
-            continue
-        if grads[j] is not None:
-            upstream[p] = analytic if p not in upstream else upstream[p] + analytic
-        checks.append(_compare(base, node, j, forward, analytic, g, eps, atol, rtol))
-    return checks
+def _check_step(step: Step, eps: float, atol: float, rtol: float) -> list[NodeCheck]:
+    node = step.value
+    base = dict(node=node, step=step.index, name=_name(node), op=node.op, upstream=step.grad)
+    if step.error is not None:  # a rule that crashes is the culprit as much as a wrong one
+        note = f"backward raised {step.error}"
+        return [
+            _unchecked(base, j, p, note, ok=False)
+            for j, p in enumerate(node.parents)
+            if p.requires_grad
+        ]
+    g = step.grad
+    return [_compare(base, node, t.index, t.product, g, eps, atol, rtol) for t in step.terms]
 
 
 def _compare(
     base: dict[str, Any],
     node: Value,
     j: int,
-    forward: Forward,
     analytic: Any,
     g: Any,
     eps: float,
@@ -208,7 +183,7 @@ def _compare(
 ) -> NodeCheck:
     xs = [_float64(p.data) for p in node.parents]
     g64 = _float64(g)
-    central, left, right = _differences(forward, xs, j, g64, eps)
+    central, left, right = _differences(node, xs, j, g64, eps)
     a = np.asarray(analytic, dtype=np.float64)
     tol = atol + rtol * np.abs(central)
     close = np.abs(a - central) <= tol
@@ -236,11 +211,12 @@ def _compare(
     )
 
 
-def _differences(forward: Forward, xs: list[Any], j: int, g: Any, eps: float) -> tuple[Any, ...]:
-    """Central, left and right differences of sum(g * forward(xs)) in each element of xs[j]."""
+def _differences(node: Value, xs: list[Any], j: int, g: Any, eps: float) -> tuple[Any, ...]:
+    """Central, left and right differences of sum(g * node's forward(xs)) in each element of
+    xs[j]: the node's own rule, re-run on perturbed copies of its inputs."""
 
     def phi(args: list[Any]) -> float:
-        return float(np.sum(g * np.asarray(forward(*args), dtype=np.float64)))
+        return float(np.sum(g * np.asarray(rerun(node, *args), dtype=np.float64)))
 
     f0 = phi(xs)
     if type(xs[j]) is float:
@@ -260,25 +236,6 @@ def _differences(forward: Forward, xs: list[Any], j: int, g: Any, eps: float) ->
         central.flat[i] = (fp - fm) / (2 * eps)
         left.flat[i], right.flat[i] = (f0 - fm) / eps, (fp - f0) / eps
     return central, left, right
-
-
-def _forward_of(node: Value) -> Forward:
-    """The node's own forward rule on raw data: an op-table row, or a tl.Function's forward."""
-    op = node._op
-    assert op is not None
-    if op.name != "function":
-        return lambda *xs: op.forward(node._ctx, *xs)
-    cls, _, positions, _, others = node._ctx
-
-    def forward(*xs: Any) -> Any:
-        args = list(others)
-        for pos, x in zip(positions, xs):
-            args[pos] = Value(x, requires_grad=False)
-        with no_grad():
-            out = cls.forward(Context(), *args)
-        return out.data if isinstance(out, Value) else as_data(out, cls.__name__)
-
-    return forward
 
 
 # ---------------------------------------------------------------- small pieces
@@ -316,12 +273,8 @@ def _unchecked(base: dict[str, Any], j: int, p: Value, note: str, ok: bool) -> N
     )
 
 
-def _op(v: Value) -> str:
-    return str(v._ctx[0].__name__) if v.op == "function" else v.op
-
-
 def _name(v: Value) -> str:
-    return v.name if v.name is not None else f"({_op(v) or 'leaf'})"
+    return value_text(v) if v.name is not None or v.op is not None else "(leaf)"
 
 
 def _num(x: Any) -> str:

@@ -6,7 +6,7 @@ A backward rule is right when, for every input element ``x_j``, the analytic gra
 
 up to the error of that formula. ``gradcheck`` computes both in float64 on private copies of
 the inputs (the inputs themselves, their dtype and their ``.grad`` are never touched) and
-raises :class:`~tinygrad_lite.errors.GradcheckError` naming the worst element when they differ.
+raises :class:`~tinygrad_lite.testing.GradcheckError` naming the worst element when they differ.
 ``gradgradcheck`` does the same one order higher, so a backward rule that cuts the graph (one
 that uses ``.data`` or raw NumPy) is caught too.
 
@@ -34,11 +34,22 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import concat, grad
-from ..engine import Value
-from ..errors import DTypeError, GradcheckError, GradientError, ShapeError
-from ..grad_mode import enable_grad
-from ..shapes import as_data
+from ..core import (
+    DTypeError,
+    GradientError,
+    ShapeError,
+    TinygradLiteError,
+    Value,
+    enable_grad,
+    grad,
+)
+from ..core.shapes import as_data
+from ..functions import concat
+
+
+class GradcheckError(TinygradLiteError, RuntimeError):
+    """Analytic and numerical gradients disagree (raised by ``testing.gradcheck``)."""
+
 
 Fn = Callable[..., Value]
 
@@ -86,7 +97,7 @@ def gradcheck(
     rather than two per element. An element passes when
     ``|analytic - numerical| <= atol + rtol * |numerical|``.
 
-    Returns True, or raises :class:`~tinygrad_lite.errors.GradcheckError` naming the input,
+    Returns True, or raises :class:`~tinygrad_lite.testing.GradcheckError` naming the input,
     the worst element, both values, the errors, the tolerance and the op that made the output
     (with ``raise_exception=False``: returns False). With ``explain=True`` a failure also
     checks every node's own backward rule (``testing.explain``) and the error names the first
@@ -98,7 +109,7 @@ def gradcheck(
     >>> gradcheck(lambda w, x: (x @ w).sigmoid(), [w, np.array([1.0, 2.0])])
     True
     """
-    args = _float64_copies(inputs, "gradcheck")
+    args = float64_copies(inputs, "gradcheck")
     check = _Checker("gradcheck", "gradient", _Tolerance(eps, atol, rtol))
     if not explain:
         return check(fn, args, raise_exception)
@@ -134,15 +145,15 @@ def gradgradcheck(
     True
     """
     who = "gradgradcheck"
-    args = _float64_copies(inputs, who)
+    args = float64_copies(inputs, who)
     wrt = _wanted(args, who)
     check = _Checker(who, "second derivative", _Tolerance(eps, atol, rtol))
-    out = _call(fn, args, who)
+    out = call(fn, args, who)
     cotangent = check.cotangent(out)
 
     def first_derivative(*xs: Value) -> Value:
         with enable_grad():
-            y = _call(fn, xs, who)
+            y = call(fn, xs, who)
             ins = [xs[i] for i in wrt]
             if not y.requires_grad:
                 return _joined([None] * len(ins), ins)
@@ -169,9 +180,9 @@ def numerical_grad(
     array([ 3., 12.])
     """
     who = "numerical_grad"
-    args = _float64_copies(inputs, who)
+    args = float64_copies(inputs, who)
     wrt = _wanted(args, who)
-    out = _call(fn, args, who)
+    out = call(fn, args, who)
     cotangent = _given_cotangent(out, grad_output, who)
     result: list[Any] = [None] * len(args)
     for i in wrt:
@@ -196,9 +207,11 @@ class _Checker:
             return _given_cotangent(out, None, self.who)
         return self.rng.standard_normal(out.shape)
 
-    def __call__(self, fn: Fn, args: list[Value], raise_exception: bool, op: str = "") -> bool:
+    def __call__(
+        self, fn: Fn, args: list[Value], raise_exception: bool, op: str | None = None
+    ) -> bool:
         wrt = _wanted(args, self.who)
-        out = _call(fn, args, self.who)
+        out = call(fn, args, self.who)
         cotangent = self.cotangent(out)
         analytic = _analytic(out, [args[i] for i in wrt], cotangent)
         for i, a in zip(wrt, analytic):
@@ -239,7 +252,7 @@ class _Checker:
         worst = int(np.argmax(np.where(bad, ratio, -1.0)))
         return _Mismatch(place(worst), float(analytic[worst]), float(numerical[worst]))
 
-    def message(self, i: int, x: Value, m: _Mismatch, op: str) -> str:
+    def message(self, i: int, x: Value, m: _Mismatch, op: str | None) -> str:
         error = abs(m.analytic - m.numerical)
         relative = error / max(abs(m.numerical), np.finfo(np.float64).tiny)
         allowed = self.tol.atol + self.tol.rtol * abs(m.numerical)
@@ -260,7 +273,7 @@ class _Checker:
 # ---------------------------------------------------------------- the pieces
 
 
-def _float64_copies(inputs: Sequence[Any], who: str) -> list[Value]:
+def float64_copies(inputs: Sequence[Any], who: str) -> list[Value]:
     """Private float64 Values for ``inputs``: perturbing them never touches the originals."""
     if isinstance(inputs, Value):
         inputs = [inputs]
@@ -291,7 +304,7 @@ def _wanted(args: list[Value], who: str) -> list[int]:
     return wrt
 
 
-def _call(fn: Fn, args: Sequence[Value], who: str) -> Value:
+def call(fn: Fn, args: Sequence[Value], who: str) -> Value:
     out = fn(*args)
     if not isinstance(out, Value):
         raise DTypeError(
@@ -335,9 +348,9 @@ def _along(
     base = x.data
     try:
         x.data = base + eps * direction
-        plus = _project(_call(fn, args, who), cotangent, who)
+        plus = _project(call(fn, args, who), cotangent, who)
         x.data = base - eps * direction
-        minus = _project(_call(fn, args, who), cotangent, who)
+        minus = _project(call(fn, args, who), cotangent, who)
     finally:
         x.data = base
     return (plus - minus) / (2 * eps)

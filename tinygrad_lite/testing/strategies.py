@@ -33,8 +33,7 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess by the 
         "pip install hypothesis"
     ) from e
 
-from ..engine import Value
-from ..errors import TinygradLiteError
+from ..core import TinygradLiteError, Value
 
 Shape = tuple[int, ...]
 ShapeLike = Union[Shape, "st.SearchStrategy[Shape]", None]

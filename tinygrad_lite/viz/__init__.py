@@ -12,19 +12,15 @@ gradient check, rendered to SVG with no system install needed.
 >>> "dloss" in svg
 True
 
-The layers: ``scene.py`` describes what to draw (pure data), ``dot.py`` turns that into DOT
-text (pure), ``render.py`` runs Graphviz (``dot`` or WebAssembly) and shows graphs in Jupyter.
+The layers, each importing only those below it: ``scene/`` describes what to draw (pure
+data: boxes, arrows, clusters; no graphviz), ``render/`` turns a scene into DOT text (pure) and
+DOT text into SVG (``dot`` or WebAssembly) and shows graphs in Jupyter, ``draw.py`` is the
+public face.
 """
 
-from .draw import MAX_NODES, draw_backward, draw_forward, draw_gradcheck
-from .render import (
-    DrawingError,
-    Graph,
-    RendererNotFoundError,
-    RenderError,
-    available_renderer,
-    render_svg,
-)
+from .draw import MAX_NODES, draw_backward, draw_forward, draw_gradcheck, render_svg
+from .errors import DrawingError, RendererNotFoundError, RenderError
+from .render import Graph, available_renderer
 
 __all__ = [
     "DrawingError",

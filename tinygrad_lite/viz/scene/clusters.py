@@ -28,18 +28,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import Value
-from .labels import operands
-from .render import DrawingError
+from ...core import Value, operands
+from ..errors import DrawingError
 
 
 @dataclass(eq=False)
-class Module:
-    """One module of the model, as drawn: a cluster, or a single box when collapsed."""
+class Cluster:
+    """One module of the model as drawn: a cluster of boxes, or a single box when collapsed."""
 
     path: str  # "layers.0.neurons.1"; "" for the model itself
     title: str  # "ReluNeuron(2)", or the class name when the repr is long
-    parent: Module | None
+    parent: Cluster | None
     obj: Any = field(repr=False)
     depth: int = 0
     index: int = 0  # position in ModuleMap.modules: stable ids for the DOT
@@ -48,10 +47,10 @@ class Module:
     def label(self) -> str:
         return f"{self.path or 'model'} \u00b7 {self.title}"
 
-    def lineage(self) -> list[Module]:
+    def lineage(self) -> list[Cluster]:
         """This module and its ancestors, innermost first."""
-        out: list[Module] = []
-        m: Module | None = self
+        out: list[Cluster] = []
+        m: Cluster | None = self
         while m is not None:
             out.append(m)
             m = m.parent
@@ -60,12 +59,12 @@ class Module:
 
 @dataclass
 class ModuleMap:
-    modules: list[Module] = field(default_factory=list)
-    owner: dict[Value, Module] = field(default_factory=dict)  # parameter -> its module
+    modules: list[Cluster] = field(default_factory=list)
+    owner: dict[Value, Cluster] = field(default_factory=dict)  # parameter -> its module
     local_name: dict[Value, str] = field(default_factory=dict)  # parameter -> "w.0"
 
-    def find(self, module: Any) -> Module:
-        """The Module drawn for a module object, or for its path string."""
+    def find(self, module: Any) -> Cluster:
+        """The Cluster drawn for a module object, or for its path string."""
         for m in self.modules:
             if m.obj is module or (isinstance(module, str) and m.path == module):
                 return m
@@ -86,11 +85,11 @@ def map_modules(model: Any) -> ModuleMap:
             f"{type(model).__name__}"
         )
     mm = ModuleMap()
-    by_path: dict[str, Module] = {}
+    by_path: dict[str, Cluster] = {}
     for path, obj in model.named_modules():  # parents come before their sub-modules
         parent = by_path[_parent_path(path, by_path)] if path else None
         depth = 0 if parent is None else parent.depth + 1
-        by_path[path] = Module(path, _title(obj), parent, obj, depth, len(mm.modules))
+        by_path[path] = Cluster(path, _title(obj), parent, obj, depth, len(mm.modules))
         mm.modules.append(by_path[path])
     for name, p in model.named_parameters():
         owner = _parent_path(name, by_path)
@@ -99,7 +98,7 @@ def map_modules(model: Any) -> ModuleMap:
     return mm
 
 
-def _parent_path(name: str, by_path: dict[str, Module]) -> str:
+def _parent_path(name: str, by_path: dict[str, Cluster]) -> str:
     """The longest module path that ``name`` lies under ('' for the model itself)."""
     parts = name.split(".")
     for k in range(len(parts) - 1, 0, -1):
@@ -114,7 +113,7 @@ def _title(obj: Any) -> str:
     return text if len(text) <= 40 and "\n" not in text else type(obj).__name__
 
 
-def common(modules: Sequence[Module]) -> Module | None:
+def common(modules: Sequence[Cluster]) -> Cluster | None:
     """The innermost module that contains all of ``modules``."""
     if not modules:
         return None
@@ -125,10 +124,10 @@ def common(modules: Sequence[Module]) -> Module | None:
     return shared[0] if shared else None
 
 
-def assign(nodes: Sequence[Value], mm: ModuleMap) -> dict[Value, Module | None]:
+def assign(nodes: Sequence[Value], mm: ModuleMap) -> dict[Value, Cluster | None]:
     """The module of every node (``None``: outside every module). ``nodes`` in topological
     order, parents first."""
-    where: dict[Value, Module | None] = {}
+    where: dict[Value, Cluster | None] = {}
     for v in nodes:
         if v in mm.owner:  # rule 1
             where[v] = mm.owner[v]

@@ -1,17 +1,19 @@
 """A Scene as DOT text: a pure function, no rendering and no I/O.
 
 ``dot_statements(scene)`` writes every statement itself: user text only ever appears inside a
-quoted string made by ``labels.dot_string``; node and cluster ids are our own (``v3``, ``m2``).
+quoted string made by ``dot_string``; node and cluster ids are our own (``v3``, ``m2``).
 Each node and edge carries an SVG ``class`` (``param``, ``output``, ``failed``...) and nodes an
 ``id``, so pages and tests can find them in the rendered SVG.
 """
 
 from __future__ import annotations
 
-from .labels import dot_string
-from .modules import Module
-from .render import Graph
-from .scene import LEGEND, Box, Scene
+import re
+
+from ..scene import LEGEND, Box, Cluster, Scene
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_TEXT = 80  # longer texts are cut with an ellipsis so one name cannot swamp the picture
 
 FONT = "Helvetica"
 # Past this many boxes, layout speed wins over label placement: edge labels become xlabels
@@ -30,11 +32,20 @@ STYLE: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def to_graph(scene: Scene) -> Graph:
-    """The Scene as a Graph: a graphviz.Digraph whose ``.source`` is ``dot_statements``."""
-    g = Graph("tinygrad_lite")
-    g.body.extend(f"\t{s}\n" for s in dot_statements(scene))
-    return g
+def dot_string(text: str) -> str:
+    r"""``text`` as a quoted DOT string for a label; a newline becomes a line break.
+
+    >>> print(dot_string('say "hi" & C:\\temp'))
+    "say \"hi\" &amp; C:\\temp"
+    """
+    lines = []
+    for line in text.split("\n"):
+        if len(line) > MAX_TEXT:
+            line = line[: MAX_TEXT - 1] + "\u2026"
+        line = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line.replace("\t", " "))
+        # & first (Graphviz reads entities such as &amp; in labels), then the DOT escapes
+        lines.append(line.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"'))
+    return '"' + "\\n".join(lines) + '"'
 
 
 def dot_statements(scene: Scene) -> list[str]:
@@ -49,7 +60,7 @@ def dot_statements(scene: Scene) -> list[str]:
         f"node [{_attrs(shape='box', fontname=FONT, fontsize='11', margin='0.15,0.06')}]",
         f"edge [{_attrs(fontname=FONT, fontsize='9', color='#555555', arrowsize='0.7')}]",
     ]
-    children: dict[int, list[Module]] = {}
+    children: dict[int, list[Cluster]] = {}
     members: dict[int, list[Box]] = {}
     for box in scene.boxes:
         members.setdefault(id(box.cluster), []).append(box)
@@ -80,7 +91,7 @@ def _attrs(**attrs: str) -> str:
     return " ".join(f'{k}="{v}"' for k, v in attrs.items())
 
 
-def _register(module: Module | None, children: dict[int, list[Module]]) -> None:
+def _register(module: Cluster | None, children: dict[int, list[Cluster]]) -> None:
     """Record ``module`` and its ancestors in the cluster tree (``children[id(parent)]``)."""
     while module is not None:
         siblings = children.setdefault(id(module.parent), [])
@@ -91,7 +102,7 @@ def _register(module: Module | None, children: dict[int, list[Module]]) -> None:
 
 
 def _cluster_body(
-    module: Module | None, children: dict[int, list[Module]], members: dict[int, list[Box]]
+    module: Cluster | None, children: dict[int, list[Cluster]], members: dict[int, list[Box]]
 ) -> list[str]:
     out = []
     for box in members.get(id(module), []):

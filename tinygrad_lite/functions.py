@@ -1,4 +1,6 @@
-"""Functions of several Values: ``grad``, ``concat``, ``stack``, ``where``, ``weighted_sum``."""
+"""Functions of several Values, each a row of the op table: ``concat``, ``stack``, ``where``,
+``weighted_sum``, ``linear``, and the fused cross-entropies that ``nn.functional`` checks and
+calls."""
 
 from __future__ import annotations
 
@@ -7,63 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value, _apply, _backprop, _lift, _node, _seed
-from .errors import DTypeError, GradientError, ShapeError
-from .grad_mode import enable_grad, no_grad
-from .ops import OPS
-from .shapes import as_data, ndarray, shape_of
-
-
-def grad(
-    outputs: Value | Sequence[Value],
-    inputs: Value | Sequence[Value],
-    grad_outputs: Any = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple[Any, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
-
-    With ``create_graph=True`` the gradients are Values that are part of a new graph, so they
-    can be differentiated again (second derivatives, gradient penalties); otherwise they are
-    raw floats/arrays. An input that ``outputs`` does not depend on raises, unless
-    ``allow_unused=True`` (its gradient is then ``None``).
-
-    >>> import tinygrad_lite as tl
-    >>> x = tl.Value(3.0)
-    >>> (dx,) = tl.grad(x ** 3, [x], create_graph=True)
-    >>> dx.data, tl.grad(dx, [x])[0]
-    (27.0, 18.0)
-    """
-    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Value) else list(inputs)
-    for v in (*outs, *ins):
-        if not isinstance(v, Value):
-            raise DTypeError(f"grad: expected Values, got {type(v).__name__}")
-    if grad_outputs is None:
-        gos: list[Any] = [None] * len(outs)
-    elif isinstance(grad_outputs, (list, tuple)):
-        gos = list(grad_outputs)
-    else:
-        gos = [grad_outputs]
-    if len(gos) != len(outs):
-        raise ShapeError(f"grad: {len(outs)} outputs but {len(gos)} grad_outputs")
-    seeds = [_seed(o, g, "grad") for o, g in zip(outs, gos)]
-    if create_graph:
-        seeds = [s if isinstance(s, Value) else _node(s) for s in seeds]
-    with enable_grad() if create_graph else no_grad():
-        found = _backprop(outs, seeds, create_graph, store=False, wanted=ins)
-    result: list[Any] = []
-    for i, v in enumerate(ins):
-        if v not in found:
-            if not allow_unused:
-                raise GradientError(
-                    f"grad: input {i} (shape {v.shape}{', ' + repr(v.name) if v.name else ''}) "
-                    "is not used to compute the outputs; pass allow_unused=True to get None"
-                )
-            result.append(None)
-        else:
-            result.append(found[v])
-    return tuple(result)
+from .core import OPS, ShapeError, Value, apply, lift
+from .core.ops.fused import Kept, Targets
+from .core.shapes import as_data, ndarray, shape_of
 
 
 def concat(values: Sequence[Any], axis: int = 0) -> Value:
@@ -80,7 +28,7 @@ def concat(values: Sequence[Any], axis: int = 0) -> Value:
     for v in vals[1:]:
         if v.shape[:ax] + v.shape[ax + 1 :] != vals[0].shape[:ax] + vals[0].shape[ax + 1 :]:
             raise ShapeError(f"concat: shapes {[v.shape for v in vals]} differ outside axis {axis}")
-    return _apply(OPS["concat"], ax, *vals)
+    return apply(OPS["concat"], ax, *vals)
 
 
 def stack(values: Sequence[Any], axis: int = 0) -> Value:
@@ -103,14 +51,14 @@ def where(condition: Any, a: Any, b: Any) -> Value:
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     like = a if isinstance(a, Value) else b if isinstance(b, Value) else Value(as_data(a), False)
-    va, vb = _lift(a, like, "where"), _lift(b, like, "where")
+    va, vb = lift(a, like, "where"), lift(b, like, "where")
     try:
         np.broadcast_shapes(cond.shape, va.shape, vb.shape)
     except ValueError:
         raise ShapeError(
             f"where: condition {cond.shape}, a {va.shape} and b {vb.shape} do not broadcast"
         ) from None
-    return _apply(OPS["where"], cond, va, vb)
+    return apply(OPS["where"], cond, va, vb)
 
 
 def weighted_sum(weights: Sequence[Value], inputs: Sequence[Any], bias: Any = None) -> Value:
@@ -123,15 +71,15 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Any], bias: Any = No
     if len(ws) != len(xs):
         raise ShapeError(f"weighted_sum: {len(ws)} weights but {len(xs)} inputs")
     first = ws[0] if ws and isinstance(ws[0], Value) else Value(0.0, False)
-    parts = [_lift(v, first, "weighted_sum") for v in ws + xs]
+    parts = [lift(v, first, "weighted_sum") for v in ws + xs]
     if bias is not None:
-        parts.append(_lift(bias, first, "weighted_sum"))
+        parts.append(lift(bias, first, "weighted_sum"))
     if any(type(p.data) is not float for p in parts):
         raise ShapeError(
             "weighted_sum: works on scalar Values; for arrays use x @ W + b "
             f"(got shapes {sorted({p.shape for p in parts})})"
         )
-    return _apply(OPS["weighted_sum"], len(ws), *parts)
+    return apply(OPS["weighted_sum"], len(ws), *parts)
 
 
 def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
@@ -151,7 +99,7 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
             f"linear: weight must be a 2-d Value (in_features, out_features); got "
             f"{getattr(weight, 'shape', type(weight).__name__)}"
         )
-    vx = x if type(x) is Value else _lift(x, weight, "linear")
+    vx = x if type(x) is Value else lift(x, weight, "linear")
     n_in, n_out = w.shape
     if type(vx.data) is not ndarray or vx.data.shape[-1:] != (n_in,):
         raise ShapeError(
@@ -159,12 +107,12 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
             f"(in_features, out_features); the input's last axis must have {n_in} features"
         )
     if bias is None:
-        return _apply(OPS["linear"], (vx.requires_grad, weight.requires_grad), vx, weight)
-    vb = bias if type(bias) is Value else _lift(bias, weight, "linear")
+        return apply(OPS["linear"], (vx.requires_grad, weight.requires_grad), vx, weight)
+    vb = bias if type(bias) is Value else lift(bias, weight, "linear")
     if shape_of(vb.data) not in ((n_out,), (1, n_out), ()):
         raise ShapeError(f"linear: bias of shape {vb.shape} does not fit {n_out} outputs")
     need = (vx.requires_grad, weight.requires_grad, vb.requires_grad)
-    return _apply(OPS["linear"], need, vx, weight, vb)
+    return apply(OPS["linear"], need, vx, weight, vb)
 
 
 def _values(values: Sequence[Any], op: str) -> list[Value]:
@@ -173,4 +121,20 @@ def _values(values: Sequence[Any], op: str) -> list[Value]:
     like = next((v for v in values if isinstance(v, Value)), None)
     if like is None:
         like = Value(as_data(values[0]), False)
-    return [_lift(v, like, op) for v in values]
+    return [lift(v, like, op) for v in values]
+
+
+def softmax_cross_entropy(
+    logits: Value, labels: np.ndarray | None, distributions: Any, reduction: str
+) -> Value:
+    """The fused softmax cross-entropy node, from checked arguments: integer ``labels`` of
+    shape ``logits.shape[:-1]``, or target ``distributions`` (raw data) of the logits' shape.
+    ``nn.functional.cross_entropy`` checks them and is the function to call."""
+    targets = Targets(labels, distributions, reduction, Kept())
+    return apply(OPS["softmax_cross_entropy"], targets, logits)
+
+
+def bce_with_logits(logits: Value, targets: Any) -> Value:
+    """The fused ``softplus(z) - t z`` node per element, with raw ``targets`` of the logits'
+    shape; ``nn.functional.binary_cross_entropy_with_logits`` checks and reduces it."""
+    return apply(OPS["bce_with_logits"], targets, logits)

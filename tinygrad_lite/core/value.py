@@ -1,36 +1,34 @@
 """Value: a number or an array that remembers how it was computed, and backpropagates.
 
-Every operation on Values makes a new Value whose ``_parents`` are its inputs (an ordered tuple;
-a node never refers to its children or to itself, so no reference cycles) and whose ``_op`` is a
-row of the op table in ``ops.py``. ``backward()`` walks the graph once in reverse topological
-order and applies each row's backward rule: the chain rule, da -> dz -> dw, as the books draw it.
+Every operation on Values checks its arguments, then applies a row of the op table
+(``ops/``): ``apply`` runs the row's forward rule and ``record`` makes the new Value, whose
+``parents`` are its inputs (an ordered tuple; a node never refers to its children or to itself,
+so no reference cycles), whose ``op`` names the row and whose ``static`` holds the row's other
+arguments. ``backward()`` follows the walk of ``backward.py``: the chain rule, da -> dz -> dw,
+as the books draw it.
 """
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Sequence
 from typing import Any, Union
 
 import numpy as np
 
-from . import ops
-from .errors import ArgumentError, DTypeError, GradientError, IndexingError, ShapeError
-from .grad_mode import _grad_enabled
-from .graph import toposort
-from .shapes import as_data, as_operand, fit_grad, ndarray, shape_of
+from .backward import add, collector_paused, seed, walk
+from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
+from .grad_mode import is_grad_enabled
+from .ops import OPS, WITH_CONSTANT, Op
+from .shapes import as_data, as_operand, ndarray, shape_of
 
 Number = int | float
 Operand = Union["Value", Number, np.ndarray]  # noqa: UP007 (a forward reference)
 
 _count = itertools.count()
-_enabled = _grad_enabled.get
-_OPS = ops.OPS
-_BOUND = ops.WITH_CONSTANT
-ADD, SUB, MUL, DIV, POW, MATMUL = (_OPS[n] for n in ("add", "sub", "mul", "div", "pow", "matmul"))
+ADD, SUB, MUL, DIV, POW, MATMUL = (OPS[n] for n in ("add", "sub", "mul", "div", "pow", "matmul"))
 NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU = (
-    _OPS[n] for n in ("neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu")
+    OPS[n] for n in ("neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu")
 )
 
 
@@ -53,7 +51,7 @@ class Value:
         "name",
         "_parents",
         "_op",
-        "_ctx",
+        "_static",
         "_seq",
         "__weakref__",
     )
@@ -70,8 +68,8 @@ class Value:
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._parents: tuple[Value, ...] = ()
-        self._op: ops.Op | None = None
-        self._ctx: Any = None
+        self._op: Op | None = None
+        self._static: Any = None
         self._seq = next(_count)
 
     # ------------------------------------------------------------ describing the data
@@ -92,15 +90,32 @@ class Value:
     def dtype(self) -> np.dtype:
         return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
 
+    # ------------------------------------------------------------ the graph, read-only
+
     @property
-    def op(self) -> str:
-        """Name of the operation that made this Value ('' for a leaf)."""
-        return self._op.name if self._op is not None else ""
+    def op(self) -> str | None:
+        """The name of the operation that made this Value (a ``tl.Function``'s class name);
+        ``None`` for a leaf."""
+        return self._op.name if self._op is not None else None
 
     @property
     def parents(self) -> tuple[Value, ...]:
-        """The Values this one was computed from, in argument order."""
+        """The Values this one was computed from, in argument order (``()`` for a leaf)."""
         return self._parents
+
+    @property
+    def static(self) -> Any:
+        """The operation's arguments that are not Values: the axes of a sum, the exponent of
+        ``x ** 2``, the number of ``x + 1.0``, an index; ``None`` where there are none.
+
+        >>> import tinygrad_lite as tl
+        >>> x = tl.Value([1.0, 2.0])
+        >>> y = (x ** 2).sum(axis=0)
+        >>> y.op, y.static, y.parents[0].op, y.parents[0].static
+        ('sum', ((0,), False), 'pow', 2.0)
+        """
+        op = self._op
+        return None if op is None or op.partial else self._static
 
     @property
     def is_leaf(self) -> bool:
@@ -119,7 +134,17 @@ class Value:
 
     def detach(self) -> Value:
         """The same data in a new leaf that needs no gradient."""
-        return _node(self.data)
+        return leaf(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Value:
+        """Set ``requires_grad`` of a leaf in place (freeze or unfreeze it); returns it."""
+        if self._parents:
+            raise ArgumentError(
+                f"requires_grad_: only a leaf's flag can be set; this Value was made by "
+                f"{self.op!r}. Use .detach() to cut it from the graph"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -146,22 +171,22 @@ class Value:
     __hash__ = object.__hash__
 
     def __lt__(self, other: Operand) -> Any:
-        return self.data < _raw(other)
+        return self.data < data_of(other)
 
     def __le__(self, other: Operand) -> Any:
-        return self.data <= _raw(other)
+        return self.data <= data_of(other)
 
     def __gt__(self, other: Operand) -> Any:
-        return self.data > _raw(other)
+        return self.data > data_of(other)
 
     def __ge__(self, other: Operand) -> Any:
-        return self.data >= _raw(other)
+        return self.data >= data_of(other)
 
     def __eq__(self, other: object) -> Any:
-        return self.data == _raw(other)
+        return self.data == data_of(other)
 
     def __ne__(self, other: object) -> Any:
-        return self.data != _raw(other)
+        return self.data != data_of(other)
 
     # ------------------------------------------------------------ arithmetic
 
@@ -190,7 +215,7 @@ class Value:
         return _binary(DIV, other, self)
 
     def __neg__(self) -> Value:
-        return _apply(NEG, None, self)
+        return apply(NEG, None, self)
 
     def __pos__(self) -> Value:
         return self
@@ -206,40 +231,40 @@ class Value:
         return _binary(POW, self, exponent)
 
     def __matmul__(self, other: Operand) -> Value:
-        return _matmul(self, _lift(other, self, "matmul"))
+        return _matmul(self, lift(other, self, "matmul"))
 
     def __rmatmul__(self, other: Operand) -> Value:
-        return _matmul(_lift(other, self, "matmul"), self)
+        return _matmul(lift(other, self, "matmul"), self)
 
     def __abs__(self) -> Value:
-        return _apply(ABS, None, self)
+        return apply(ABS, None, self)
 
     # ------------------------------------------------------------ elementwise functions
 
     def exp(self) -> Value:
-        return _apply(EXP, None, self)
+        return apply(EXP, None, self)
 
     def log(self) -> Value:
-        return _apply(LOG, None, self)
+        return apply(LOG, None, self)
 
     def sqrt(self) -> Value:
-        return _apply(SQRT, None, self)
+        return apply(SQRT, None, self)
 
     def abs(self) -> Value:
-        return _apply(ABS, None, self)
+        return apply(ABS, None, self)
 
     def tanh(self) -> Value:
-        return _apply(TANH, None, self)
+        return apply(TANH, None, self)
 
     def sigmoid(self) -> Value:
-        return _apply(SIGMOID, None, self)
+        return apply(SIGMOID, None, self)
 
     def relu(self) -> Value:
         """max(x, 0); its derivative at 0 is taken as 0."""
-        return _apply(RELU, None, self)
+        return apply(RELU, None, self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
-        return _apply(_OPS["leaky_relu"], float(negative_slope), self)
+        return apply(OPS["leaky_relu"], float(negative_slope), self)
 
     def gelu(self) -> Value:
         """GELU, tanh approximation (torch's ``approximate='tanh'``); built from primitives."""
@@ -252,18 +277,18 @@ class Value:
             raise ArgumentError("clip: give min, max or both")
         if min is not None and max is not None and min > max:
             raise ArgumentError(f"clip: min={min} is larger than max={max}; swap them")
-        return _apply(_OPS["clip"], (min, max), self)
+        return apply(OPS["clip"], (min, max), self)
 
     def softmax(self, axis: int = -1) -> Value:
-        return _apply(_OPS["softmax"], self._axis(axis, "softmax"), self)
+        return apply(OPS["softmax"], self._axis(axis, "softmax"), self)
 
     def log_softmax(self, axis: int = -1) -> Value:
-        return _apply(_OPS["log_softmax"], self._axis(axis, "log_softmax"), self)
+        return apply(OPS["log_softmax"], self._axis(axis, "log_softmax"), self)
 
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
-        return _apply(_OPS["sum"], (self._axes(axis, "sum"), keepdims), self)
+        return apply(OPS["sum"], (self._axes(axis, "sum"), keepdims), self)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
         axes = self._axes(axis, "mean")
@@ -275,7 +300,7 @@ class Value:
         axes = self._axes(axis, "max")
         if self.size == 0:
             raise ShapeError(f"max: Value of shape {self.shape} is empty")
-        return _apply(_OPS["max"], (axes, keepdims), self)
+        return apply(OPS["max"], (axes, keepdims), self)
 
     def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
         """Smallest element(s); ties share the gradient equally."""
@@ -294,7 +319,7 @@ class Value:
             ) from None
         if target == self.shape:
             return self
-        return _apply(_OPS["reshape"], target, self)
+        return apply(OPS["reshape"], target, self)
 
     def transpose(self, *axes: Any) -> Value:
         """Reverse the axes, or permute them: ``x.transpose(1, 0, 2)``."""
@@ -310,7 +335,7 @@ class Value:
         order = tuple(a % self.ndim for a in order)
         if order == tuple(range(self.ndim)):
             return self
-        return _apply(_OPS["transpose"], order, self)
+        return apply(OPS["transpose"], order, self)
 
     @property
     def T(self) -> Value:
@@ -325,7 +350,7 @@ class Value:
                 raise ValueError
         except ValueError:
             raise ShapeError(f"broadcast_to: cannot broadcast {self.shape} to {new}") from None
-        return _apply(_OPS["broadcast_to"], new, self)
+        return apply(OPS["broadcast_to"], new, self)
 
     def sum_to(self, shape: Sequence[int]) -> Value:
         """Sum broadcast axes away until the shape is ``shape`` (the adjoint of broadcast_to)."""
@@ -336,7 +361,7 @@ class Value:
             np.broadcast_shapes(new, self.shape)
         except ValueError:
             raise ShapeError(f"sum_to: cannot sum {self.shape} down to {new}") from None
-        return _apply(_OPS["sum_to"], new, self)
+        return apply(OPS["sum_to"], new, self)
 
     def __getitem__(self, index: Any) -> Value:
         if type(self.data) is float:
@@ -346,11 +371,11 @@ class Value:
             self.data[idx]
         except IndexError as e:
             raise IndexingError(f"getitem: index {index!r} into shape {self.shape}: {e}") from None
-        return _apply(_OPS["getitem"], idx, self)
+        return apply(OPS["getitem"], idx, self)
 
     def scatter_to(self, shape: Sequence[int], index: Any) -> Value:
         """A zero Value of ``shape`` with this one added at ``index`` (the adjoint of x[index])."""
-        return _apply(_OPS["scatter"], (tuple(shape), _index(index), None), self)
+        return apply(OPS["scatter"], (tuple(shape), _index(index), None), self)
 
     # ------------------------------------------------------------ backward
 
@@ -361,8 +386,21 @@ class Value:
         Values get this pass's gradient and keep it, so the backward graph can be drawn.
         A non-scalar Value needs ``gradient``: the gradient of some scalar with respect to it.
         """
-        seed = _seed(self, gradient, "backward")
-        _backprop([self], [seed], create_graph=False, store=True)
+        start = seed(self, data_of(gradient), "backward")
+        given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
+        with collector_paused():
+            for node, g, _ in walk([self], [start]):
+                if node._parents:  # an intermediate keeps this pass's gradient, to be drawn
+                    node.grad = g
+                    continue
+                # a leaf: its gradient adds up across passes, in an array of its own (gradient
+                # clipping and users update .grad in place), so copy one that another leaf
+                # holds too, or that is a view of some other array
+                if type(g) is ndarray:
+                    if id(g) in given or g.base is not None or not g.flags.writeable:
+                        g = g.copy()
+                    given.add(id(g))
+                node.grad = g if node.grad is None else add(node.grad, g)
 
     # ------------------------------------------------------------ argument checks
 
@@ -389,10 +427,14 @@ class Value:
 _new = object.__new__
 
 
-def _node(
-    data: Any, op: ops.Op | None = None, ctx: Any = None, parents: tuple[Value, ...] = ()
+def record(
+    data: Any, op: Op | None = None, static: Any = None, parents: tuple[Value, ...] = ()
 ) -> Value:
-    """Make a Value without the user-facing checks: the engine's own constructor."""
+    """The one place a node is made: ``data`` computed by the row ``op`` from ``parents``.
+
+    No checks (the callers made them): ``data`` must already follow the data policy (a Python
+    float or a float ndarray). ``op=None`` makes a leaf that needs no gradient (a constant).
+    """
     v = _new(Value)
     v.data = data
     v.grad = None
@@ -400,52 +442,64 @@ def _node(
     v.name = None
     v._parents = parents
     v._op = op
-    v._ctx = ctx
+    v._static = static
     v._seq = next(_count)
     return v
 
 
-def _settle(data: Any, parents: Sequence[Value]) -> Any:
-    """NumPy scalars become Python floats (all inputs were floats) or 0-d arrays (dtype kept)."""
+def leaf(data: Any) -> Value:
+    """A constant: a leaf that needs no gradient, without the user-facing checks."""
+    return record(data)
+
+
+def _as_output(data: Any, parents: Sequence[Value]) -> Any:
+    """A NumPy scalar that a forward rule returned becomes a Python float (all inputs were
+    floats: scalars stay Python floats end to end) or a 0-d array (its dtype kept)."""
     if all(type(p.data) is float for p in parents):
         return float(data)
     return np.asarray(data)
 
 
-def _lift(x: Any, like: Value, op: str) -> Value:
+def lift(x: Any, like: Value, op: str) -> Value:
+    """``x`` as a Value: itself, or a constant made of a number or an array (an integer array
+    takes ``like``'s float dtype). ``op`` names the operation in the error for bad data."""
     if isinstance(x, Value):
         return x
-    return _node(as_operand(x, like.data, op))
+    return leaf(as_operand(x, like.data, op))
 
 
-def _raw(x: Any) -> Any:
+def data_of(x: Any) -> Any:
+    """The data of a Value, or ``x`` itself."""
     return x.data if isinstance(x, Value) else x
 
 
-def _apply(op: ops.Op, ctx: Any, *parents: Value) -> Value:
-    """Run ``op`` forward on the parents' data and record the node if a gradient is needed."""
+def apply(op: Op, static: Any, *parents: Value) -> Value:
+    """Run the row ``op`` forward on the parents' data and record the node if a gradient is
+    needed (grad mode on, and some parent requires one); otherwise a constant."""
     if len(parents) == 1:  # the common case, written out: activations, reductions, losses
-        data = op.forward(ctx, parents[0].data)
+        data = op.forward(static, parents[0].data)
         needed = parents[0].requires_grad
     else:
-        data = op.forward(ctx, *[p.data for p in parents])
+        data = op.forward(static, *[p.data for p in parents])
         needed = any([p.requires_grad for p in parents])
     if type(data) is not float and type(data) is not ndarray:
-        data = _settle(data, parents)
-    if needed and _enabled():
-        return _node(data, op, ctx, parents)
-    return _node(data)
+        data = _as_output(data, parents)
+    if needed and is_grad_enabled():
+        return record(data, op, static, parents)
+    return leaf(data)
 
 
 _NUMBER = (float, int)
 _ONLY_A, _ONLY_B = (True, False), (False, True)
-# which inputs of a binary op need a gradient: _NEED[a.requires_grad][b.requires_grad]; shared
-# tuples, so a node costs no extra allocation (and the garbage collector one object less)
-_NEED = (((False, False), _ONLY_B), (_ONLY_A, (True, True)))
+# which inputs of a binary op need a gradient: _NEEDS_GRAD[a.requires_grad][b.requires_grad];
+# shared tuples, so a node costs no extra allocation (and the garbage collector one object less)
+_NEEDS_GRAD = (((False, False), _ONLY_B), (_ONLY_A, (True, True)))
 
 
-def _binary(op: ops.Op, a: Any, b: Any) -> Value:
-    """The hot path of ``+ - * / **`` and matmul: one forward call, one node.
+def _binary(op: Op, a: Any, b: Any) -> Value:
+    """``+ - * / **`` and matmul: one forward call, one node; the elementwise binary rows and
+    matmul are partial (their backward skips an input that needs no gradient), so the node
+    keeps which inputs need one where the others keep static arguments.
 
     A Python number on either side is kept inside the node (``ops.with_constant``) rather than
     made into a parent node of its own.
@@ -453,12 +507,12 @@ def _binary(op: ops.Op, a: Any, b: Any) -> Value:
     if type(b) is not Value:
         if type(b) in _NUMBER:
             return _with_constant(op, 1, a, float(b))
-        b = _lift(b, a, op.name)
+        b = lift(b, a, op.name)
     elif type(a) is not Value:
         if type(a) in _NUMBER:
             return _with_constant(op, 0, b, float(a))
-        a = _lift(a, b, op.name)
-    need = _NEED[a.requires_grad][b.requires_grad]
+        a = lift(a, b, op.name)
+    need = _NEEDS_GRAD[a.requires_grad][b.requires_grad]
     try:
         data = op.forward(need, a.data, b.data)
     except ValueError:
@@ -467,22 +521,22 @@ def _binary(op: ops.Op, a: Any, b: Any) -> Value:
             "make them equal, or give the smaller one size-1 axes where they differ"
         ) from None
     if type(data) is not float and type(data) is not ndarray:
-        data = _settle(data, (a, b))
-    if (need[0] or need[1]) and _enabled():
-        return _node(data, op, need, (a, b))
-    return _node(data)
+        data = _as_output(data, (a, b))
+    if (need[0] or need[1]) and is_grad_enabled():
+        return record(data, op, need, (a, b))
+    return leaf(data)
 
 
-def _with_constant(op: ops.Op, side: int, x: Value, c: float) -> Value:
+def _with_constant(op: Op, side: int, x: Value, c: float) -> Value:
     try:
         data = op.forward(_ONLY_A, x.data, c) if side else op.forward(_ONLY_B, c, x.data)
     except ValueError:
         raise ShapeError(f"{op.name}: cannot combine a Value of shape {x.shape} with {c}") from None
     if type(data) is not float and type(data) is not ndarray:
-        data = _settle(data, (x,))
-    if x.requires_grad and _enabled():
-        return _node(data, _BOUND[side][op.name], c, (x,))
-    return _node(data)
+        data = _as_output(data, (x,))
+    if x.requires_grad and is_grad_enabled():
+        return record(data, WITH_CONSTANT[side][op.name], c, (x,))
+    return leaf(data)
 
 
 def _matmul(a: Value, b: Value) -> Value:
@@ -526,129 +580,15 @@ def _index(index: Any) -> Any:
     return tuple(out) if isinstance(index, tuple) else out[0]
 
 
-# ---------------------------------------------------------------- the backward pass
-
-
-def _seed(root: Value, gradient: Any, what: str) -> Any:
-    if not root.requires_grad:
-        raise GradientError(
-            f"{what}: this Value needs no gradient: it was made under no_grad(), or from "
-            "Values that all have requires_grad=False. Make a parameter with Value(..., "
-            "requires_grad=True) and compute from it with grad mode on."
-        )
-    if gradient is None:
-        if type(root.data) is float:
-            return 1.0
-        if root.data.size != 1:
-            raise GradientError(
-                f"{what}: the Value has shape {root.shape}, not a single number; call "
-                ".sum() or .mean() first, or pass gradient= an array of that shape"
-            )
-        return np.array(1, dtype=root.data.dtype).reshape(root.data.shape)
-    g = _raw(gradient)
-    if shape_of(g) != root.shape:
-        raise ShapeError(
-            f"{what}: gradient has shape {shape_of(g)} but the Value has shape {root.shape}"
-        )
-    return g if type(root.data) is float and type(g) is float else fit_grad(g, root.data)
-
-
-def _backprop(
-    roots: Sequence[Value],
-    seeds: Sequence[Any],
-    create_graph: bool,
-    store: bool,
-    wanted: Sequence[Value] = (),
-) -> dict[Value, Any]:
-    """Apply the chain rule from ``roots`` back to every Value that needs a gradient.
-
-    ``store``: write gradients into ``.grad`` (leaves add to what they hold, intermediates
-    are overwritten); otherwise return the gradients of the ``wanted`` Values.
-    ``create_graph``: run the backward rules on Values, recording the graph of the gradient.
-    """
-    grads: dict[Value, Any] = {}
-    for root, seed in zip(roots, seeds):
-        grads[root] = seed if root not in grads else _add(grads[root], seed)
-    want = set(wanted)
-    found: dict[Value, Any] = {}
-    given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
-    pop, get = grads.pop, grads.get
-    fit = _fit_value if create_graph else _fit_raw
-
-    def send(p: Value, pg: Any) -> None:
-        """Add a gradient arriving at ``p``, in ``p``'s shape, to what it has: sum of fan-out."""
-        d = p.data
-        if type(pg) is not type(d) or (
-            type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
-        ):
-            pg = fit(pg, p)
-        prev = get(p)
-        grads[p] = pg if prev is None else _add(prev, pg)
-
-    collecting = gc.isenabled()
-    gc.disable()  # the pass makes no reference cycles; don't let the collector walk the graph
-    try:
-        for node in reversed(toposort(roots)):
-            g = pop(node, None)
-            if g is None:  # no gradient reached it (e.g. data, or an unused branch)
-                continue
-            parents = node._parents
-            if not parents:  # a leaf: its gradient adds up across passes, in its own array
-                if store:
-                    if type(g) is ndarray:  # copied if another leaf has it, or it is a view
-                        if id(g) in given or g.base is not None or not g.flags.writeable:
-                            g = g.copy()  # (gradient clipping and users update it in place)
-                        given.add(id(g))
-                    node.grad = g if node.grad is None else _add(node.grad, g)
-                elif node in want:
-                    found[node] = g
-                continue
-            if store:  # an intermediate keeps this pass's gradient, to be read or drawn
-                node.grad = g
-            elif node in want:
-                found[node] = g
-            # the chain rule: the op turns dL/dnode into dL/dparent for each parent
-            op = node._op
-            if create_graph:
-                pgrads = op.backward(node._ctx, g, node, *parents)  # type: ignore[union-attr]
-            elif len(parents) == 1:  # one input, and it needs a gradient: the common case
-                p = parents[0]
-                (pg,) = op.backward(node._ctx, g, node.data, p.data)  # type: ignore[union-attr]
-                if pg is not None:
-                    send(p, pg)
-                continue
-            else:
-                datas = [p.data for p in parents]
-                pgrads = op.backward(node._ctx, g, node.data, *datas)  # type: ignore[union-attr]
-            for p, pg in zip(parents, pgrads):
-                if pg is not None and p.requires_grad:
-                    send(p, pg)
-    finally:
-        if collecting:
-            gc.enable()
-    return found
-
-
-def _add(a: Any, b: Any) -> Any:
-    """a + b for gradients: two 0-d arrays add up to a NumPy scalar; keep it a 0-d array."""
-    total = a + b
-    t = type(total)
-    return total if t is float or t is ndarray or t is Value else np.asarray(total)
-
-
-def _fit_raw(pg: Any, p: Value) -> Any:
-    return fit_grad(pg, p.data)
-
-
-def _fit_value(pg: Any, p: Value) -> Value:
-    """Graph mode's fit_grad: a Value gradient of the input's shape."""
+def fit_value_grad(pg: Any, p: Value) -> Value:
+    """Graph mode's ``fit_grad``: a gradient as a Value of its input's shape and kind."""
     if not isinstance(pg, Value):
-        pg = _node(as_operand(pg, p.data, "backward"))
+        pg = leaf(as_operand(pg, p.data, "backward"))
     if pg.shape != p.shape:
         pg = pg.sum_to(p.shape)
     if type(p.data) is float and type(pg.data) is not float:  # a scalar's gradient is a float
         total = float(np.sum(pg.data))
-        pg = _node(total, _OPS["sum_to"], (), (pg,)) if pg.requires_grad else _node(total)
+        pg = record(total, OPS["sum_to"], (), (pg,)) if pg.requires_grad else leaf(total)
     return pg
 
 

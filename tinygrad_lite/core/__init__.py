@@ -1,0 +1,58 @@
+"""The engine: Value, the op table, the backward walk, grad modes. It imports NumPy and the
+standard library only, and nothing above it (``tests/test_layers.py`` holds it to that).
+
+The names here are the core's public face for the layers above it (``functions``, ``nn``,
+``viz``, ``testing``): they read the graph and record nodes through these, never through a
+Value's private slots.
+"""
+
+from .autograd import backward_steps, grad
+from .backward import Step, Term
+from .errors import (
+    ArgumentError,
+    DTypeError,
+    FunctionError,
+    GradientError,
+    IndexingError,
+    ShapeError,
+    TinygradLiteError,
+)
+from .function import Call, Context, Function
+from .grad_mode import enable_grad, is_grad_enabled, manual_seed, no_grad, rng
+from .graph import local_label, operands, rerun, toposort, value_text
+from .ops import OPS, Op, number
+from .value import Value, apply, data_of, lift
+
+__all__ = [
+    "OPS",
+    "ArgumentError",
+    "Call",
+    "Context",
+    "DTypeError",
+    "Function",
+    "FunctionError",
+    "GradientError",
+    "IndexingError",
+    "Op",
+    "ShapeError",
+    "Step",
+    "Term",
+    "TinygradLiteError",
+    "Value",
+    "apply",
+    "backward_steps",
+    "data_of",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "lift",
+    "local_label",
+    "manual_seed",
+    "no_grad",
+    "number",
+    "operands",
+    "rerun",
+    "rng",
+    "toposort",
+    "value_text",
+]

@@ -1,0 +1,178 @@
+"""The backward pass: the one walk of the graph that applies the chain rule.
+
+``walk`` visits the Values of a graph from the output back to the leaves, in reverse
+topological order, and at each one applies its row's backward rule: the gradient of the
+output with respect to the Value (complete, because every Value that uses it came earlier)
+times the local derivative, sent to each parent, where the gradients arriving from several
+uses add up (the books' "sum of fan-out"). Everything that needs the backward pass loops over
+this one walk: ``Value.backward()`` stores what it yields in ``.grad``, ``tl.grad`` returns
+it, ``tl.backward_steps`` records it step by step for ``testing.explain``, the drawings and
+the stepper.
+
+The walk never refers to the Value class: it reads ``_parents``, ``_op``, ``_static`` and
+``data`` of the nodes it is given, so the class that defines them can build on this module.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import GradientError, ShapeError
+from .graph import toposort
+from .shapes import as_data, fit_grad, ndarray, shape_of
+
+if TYPE_CHECKING:
+    from .value import Value
+
+Lift = Callable[[Any, Any], Any]  # graph mode: a gradient as a Value of its input's shape
+
+
+def walk(
+    roots: Sequence[Value], seeds: Sequence[Any], lift: Lift | None = None, catch: bool = False
+) -> Iterator[tuple[Value, Any, Any]]:
+    """Yield ``(value, grad, grads_sent)`` for every Value that a gradient reaches, in the
+    order backward completes them: the output first, each Value after all of its uses.
+
+    ``grads_sent`` is what the Value's rule returned, one per parent (``()`` for a leaf);
+    each has already been fitted to its parent's shape and added to what the parent holds.
+    ``lift`` switches to graph mode: the rules run on Values and record the gradient's graph.
+    ``catch``: a rule that raises yields its exception as ``grads_sent`` and sends nothing,
+    and the walk goes on (``testing.explain`` reports such a rule instead of stopping).
+    """
+    grads: dict[Value, Any] = {}
+    for root, seed in zip(roots, seeds):
+        prev = grads.get(root)
+        grads[root] = seed if prev is None else add(prev, seed)
+    pop, get = grads.pop, grads.get
+    graph = lift is not None
+    for node in reversed(toposort(roots)):
+        g = pop(node, None)
+        if g is None:  # no gradient reached it (data, or a branch the output does not use)
+            continue
+        parents = node._parents
+        if not parents:
+            yield node, g, ()
+            continue
+        try:
+            op: Any = node._op  # a Value with parents was made by a row
+            if graph:
+                sent = op.backward(node._static, g, node, *parents)
+            elif len(parents) == 1:  # one input (it needs a gradient): the common case
+                p = parents[0]
+                sent = op.backward(node._static, g, node.data, p.data)
+                pg = sent[0]
+                if pg is not None:
+                    d = p.data
+                    if type(pg) is not type(d) or (
+                        type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
+                    ):
+                        pg = fit_grad(pg, d)
+                    prev = get(p)
+                    grads[p] = pg if prev is None else add(prev, pg)
+                yield node, g, sent
+                continue
+            else:
+                sent = op.backward(node._static, g, node.data, *[p.data for p in parents])
+            for p, pg in zip(parents, sent):
+                if pg is None or not p.requires_grad:
+                    continue
+                d = p.data
+                if graph:
+                    pg = lift(pg, p)  # type: ignore[misc]
+                elif type(pg) is not type(d) or (
+                    type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
+                ):
+                    pg = fit_grad(pg, d)  # undo broadcasting; the input's dtype and kind
+                prev = get(p)
+                grads[p] = pg if prev is None else add(prev, pg)
+        except Exception as e:
+            if not catch:
+                raise
+            yield node, g, e
+            continue
+        yield node, g, sent
+
+
+def add(a: Any, b: Any) -> Any:
+    """a + b for gradients: two 0-d arrays add up to a NumPy scalar; keep it a 0-d array."""
+    total = a + b
+    t = type(total)
+    if t is float or t is ndarray:
+        return total
+    return np.asarray(total) if isinstance(total, np.generic) else total  # (a Value: as it is)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The walk makes no reference cycles: don't let the cycle collector walk the graph (a
+    deep graph's many young objects would set it off again and again during one pass)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def seed(root: Value, gradient: Any, what: str) -> Any:
+    """The gradient the walk starts from: 1 for a single number, else ``gradient`` checked."""
+    if not root.requires_grad:
+        raise GradientError(
+            f"{what}: this Value needs no gradient: it was made under no_grad(), or from "
+            "Values that all have requires_grad=False. Make a parameter with Value(..., "
+            "requires_grad=True) and compute from it with grad mode on."
+        )
+    data = root.data
+    if gradient is None:
+        if type(data) is float:
+            return 1.0
+        if data.size != 1:
+            raise GradientError(
+                f"{what}: the Value has shape {data.shape}, not a single number; call "
+                ".sum() or .mean() first, or pass gradient= an array of that shape"
+            )
+        return np.array(1, dtype=data.dtype).reshape(data.shape)
+    gradient = as_data(gradient, f"{what}: gradient")
+    if shape_of(gradient) != shape_of(data):
+        raise ShapeError(
+            f"{what}: gradient has shape {shape_of(gradient)} but the Value has shape "
+            f"{shape_of(data)}"
+        )
+    if type(data) is float:
+        return fit_grad(gradient, data)
+    return np.array(gradient, dtype=data.dtype)  # a copy: the caller's array is no one's .grad
+
+
+# ---------------------------------------------------------------- the walk as data
+
+
+@dataclass(frozen=True)
+class Term:
+    """What one step sends to one parent: ``product = upstream x local``."""
+
+    index: int  # which parent: the position among the Value's parents
+    parent: Value
+    local: str  # the local derivative as the books write it: "x i1", "x relu'(z)"
+    product: Any  # the gradient sent, in the parent's shape (a float or an array)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the backward pass: ``value``'s gradient is complete; its terms go out."""
+
+    index: int  # 1 for the output, in the order backward takes them
+    value: Value
+    grad: Any  # d output / d value, this pass's (a leaf's .grad may hold more, accumulated)
+    terms: tuple[Term, ...]
+    error: str | None = None  # the exception the rule raised, when walked with catch=True
+
+    def __repr__(self) -> str:
+        name = self.value.name or self.value.op or "leaf"
+        return f"Step({self.index}, {name}, {len(self.terms)} terms)"

@@ -1,0 +1,63 @@
+"""The op table: every primitive's forward rule, backward rule and label, one row each.
+
+The rows live by family, one file each, and read top to bottom:
+
+* ``elementwise.py``: ``+ - * / **``, the activations, ``clip``, ``where``;
+* ``reduce.py``: ``sum``, ``max``, ``softmax``, ``log_softmax``;
+* ``movement.py``: reshape, transpose, indexing, broadcasting, concatenation;
+* ``linalg.py``: ``matmul``;
+* ``fused.py``: one node for a common pattern (``linear``, ``weighted_sum``, the
+  cross-entropies), each naming its plain composite.
+
+``row.py`` says what a row is and how its rules are called; ``modes.py`` holds the helpers that
+let one backward rule run on raw data and on Values. Adding an op is one row here, its
+entry point on ``Value`` or in ``tinygrad_lite.functions``, and its spec in ``tests/op_specs.py``.
+"""
+
+from __future__ import annotations
+
+from . import elementwise, fused, linalg, movement, reduce
+from .row import Label, Op, Rule, number, render
+
+__all__ = ["OPS", "WITH_CONSTANT", "Label", "Op", "Rule", "number", "render", "with_constant"]
+
+OPS: dict[str, Op] = {
+    row.name: row
+    for family in (elementwise, reduce, movement, linalg, fused)
+    for row in family.ROWS
+}
+
+
+# x + c, c + x, x - c, c - x, x * c, c * x written out: the two-input rules with the
+# constant's gradient dropped, one call fewer per node on the scalar paths of the books' neuron
+_CONSTANT_RULES: dict[tuple[str, int], Rule] = {
+    ("add", 0): lambda c, g, o, x: (g,),
+    ("add", 1): lambda c, g, o, x: (g,),
+    ("sub", 0): lambda c, g, o, x: (-g,),
+    ("sub", 1): lambda c, g, o, x: (g,),
+    ("mul", 0): lambda c, g, o, x: (g * c,),
+    ("mul", 1): lambda c, g, o, x: (g * c,),
+}
+
+
+def with_constant(op: Op, side: int) -> Op:
+    """``op`` with operand ``side`` (0 or 1) fixed to a Python number that the node keeps as
+    its static argument: ``x + 1.0`` is one node with one parent, not two nodes. Same rules,
+    same label, no new math."""
+    if side == 1:
+        need = (True, False)
+        forward = lambda c, x: op.forward(need, x, c)
+        backward = lambda c, g, o, x: op.backward(need, g, o, x, c)[:1]
+    else:
+        need = (False, True)
+        forward = lambda c, x: op.forward(need, c, x)
+        backward = lambda c, g, o, x: op.backward(need, g, o, c, x)[1:]
+    rule = _CONSTANT_RULES.get((op.name, side), backward)
+    return Op(op.name, forward, rule, op.label, constant=side)
+
+
+# ``WITH_CONSTANT[side][name]``: the elementwise binary rows with a number on that side
+WITH_CONSTANT: tuple[dict[str, Op], dict[str, Op]] = (
+    {op.name: with_constant(op, 0) for op in elementwise.BINARY},
+    {op.name: with_constant(op, 1) for op in elementwise.BINARY},
+)

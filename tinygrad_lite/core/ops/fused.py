@@ -1,0 +1,241 @@
+"""Fused rows: one node for a pattern every network has, with the same numbers as the plain
+rows it replaces, fewer nodes and fewer temporaries.
+
+Each row names its plain composite (``Op.composite``: the same op built from the other rows),
+and ``tests/test_fused.py`` holds the two equal in value and gradient.
+
+* ``linear``: ``x @ W + b``, the dense layer (W is (in_features, out_features));
+* ``weighted_sum``: ``w_1 x_1 + ... + w_n x_n + b`` on scalars, the books' neuron;
+* ``softmax_cross_entropy``: ``-log softmax(x)[label]`` (or ``-sum(t log softmax(x))``), reduced;
+* ``bce_with_logits``: ``softplus(z) - t z``, binary cross-entropy from the logits.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .elementwise import sigmoid
+from .modes import is_raw, reshape, shape
+from .reduce import softmax
+from .row import Op
+
+# ---------------------------------------------------------------- linear
+
+
+def _linear(need: tuple[bool, ...], x: Any, w: Any, b: Any = None) -> Any:
+    out = x @ w
+    if b is not None:
+        out += b  # in place: saves a temporary the size of the output
+    return out
+
+
+def _linear_backward(
+    need: tuple[bool, ...], g: Any, out: Any, x: Any, w: Any, b: Any = None
+) -> Any:
+    # out = x W + b: dx = g W^T, dW = x^T g (batch axes folded into rows), db = g summed over rows
+    x_shape = x.shape
+    if len(x_shape) != 2:  # fold batch axes into rows (or make one row of a single sample)
+        n_in, n_out = w.shape
+        x, g = reshape(x, (-1, n_in)), reshape(g, (-1, n_out))
+    gx = g @ w.T if need[0] else None  # .T: every operand here is a matrix
+    if gx is not None and len(x_shape) != 2:
+        gx = reshape(gx, x_shape)
+    gw = x.T @ g if need[1] else None
+    if b is None:
+        return gx, gw
+    return gx, gw, g.sum(axis=0) if need[2] else None
+
+
+def _linear_composite(static: Any, x: Any, w: Any, b: Any = None) -> Any:
+    return x @ w if b is None else x @ w + b
+
+
+# ---------------------------------------------------------------- the scalar neuron
+
+
+def _weighted_sum(n: int, *wxb: Any) -> Any:
+    # wxb = (w_1 .. w_n, x_1 .. x_n[, b]); Python floats in, a Python float out
+    total = wxb[2 * n] if len(wxb) > 2 * n else 0.0
+    for w, x in zip(wxb[:n], wxb[n : 2 * n]):
+        total += w * x
+    return total
+
+
+def _weighted_sum_backward(n: int, g: Any, out: Any, *wxb: Any) -> Any:
+    # dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1
+    ws, xs = wxb[:n], wxb[n : 2 * n]
+    return (*[g * x for x in xs], *[g * w for w in ws], *([g] if len(wxb) > 2 * n else []))
+
+
+def _weighted_sum_composite(n: int, *wxb: Any) -> Any:
+    total = wxb[0] * wxb[n]
+    for w, x in zip(wxb[1:n], wxb[n + 1 : 2 * n]):
+        total = total + w * x
+    return total + wxb[2 * n] if len(wxb) > 2 * n else total
+
+
+def _weighted_sum_label(node: Any, k: int, xs: list[Any], text: Any) -> str:
+    n = node.static  # the number of weights
+    if k < n:
+        return f"x {text(xs[n + k])}"  # dz/dw_k = x_k
+    return f"x {text(xs[k - n])}" if k < 2 * n else "x 1"  # dz/dx_k = w_k, dz/db = 1
+
+
+# ---------------------------------------------------------------- softmax cross-entropy
+
+
+class Kept:
+    """An array a forward rule made that its backward rule can reuse, with the input it came from.
+
+    The fused cross-entropy keeps its softmax here: its backward is then ``p - one_hot`` written
+    into ``p``, with no second softmax. ``take`` hands the array over once, and only to a
+    backward of the same input array; a second backward, or a forward re-run on other inputs
+    (``testing.explain`` does that), makes the rule recompute.
+    """
+
+    __slots__ = ("source", "array")
+
+    def __init__(self) -> None:
+        self.source: Any = None
+        self.array: Any = None
+
+    def keep(self, source: Any, array: Any) -> None:
+        self.source, self.array = source, array
+
+    def take(self, source: Any) -> Any:
+        """The kept array if it was made from ``source`` (then forgotten), else None."""
+        if self.source is not source or self.source is None:
+            return None
+        array, self.source, self.array = self.array, None, None
+        return array
+
+    def __repr__(self) -> str:
+        return "Kept()"
+
+
+class Targets(NamedTuple):
+    """The static arguments of ``softmax_cross_entropy``: integer class ``labels`` (shape
+    ``logits.shape[:-1]``) or target ``distributions`` (the logits' shape), the reduction, and
+    the softmax the forward keeps for the backward."""
+
+    labels: Any
+    distributions: Any
+    reduction: str
+    kept: Kept
+
+
+# exp(-20): a row whose exponentials (shifted by the batch's largest logit) sum to less has
+# all its terms far below that logit, where float32's exp would lose its smallest ones to zero
+_FAR_BELOW = math.exp(-20.0)
+
+
+def _softmax_cross_entropy(target: Targets, x: Any) -> Any:
+    # -log softmax(x)[label] (labels) or -sum(t * log softmax(x)) (distributions), per sample,
+    # then reduced: "mean" over the samples, "sum", or "none". With s = x - max(x) and
+    # e = exp(s): -log softmax(x)[k] = log(sum(e)) - s[k]; e / sum(e) is kept for backward.
+    labels, dist, reduction, kept = target
+    # the reductions are called on their ufuncs: this rule only ever sees arrays, and
+    # np.max/np.sum's dispatch costs more than the reduction of a small batch
+    s = x - np.maximum.reduce(x, axis=None)  # one shift for all rows: a max per row is slower
+    e = np.exp(s)
+    sums = np.add.reduce(e, axis=-1)
+    if not np.minimum.reduce(sums, axis=None) >= _FAR_BELOW:  # a row far below (or nan, inf)
+        s = x - x.max(axis=-1, keepdims=True)  # shift each row by its own largest logit
+        e = np.exp(s)
+        sums = e.sum(axis=-1)
+    if labels is None:
+        picked = (s * dist).sum(axis=-1)
+    elif s.ndim == 2:
+        picked = s[np.arange(len(labels)), labels]
+    else:
+        picked = np.take_along_axis(s, labels[..., None], axis=-1)[..., 0]
+    log_sums = np.log(sums)
+    losses = log_sums * dist.sum(axis=-1) - picked if labels is None else log_sums - picked
+    e /= sums[..., None]
+    kept.keep(x, e)
+    if reduction == "none":
+        return losses
+    total = np.add.reduce(losses, axis=None)
+    return total / losses.size if reduction == "mean" else total
+
+
+def _softmax_cross_entropy_backward(target: Targets, g: Any, out: Any, x: Any) -> Any:
+    # d/dx = softmax(x) - one_hot(labels), or softmax(x) * sum(t) - t (distributions)
+    labels, dist, reduction, kept = target
+    p = kept.take(x) if is_raw(x) else None  # the forward's softmax, ours to write into
+    if p is None:
+        p = softmax(x, -1)
+    if labels is None:
+        local = p * dist.sum(axis=-1, keepdims=True) - dist
+    elif is_raw(p) and p.ndim == 2:
+        p[np.arange(len(labels)), labels] -= 1  # p is this rule's own array: in place
+        local = p
+    else:
+        local = p - (labels[..., None] == np.arange(shape(x)[-1]))
+    if reduction == "none":
+        g = reshape(g, (*shape(g), 1))
+    elif reduction == "mean":
+        g = g / (local.size // shape(x)[-1])  # the number of samples
+    if is_raw(local):  # raw mode: local is this rule's own array, so scale it in place
+        local *= g
+        return (local,)
+    return (g * local,)
+
+
+def _softmax_cross_entropy_composite(target: Targets, x: Any) -> Any:
+    labels, dist, reduction, _ = target
+    if labels is not None:  # one-hot rows of the logits' dtype
+        dist = (labels[..., None] == np.arange(x.shape[-1])).astype(x.dtype)
+    losses = -(x.log_softmax(axis=-1) * dist).sum(axis=-1)
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
+
+
+# ---------------------------------------------------------------- binary cross-entropy
+
+
+def _bce_with_logits(t: Any, z: Any) -> Any:
+    # softplus(z) - t z, written so that exp never overflows
+    return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+
+
+def _bce_with_logits_composite(t: Any, z: Any) -> Any:
+    r = z.relu()  # softplus(z) = r + log(exp(z - r) + exp(-r)): both exponentials at most 1
+    return r + ((z - r).exp() + (-r).exp()).log() - z * t
+
+
+ROWS = [
+    Op(
+        "linear",
+        _linear,
+        _linear_backward,
+        ("@ {1}\u1d40", "{0}\u1d40 @", "sum over rows"),
+        partial=True,
+        composite=_linear_composite,
+    ),
+    Op(
+        "weighted_sum",
+        _weighted_sum,
+        _weighted_sum_backward,
+        _weighted_sum_label,
+        composite=_weighted_sum_composite,
+    ),
+    Op(
+        "softmax_cross_entropy",
+        _softmax_cross_entropy,
+        _softmax_cross_entropy_backward,
+        "x (softmax - target)",
+        composite=_softmax_cross_entropy_composite,
+    ),
+    Op(
+        "bce_with_logits",
+        _bce_with_logits,
+        lambda t, g, o, z: (g * (sigmoid(z) - t),),
+        "x (sigmoid - target)",
+        composite=_bce_with_logits_composite,
+    ),
+]

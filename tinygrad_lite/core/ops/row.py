@@ -1,0 +1,71 @@
+"""One row of the op table: a primitive's forward rule, its backward rule and its label.
+
+A forward rule is ``forward(static, *inputs) -> output`` on raw data (Python floats or
+ndarrays); ``static`` holds the op's non-Value arguments (an axis, an index, an exponent),
+recorded once when the node is made and shown as ``Value.static``.
+
+A backward rule is ``backward(static, g, out, *inputs) -> one gradient per input`` (``None``
+for an input that has no gradient). It is written once and runs in two modes:
+
+* raw mode (``backward()``, ``tl.backward_steps``): ``g``, ``out`` and the inputs are raw data;
+* graph mode (``tl.grad(..., create_graph=True)``): they are Values, so the same rule builds a
+  differentiable graph of the gradient, which gives higher-order derivatives for free.
+
+Rules therefore use operators (``+ - * / ** @``), methods that Values and ndarrays share
+(``.sum .reshape .transpose .shape``) and the helpers of ``modes.py``, which pick the right
+implementation for each mode. Gradients come back in the shape the rule finds natural; the
+engine sums broadcast axes away in one place (``shapes.fit_grad``).
+
+The label is the local derivative as the books write it on a backward arrow: ``x i`` for the
+weight of ``z = w i``, ``x relu'(z)`` for ``a = relu(z)``. ``{0}``, ``{1}`` ... stand for the
+operands' names and ``{k}`` for the input's position; one template serves every input, a tuple
+gives one per input, or a function ``label(node, k, operands, text)`` builds it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+Rule = Callable[..., Any]
+Label = str | tuple[str, ...] | Callable[..., str]
+
+
+class Op(NamedTuple):
+    name: str
+    forward: Rule
+    backward: Rule
+    label: Label
+    # the backward rule receives which inputs need a gradient (a tuple of bools) in place of
+    # static arguments (such a row has none), and skips the work for the others: a matmul
+    # with data on one side computes one product instead of two
+    partial: bool = False
+    # for a row made by ``with_constant``: which operand is the number kept in the node
+    constant: int | None = None
+    # for a fused row: the same op built from plain rows, ``composite(static, *values)``;
+    # a test holds the two equal in value and gradient
+    composite: Rule | None = None
+
+
+def number(x: Any) -> str:
+    """A number in at most four significant digits: ``0.25``, ``-1.5e-07``, ``nan``.
+
+    >>> number(2.0), number(1 / 3), number(-1234567.0)
+    ('2', '0.3333', '-1.235e+06')
+    """
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    return f"{x + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def render(op: Op, node: Any, k: int, operands: list[Any], text: Callable[[Any], str]) -> str:
+    """The label of ``node`` (made by ``op``) for operand ``k``; ``text`` names an operand."""
+    if callable(op.label):
+        return op.label(node, k, operands, text)
+    template = op.label if isinstance(op.label, str) else op.label[k]
+    names = [text(x) for x in operands]
+    if len(names) == 1 and names[0].startswith("(") and names[0].endswith(")"):
+        names[0] = names[0][1:-1]  # relu'(add), not relu'((add))
+    return template.format(*names, k=k)
