@@ -33,7 +33,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -44,23 +44,8 @@ from .engine import Value
 from .errors import TrainingError
 from .grad_mode import no_grad
 from .metrics import LOWER_IS_BETTER, Metric, get_metric
-
-
-class Model(Protocol):
-    """What ``fit`` needs of a model: call it on a batch, list its parameters."""
-
-    def __call__(self, x: Any) -> Any: ...
-
-    def parameters(self) -> list[Value]: ...
-
-
-class Optimizer(Protocol):
-    """What ``fit`` needs of an optimizer (``optim.SGD``, ``optim.Adam``...)."""
-
-    def zero_grad(self) -> None: ...
-
-    def step(self) -> None: ...
-
+from .nn.module import Module
+from .optim import Optimizer
 
 LossFn = Callable[[Any, Any], Value]
 Data = tuple[Any, Any] | DataLoader
@@ -128,14 +113,14 @@ def lower_is_better(name: str) -> bool:
 class Callback:
     """Hooks into ``fit``. ``on_epoch_end`` returns True to stop training."""
 
-    def on_train_begin(self, model: Model) -> None:
+    def on_train_begin(self, model: Module) -> None:
         """Called once before the first epoch."""
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Model) -> bool | None:
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool | None:
         """Called after every epoch with its numbers; return True to stop."""
         return None
 
-    def on_train_end(self, model: Model) -> None:
+    def on_train_end(self, model: Module) -> None:
         """Called once after the last epoch (also after an early stop)."""
 
 
@@ -169,11 +154,11 @@ class EarlyStopping(Callback):
         self._wait = 0
         self._weights: list[Any] = []
 
-    def on_train_begin(self, model: Model) -> None:
+    def on_train_begin(self, model: Module) -> None:
         self.best, self.best_epoch, self.stopped_epoch, self._wait = float("inf"), 0, None, 0
         self._weights = []
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Model) -> bool:
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool:
         if self.monitor not in logs:
             raise TrainingError(
                 f"EarlyStopping: monitor={self.monitor!r} is not measured; the epoch measured "
@@ -191,7 +176,7 @@ class EarlyStopping(Callback):
             return True
         return False
 
-    def on_train_end(self, model: Model) -> None:
+    def on_train_end(self, model: Module) -> None:
         if self.restore_best and self._weights:
             restore(model, self._weights)
 
@@ -201,12 +186,12 @@ class EarlyStopping(Callback):
         return self._sign * self.best
 
 
-def snapshot(model: Model) -> list[Any]:
+def snapshot(model: Module) -> list[Any]:
     """A copy of every parameter's data (a float stays a float)."""
     return [p.data if type(p.data) is float else p.data.copy() for p in model.parameters()]
 
 
-def restore(model: Model, weights: Sequence[Any]) -> None:
+def restore(model: Module, weights: Sequence[Any]) -> None:
     """Write a ``snapshot`` back into the parameters, arrays in place."""
     for p, saved in zip(model.parameters(), weights):
         if type(p.data) is float:
@@ -219,7 +204,7 @@ def restore(model: Model, weights: Sequence[Any]) -> None:
 
 
 def fit(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     optimizer: Optimizer,
     train_data: Data,
@@ -275,7 +260,7 @@ def fit(
 
 
 def train_epoch(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     optimizer: Optimizer,
     loader: Iterable[tuple[np.ndarray, np.ndarray]],
@@ -302,7 +287,7 @@ def train_epoch(
     return logs
 
 
-def predict(model: Model, X: Any, batch_size: int | None = None) -> np.ndarray:
+def predict(model: Module, X: Any, batch_size: int | None = None) -> np.ndarray:
     """The model's outputs for ``X`` as an array: evaluation mode, no graph recorded."""
     X = as_array(X)
     was_training = _set_training(model, False)
@@ -319,7 +304,7 @@ def predict(model: Model, X: Any, batch_size: int | None = None) -> np.ndarray:
 
 
 def evaluate(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     X: Any,
     y: Any,
@@ -331,7 +316,7 @@ def evaluate(
 
 
 def _evaluate(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     X: Any,
     y: Any,
@@ -441,7 +426,7 @@ class CrossValidation:
 
 
 def cross_validate(
-    make_model: Callable[[], Model],
+    make_model: Callable[[], Module],
     make_optimizer: Callable[[list[Value]], Optimizer],
     loss_fn: LossFn,
     X: Any,
