@@ -129,7 +129,8 @@ class EarlyStopping(Callback):
 
     ``monitor`` is a name in the History (``"val_cost"``, ``"val_accuracy"``...): costs and
     errors improve as they fall, scores as they rise. With ``restore_best`` the model gets back
-    the weights of its best epoch when training ends.
+    the weights of its best epoch when training ends: a copy of its ``state_dict()`` is kept
+    at each new best and loaded back in place, so the optimizer's Values stay the model's.
     """
 
     def __init__(
@@ -152,11 +153,17 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.stopped_epoch: int | None = None
         self._wait = 0
-        self._weights: list[Any] = []
+        self._best_state: dict[str, np.ndarray] | None = None
 
     def on_train_begin(self, model: Module) -> None:
+        if self.restore_best and not isinstance(model, Module):
+            raise TrainingError(
+                f"EarlyStopping: restore_best=True keeps the best weights with state_dict(), "
+                f"which a {type(model).__name__} lacks; make the model an nn.Module or pass "
+                "restore_best=False"
+            )
         self.best, self.best_epoch, self.stopped_epoch, self._wait = float("inf"), 0, None, 0
-        self._weights = []
+        self._best_state = None
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool:
         if self.monitor not in logs:
@@ -168,7 +175,7 @@ class EarlyStopping(Callback):
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self._wait = value, epoch, 0
             if self.restore_best:
-                self._weights = snapshot(model)
+                self._best_state = model.state_dict()  # copies: later steps leave it alone
             return False
         self._wait += 1
         if self._wait >= self.patience:
@@ -177,27 +184,13 @@ class EarlyStopping(Callback):
         return False
 
     def on_train_end(self, model: Module) -> None:
-        if self.restore_best and self._weights:
-            restore(model, self._weights)
+        if self.restore_best and self._best_state is not None:
+            model.load_state_dict(self._best_state)  # in place: the optimizer keeps its Values
 
     @property
     def best_value(self) -> float:
         """The best value of ``monitor`` seen so far, in its own sign."""
         return self._sign * self.best
-
-
-def snapshot(model: Module) -> list[Any]:
-    """A copy of every parameter's data (a float stays a float)."""
-    return [p.data if type(p.data) is float else p.data.copy() for p in model.parameters()]
-
-
-def restore(model: Module, weights: Sequence[Any]) -> None:
-    """Write a ``snapshot`` back into the parameters, arrays in place."""
-    for p, saved in zip(model.parameters(), weights):
-        if type(p.data) is float:
-            p.data = saved
-        else:
-            p.data[...] = saved
 
 
 # ---------------------------------------------------------------- fit
