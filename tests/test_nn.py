@@ -66,6 +66,7 @@ def test_shared_parameters_and_modules_are_counted_once() -> None:
     tied = Tied()
     assert [n for n, _ in tied.named_parameters()] == ["encoder.weight", "encoder.bias", "w"]
     assert len(tied.modules()) == 2
+    assert [n for n, _ in tied.named_children()] == ["encoder"]  # the first name wins
 
 
 def test_a_cycle_between_modules_does_not_loop_forever() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,9 @@ import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import nn, optim
 from tinygrad_lite.data import DataLoader, k_fold
+from tinygrad_lite.nn.scalar import MLP
 from tinygrad_lite.train import (
+    Callback,
     EarlyStopping,
     History,
     TrainingError,
@@ -189,16 +192,13 @@ def test_predict_and_evaluate_use_eval_mode_and_build_no_graph() -> None:
 # ---------------------------------------------------------------- EarlyStopping
 
 
-class Scalars:
+class Scalars(nn.Module):
     """A stand-in model: one parameter whose value we set by hand."""
 
     def __init__(self) -> None:
         self.w = tl.Value(np.zeros(2))
 
-    def parameters(self) -> list[tl.Value]:
-        return [self.w]
-
-    def __call__(self, x: Any) -> Any:
+    def forward(self, x: Any) -> Any:
         return x
 
 
@@ -247,6 +247,70 @@ def test_early_stopping_in_fit() -> None:
     assert restored == pytest.approx(min(history["val_cost"]))
     with pytest.raises(TrainingError, match="validation_data"):
         fit(model, F.mse_loss, optim.SGD(model.parameters(), lr=0.1), (X, y), callbacks=[stop])
+
+
+class Recorder(Callback):
+    """Keeps a copy of the weights at the end of every epoch."""
+
+    def __init__(self) -> None:
+        self.weights: dict[int, dict[str, np.ndarray]] = {}
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: nn.Module) -> None:
+        self.weights[epoch] = model.state_dict()
+
+
+def test_early_stopping_restores_the_best_weights_exactly() -> None:
+    X, y = line_data()
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))  # float32
+    held = model.parameters()
+    recorder, stop = Recorder(), EarlyStopping("val_cost", patience=3)
+    history = fit(
+        model,
+        F.mse_loss,
+        optim.SGD(held, lr=0.3, momentum=0.9),  # in place: a snapshot must be a copy
+        (X[:20], y[:20]),
+        epochs=500,
+        validation_data=(X[20:], y[20:]),
+        callbacks=[recorder, stop],
+    )
+    assert history.stopped_epoch == stop.best_epoch + 3
+    best = recorder.weights[stop.best_epoch]
+    assert any(
+        not np.array_equal(best[k], v) for k, v in recorder.weights[history.stopped_epoch].items()
+    )
+    for (name, p), kept in zip(model.named_parameters(), held):
+        assert p is kept and p.dtype == np.float32  # written in place, dtype kept
+        np.testing.assert_array_equal(p.data, best[name])
+
+
+def test_early_stopping_restores_a_scalar_mlp_exactly() -> None:
+    tl.manual_seed(0)
+    model = MLP(2, [3, 1])
+    stop = EarlyStopping("val_cost", patience=2)
+    stop.on_train_begin(model)
+    seen = []
+    for epoch, cost in enumerate([3.0, 1.0, 2.0, 2.5], start=1):
+        for p in model.parameters():
+            p.data += 0.125 * epoch
+        seen.append([p.data for p in model.parameters()])
+        if stop.on_epoch_end(epoch, {"val_cost": cost}, model):
+            break
+    stop.on_train_end(model)
+    assert stop.best_epoch == 2 and stop.stopped_epoch == 4
+    restored = [p.data for p in model.parameters()]
+    assert all(type(w) is float for w in restored)  # scalars stay Python floats
+    assert restored == seen[1]
+
+
+def test_early_stopping_restore_best_needs_a_module() -> None:
+    class Bare:
+        def parameters(self) -> list[tl.Value]:
+            return []
+
+    with pytest.raises(TrainingError, match="nn.Module"):
+        EarlyStopping().on_train_begin(Bare())  # type: ignore[arg-type]
+    EarlyStopping(restore_best=False).on_train_begin(Bare())  # type: ignore[arg-type]
 
 
 def test_early_stopping_rejects_bad_settings() -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -42,26 +42,12 @@ from .data.loader import DataLoader
 from .data.preprocessing import Standardizer
 from .data.splits import Seed, as_array, k_fold, random_generator
 from .metrics import LOWER_IS_BETTER, Metric, get_metric
+from .nn.module import Module
+from .optim import Optimizer
 
 
 class TrainingError(TinygradLiteError, ValueError):
     """A training run that cannot start or continue: epochs=0, an unknown monitored name..."""
-
-
-class Model(Protocol):
-    """What ``fit`` needs of a model: call it on a batch, list its parameters."""
-
-    def __call__(self, x: Any) -> Any: ...
-
-    def parameters(self) -> list[Value]: ...
-
-
-class Optimizer(Protocol):
-    """What ``fit`` needs of an optimizer (``optim.SGD``, ``optim.Adam``...)."""
-
-    def zero_grad(self) -> None: ...
-
-    def step(self) -> None: ...
 
 
 LossFn = Callable[[Any, Any], Value]
@@ -130,14 +116,14 @@ def lower_is_better(name: str) -> bool:
 class Callback:
     """Hooks into ``fit``. ``on_epoch_end`` returns True to stop training."""
 
-    def on_train_begin(self, model: Model) -> None:
+    def on_train_begin(self, model: Module) -> None:
         """Called once before the first epoch."""
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Model) -> bool | None:
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool | None:
         """Called after every epoch with its numbers; return True to stop."""
         return None
 
-    def on_train_end(self, model: Model) -> None:
+    def on_train_end(self, model: Module) -> None:
         """Called once after the last epoch (also after an early stop)."""
 
 
@@ -146,7 +132,8 @@ class EarlyStopping(Callback):
 
     ``monitor`` is a name in the History (``"val_cost"``, ``"val_accuracy"``...): costs and
     errors improve as they fall, scores as they rise. With ``restore_best`` the model gets back
-    the weights of its best epoch when training ends.
+    the weights of its best epoch when training ends: a copy of its ``state_dict()`` is kept
+    at each new best and loaded back in place, so the optimizer's Values stay the model's.
     """
 
     def __init__(
@@ -169,13 +156,19 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.stopped_epoch: int | None = None
         self._wait = 0
-        self._weights: list[Any] = []
+        self._best_state: dict[str, np.ndarray] | None = None
 
-    def on_train_begin(self, model: Model) -> None:
+    def on_train_begin(self, model: Module) -> None:
+        if self.restore_best and not isinstance(model, Module):
+            raise TrainingError(
+                f"EarlyStopping: restore_best=True keeps the best weights with state_dict(), "
+                f"which a {type(model).__name__} lacks; make the model an nn.Module or pass "
+                "restore_best=False"
+            )
         self.best, self.best_epoch, self.stopped_epoch, self._wait = float("inf"), 0, None, 0
-        self._weights = []
+        self._best_state = None
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Model) -> bool:
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool:
         if self.monitor not in logs:
             raise TrainingError(
                 f"EarlyStopping: monitor={self.monitor!r} is not measured; the epoch measured "
@@ -185,7 +178,7 @@ class EarlyStopping(Callback):
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self._wait = value, epoch, 0
             if self.restore_best:
-                self._weights = snapshot(model)
+                self._best_state = model.state_dict()  # copies: later steps leave it alone
             return False
         self._wait += 1
         if self._wait >= self.patience:
@@ -193,9 +186,9 @@ class EarlyStopping(Callback):
             return True
         return False
 
-    def on_train_end(self, model: Model) -> None:
-        if self.restore_best and self._weights:
-            restore(model, self._weights)
+    def on_train_end(self, model: Module) -> None:
+        if self.restore_best and self._best_state is not None:
+            model.load_state_dict(self._best_state)  # in place: the optimizer keeps its Values
 
     @property
     def best_value(self) -> float:
@@ -203,25 +196,11 @@ class EarlyStopping(Callback):
         return self._sign * self.best
 
 
-def snapshot(model: Model) -> list[Any]:
-    """A copy of every parameter's data (a float stays a float)."""
-    return [p.data if type(p.data) is float else p.data.copy() for p in model.parameters()]
-
-
-def restore(model: Model, weights: Sequence[Any]) -> None:
-    """Write a ``snapshot`` back into the parameters, arrays in place."""
-    for p, saved in zip(model.parameters(), weights):
-        if type(p.data) is float:
-            p.data = saved
-        else:
-            p.data[...] = saved
-
-
 # ---------------------------------------------------------------- fit
 
 
 def fit(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     optimizer: Optimizer,
     train_data: Data,
@@ -277,7 +256,7 @@ def fit(
 
 
 def train_epoch(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     optimizer: Optimizer,
     loader: Iterable[tuple[np.ndarray, np.ndarray]],
@@ -304,7 +283,7 @@ def train_epoch(
     return logs
 
 
-def predict(model: Model, X: Any, batch_size: int | None = None) -> np.ndarray:
+def predict(model: Module, X: Any, batch_size: int | None = None) -> np.ndarray:
     """The model's outputs for ``X`` as an array: evaluation mode, no graph recorded."""
     X = as_array(X)
     was_training = _set_training(model, False)
@@ -321,7 +300,7 @@ def predict(model: Model, X: Any, batch_size: int | None = None) -> np.ndarray:
 
 
 def evaluate(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     X: Any,
     y: Any,
@@ -333,7 +312,7 @@ def evaluate(
 
 
 def _evaluate(
-    model: Model,
+    model: Module,
     loss_fn: LossFn,
     X: Any,
     y: Any,
@@ -443,7 +422,7 @@ class CrossValidation:
 
 
 def cross_validate(
-    make_model: Callable[[], Model],
+    make_model: Callable[[], Module],
     make_optimizer: Callable[[list[Value]], Optimizer],
     loss_fn: LossFn,
     X: Any,

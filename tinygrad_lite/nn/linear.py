@@ -51,7 +51,8 @@ class Linear(Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.dtype = _float_dtype(dtype)
-        # aligned storage: the optimizer writes these in place every step
+        # storage that starts on a cache line: the optimizer writes these in place every step,
+        # and an array that starts mid-line makes each of those vector stores straddle two lines
         self.weight = Value(empty_aligned((self.in_features, self.out_features), self.dtype))
         self.bias = Value(empty_aligned(self.out_features, self.dtype)) if bias else None
         self.reset_parameters()

@@ -44,6 +44,7 @@ class CheckpointError(TinygradLiteError, ValueError):
 
 
 M = TypeVar("M", bound="Module")
+T = TypeVar("T")
 PathLike = str | os.PathLike[str]
 
 
@@ -94,11 +95,7 @@ class Module:
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         """``(dotted name, Value)`` for every parameter, in definition order, each once."""
-        seen: set[int] = set()
-        for name, item in self._named_items():
-            if isinstance(item, Value) and id(item) not in seen:
-                seen.add(id(item))
-                yield name, item
+        return _first_of_each(self._named_items(), Value)
 
     def parameters(self) -> list[Value]:
         """Every parameter, in definition order, each once: what an optimizer takes."""
@@ -119,11 +116,7 @@ class Module:
         found: list[tuple[str, Any]] = []
         for name, obj in self._members():
             _reachable(name, obj, found)
-        seen: set[int] = set()
-        for path, item in found:
-            if isinstance(item, Module) and id(item) not in seen:
-                seen.add(id(item))
-                yield path, item
+        return _first_of_each(found, Module)
 
     def children(self) -> list[Module]:
         return [m for _, m in self.named_children()]
@@ -272,6 +265,16 @@ def _reachable(name: str, obj: Any, found: list[tuple[str, Any]]) -> None:
     elif isinstance(obj, dict):
         for key, item in obj.items():
             _reachable(f"{name}.{key}", item, found)
+
+
+def _first_of_each(items: list[tuple[str, Any]], kind: type[T]) -> Iterator[tuple[str, T]]:
+    """The ``(name, item)`` pairs whose item is a ``kind``, each item once, under the first
+    name that reaches it (a shared parameter or layer keeps its first name)."""
+    seen: set[int] = set()
+    for name, item in items:
+        if isinstance(item, kind) and id(item) not in seen:
+            seen.add(id(item))
+            yield name, item
 
 
 def _collect(
