@@ -117,5 +117,5 @@ def test_the_tour_degrades_without_the_book(tmp_path, monkeypatch, capsys):
     assert cli.main(["tour", "--out", str(tmp_path), "--no-plots"]) == 0
     printed = capsys.readouterr().out
     assert "tinygrad_lite.book is not available" in printed
-    assert (tmp_path / "ch1_neuron_forward.svg").exists()
+    assert not (tmp_path / "ch1_neuron_forward.svg").exists()  # the neuron is the book's
     assert "no training results" in (tmp_path / "index.html").read_text(encoding="utf-8")
