@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import ast
 import html
-import importlib
 import operator
 import sys
 import time
@@ -32,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from . import viz
+from . import book, viz
 from .autograd import weighted_sum
+from .book import plots
+from .book.runner import Plotter
 from .engine import Value
 from .errors import TinygradLiteError
 from .nn.scalar import MLP
@@ -230,7 +231,7 @@ class _Tour:
     out: Path
     epochs: int | None
     seeds: int
-    plots: bool
+    plotter: Plotter
     sections: list[_Section] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     steps: int = 0
@@ -280,21 +281,20 @@ TASKS = (
 
 
 def _cmd_tour(args: argparse.Namespace) -> int:
-    tour = _Tour(args.out, args.epochs, max(1, args.seeds), not args.no_plots)
+    plotter = Plotter(args.out, enabled=not args.no_plots, indent="      ")
+    tour = _Tour(args.out, args.epochs, max(1, args.seeds), plotter)
     tour.out.mkdir(parents=True, exist_ok=True)
-    book = _book()
-    tour.steps = len(TASKS) + 2 if book is not None else 1  # the tasks, fraud, the report
-    if book is not None:
-        for task in TASKS:
-            with tour.step(task.label):
-                _run_task(tour, book, task)
-        with tour.step("credit-card fraud: accuracy, precision, recall"):
-            result = book.fraud_metrics()
-            _print_report(result.report())
-            tour.sections.append(_Section(result.task, _result_rows(result)))
+    tour.steps = len(TASKS) + 2  # the tasks, fraud, the report
+    for task in TASKS:
+        with tour.step(task.label):
+            _run_task(tour, task)
+    with tour.step("credit-card fraud: accuracy, precision, recall"):
+        result = book.fraud_metrics()
+        _print_report(result.report())
+        tour.sections.append(_Section(result.task, _result_rows(result)))
     with tour.step("the report"):
         index = tour.out / "index.html"
-        index.write_text(_html(tour, book is not None), encoding="utf-8")
+        index.write_text(_html(tour), encoding="utf-8")
         tour.written.append(index)
     print(f"\nwrote {len(tour.written)} files in {tour.out}/:")
     for path in tour.written:
@@ -303,16 +303,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     return 0
 
 
-def _book() -> Any:
-    """The ``tinygrad_lite.book`` package, or None in a checkout without it."""
-    try:
-        return importlib.import_module(f"{__package__}.book")
-    except ImportError as e:  # the report still says what is missing
-        print(f"tinygrad_lite.book is not available ({e}); writing an empty report", flush=True)
-        return None
-
-
-def _run_task(tour: _Tour, book: Any, task: _Task) -> None:
+def _run_task(tour: _Tour, task: _Task) -> None:
     fn = getattr(book, task.function)
     kwargs: dict[str, Any] = {}
     if tour.epochs is not None:
@@ -334,12 +325,12 @@ def _run_task(tour: _Tour, book: Any, task: _Task) -> None:
         _print_report(result.report())
     slug = task.function + "".join(f"_{n}" for n in task.hidden_sizes or ())
     if task.graphs == "neuron":
-        _neuron_graphs(tour, book, result, section)
+        _neuron_graphs(tour, result, section)
     elif task.graphs == "network":
         _network_graphs(tour, result, section)
-    if tour.plots and task.picture is not None:
+    if task.picture is not None:
         _plot(tour, section, task.picture, f"{slug}_picture.png", result)
-    if tour.plots and result.history is not None:
+    if result.history is not None:
         _plot(tour, section, "cost_per_epoch", f"{slug}_cost.png", result.history)
     tour.sections.append(section)
 
@@ -349,18 +340,11 @@ def _print_report(text: str) -> None:
 
 
 def _plot(tour: _Tour, section: _Section, plot: str, name: str, arg: Any) -> None:
-    """Save ``tinygrad_lite.book.plots.<plot>(arg)``; without matplotlib, say so once."""
-    from .errors import MissingDependencyError
-
-    plots = importlib.import_module(f"{__package__}.book.plots")
-    try:
-        path = getattr(plots, plot)(arg, path=tour.out / name)
-    except MissingDependencyError as e:
-        print(f"      (no plots: {e})", flush=True)
-        tour.plots = False
-        return
-    tour.written.append(path)
-    section.images.append(path.name)
+    """Save ``tinygrad_lite.book.plots.<plot>(arg)`` and show it in ``section``."""
+    path = tour.plotter(getattr(plots, plot), name, arg)
+    if path is not None:
+        tour.written.append(path)
+        section.images.append(path.name)
 
 
 def _result_rows(result: Any) -> list[list[str]]:
@@ -388,7 +372,7 @@ def _cell(figure: Any, x: float | None) -> str:
 # ---------------------------------------------------------------- the tour's graphs
 
 
-def _neuron_graphs(tour: _Tour, book: Any, result: Any, section: _Section) -> None:
+def _neuron_graphs(tour: _Tour, result: Any, section: _Section) -> None:
     """The chapter-1 neuron with the weights training found, on the first training hotel."""
     data, linear = result.details["data"], result.model.layers[0]
     i, y = float(data.X_train[0, 0]), float(data.y_train[0, 0])
@@ -435,7 +419,7 @@ def _network_graphs(tour: _Tour, result: Any, section: _Section) -> None:
 # ---------------------------------------------------------------- the report
 
 
-def _html(tour: _Tour, have_book: bool) -> str:
+def _html(tour: _Tour) -> str:
     e = html.escape
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>tinygrad_lite tour</title>",
@@ -445,8 +429,6 @@ def _html(tour: _Tour, have_book: bool) -> str:
         "img{max-width:100%;border:1px solid #eee;margin:.5em 0;display:block}</style>",
         "</head><body><h1>tinygrad_lite: the books' tasks, our numbers beside theirs</h1>",
     ]
-    if not have_book:
-        parts.append("<p><b>tinygrad_lite.book is not installed: no training results.</b></p>")
     settings = f"epochs: {tour.epochs or 'as in the book'}; seeds: {tour.seeds}"
     parts.append(f"<p>{e(settings)}</p>")
     for s in tour.sections:
