@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import html
 import operator
 import sys
 import time
@@ -38,6 +37,7 @@ from .book.runner import Plotter
 from .engine import Value
 from .errors import TinygradLiteError
 from .nn.scalar import MLP
+from .report import Section, write_html
 
 # the Value methods an expression may call, with how many arguments they take (min, max)
 METHODS: dict[str, tuple[int, int]] = {
@@ -217,22 +217,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 
 @dataclass
-class _Section:
-    """One part of the report: a title, a table, pictures and notes."""
-
-    title: str
-    rows: list[list[str]] = field(default_factory=list)  # the first row is the header
-    images: list[str] = field(default_factory=list)  # file names inside the output folder
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
 class _Tour:
     out: Path
     epochs: int | None
     seeds: int
     plotter: Plotter
-    sections: list[_Section] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     steps: int = 0
     done: int = 0
@@ -245,7 +235,7 @@ class _Tour:
         yield
         print(f"      done in {time.perf_counter() - start:.1f} s", flush=True)
 
-    def draw(self, name: str, graph: viz.Graph, section: _Section) -> None:
+    def draw(self, name: str, graph: viz.Graph, section: Section) -> None:
         path = self.out / f"{name}.svg"
         viz.render_svg(graph, path)
         self.written.append(path)
@@ -291,10 +281,10 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     with tour.step("credit-card fraud: accuracy, precision, recall"):
         result = book.fraud_metrics()
         _print_report(result.report())
-        tour.sections.append(_Section(result.task, _result_rows(result)))
+        tour.sections.append(Section(result.task, _result_rows(result)))
     with tour.step("the report"):
-        index = tour.out / "index.html"
-        index.write_text(_html(tour), encoding="utf-8")
+        settings = f"epochs: {tour.epochs or 'as in the book'}; seeds: {tour.seeds}"
+        index = write_html(tour.out / "index.html", tour.sections, settings)
         tour.written.append(index)
     print(f"\nwrote {len(tour.written)} files in {tour.out}/:")
     for path in tour.written:
@@ -313,7 +303,7 @@ def _run_task(tour: _Tour, task: _Task) -> None:
     if task.seeded and tour.seeds > 1:
         spread = book.over_seeds(fn, range(tour.seeds), **kwargs)
         result = spread.closest()
-        section = _Section(f"{result.task} ({tour.seeds} seeds)", _spread_rows(spread))
+        section = Section(f"{result.task} ({tour.seeds} seeds)", _spread_rows(spread))
         section.notes.append(
             f"depends on the initial weights: min, median and max over seeds 0-{tour.seeds - 1}; "
             f"the pictures show seed {result.seed}, the one closest to the book"
@@ -321,7 +311,7 @@ def _run_task(tour: _Tour, task: _Task) -> None:
         _print_report(spread.report())
     else:
         result = fn(**kwargs)
-        section = _Section(result.task, _result_rows(result))
+        section = Section(result.task, _result_rows(result))
         _print_report(result.report())
     slug = task.function + "".join(f"_{n}" for n in task.hidden_sizes or ())
     if task.graphs == "neuron":
@@ -339,7 +329,7 @@ def _print_report(text: str) -> None:
     print("      " + text.replace("\n", "\n      "), flush=True)
 
 
-def _plot(tour: _Tour, section: _Section, plot: str, name: str, arg: Any) -> None:
+def _plot(tour: _Tour, section: Section, plot: str, name: str, arg: Any) -> None:
     """Save ``tinygrad_lite.book.plots.<plot>(arg)`` and show it in ``section``."""
     path = tour.plotter(getattr(plots, plot), name, arg)
     if path is not None:
@@ -372,7 +362,7 @@ def _cell(figure: Any, x: float | None) -> str:
 # ---------------------------------------------------------------- the tour's graphs
 
 
-def _neuron_graphs(tour: _Tour, result: Any, section: _Section) -> None:
+def _neuron_graphs(tour: _Tour, result: Any, section: Section) -> None:
     """The chapter-1 neuron with the weights training found, on the first training hotel."""
     data, linear = result.details["data"], result.model.layers[0]
     i, y = float(data.X_train[0, 0]), float(data.y_train[0, 0])
@@ -387,7 +377,7 @@ def _neuron_graphs(tour: _Tour, result: Any, section: _Section) -> None:
     tour.draw("ch1_neuron_backward", viz.draw_backward(cost), section)
 
 
-def _network_graphs(tour: _Tour, result: Any, section: _Section) -> None:
+def _network_graphs(tour: _Tour, result: Any, section: Section) -> None:
     """The chapter-2 network on the first training hotel, one box per weight, by neuron."""
     data = result.details["data"]
     linears = [m for m in result.model.layers if hasattr(m, "weight")]
@@ -414,34 +404,6 @@ def _network_graphs(tour: _Tour, result: Any, section: _Section) -> None:
     section.notes.append(
         "the graphs: the trained network on the first training hotel, each neuron a cluster"
     )
-
-
-# ---------------------------------------------------------------- the report
-
-
-def _html(tour: _Tour) -> str:
-    e = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>tinygrad_lite tour</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-        "padding:.2em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
-        "img{max-width:100%;border:1px solid #eee;margin:.5em 0;display:block}</style>",
-        "</head><body><h1>tinygrad_lite: the books' tasks, our numbers beside theirs</h1>",
-    ]
-    settings = f"epochs: {tour.epochs or 'as in the book'}; seeds: {tour.seeds}"
-    parts.append(f"<p>{e(settings)}</p>")
-    for s in tour.sections:
-        parts.append(f"<h2>{e(s.title)}</h2>")
-        parts += [f"<p>{e(n)}</p>" for n in s.notes]
-        if s.rows:
-            head, *body = s.rows
-            parts.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in head) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in body]
-            parts.append("</table>")
-        parts += [f"<img src='{e(name)}' alt='{e(name)}'>" for name in s.images]
-    parts.append("</body></html>")
-    return "\n".join(parts)
 
 
 # ---------------------------------------------------------------- entry point
