@@ -15,7 +15,7 @@ import pytest
 from test_viz import by_title, number_after, svg_nodes
 
 from tinygrad_lite import cli
-from tinygrad_lite.cli import ExpressionError, evaluate
+from tinygrad_lite.cli.expression import ExpressionError, evaluate
 
 EXPR = "a=2; b=-3; c=10; L=(a*b+c).relu()"
 ROOT = Path(__file__).resolve().parent.parent
