@@ -3,7 +3,8 @@
 "A Visual Introduction to Deep Learning" trains a neuron in a cycle of four steps: predict
 (the forward pass), measure (the cost), feedback (the backward pass: the gradients) and adjust
 (gradient descent). Here one neuron reads two hotel features, distance and rating, and predicts
-the price; we do one cycle by hand on one hotel and print each number the book draws:
+the price (``tinygrad_lite.book.neuron``, the neuron the tour draws); we do one cycle by hand on
+one hotel and print each number the book draws:
 
     z = w1*i1 + w2*i2 + b      the weighted sum
     a = z                      a linear activation (regression)
@@ -15,8 +16,7 @@ Run: python examples/book_neuron.py
 
 from __future__ import annotations
 
-import tinygrad_lite as tl
-from tinygrad_lite import Value
+from tinygrad_lite import Value, book
 
 LEARNING_RATE = 0.08  # the book's
 
@@ -28,13 +28,11 @@ def main() -> None:
     w2 = Value(-0.4, name="w2")
     b = Value(0.1, name="b")
 
-    # predict
-    z = tl.weighted_sum([w1, w2], [i1, i2], b)
-    z.name = "z"
+    # predict and measure: the neuron's graph, cost = (a - y)^2 with a = z (linear)
+    cost = book.neuron([i1, i2], y, [w1, w2], b)
+    (error,) = cost.parents  # walking back the graph: cost = error^2
+    z, _ = error.parents  # error = z - y
     a = z  # linear activation
-    # measure
-    cost = (a - y) ** 2
-    cost.name = "cost"
     print("predict:  z = w1*i1 + w2*i2 + b")
     print(f"          = {w1.data}*{i1} + {w2.data}*{i2} + {b.data} = {z.data:.4f}")
     print(f"measure:  cost = (a - y)^2 = ({a.data:.4f} - {y})^2 = {cost.data:.4f}")
@@ -52,7 +50,7 @@ def main() -> None:
         p.data -= LEARNING_RATE * p.grad
     print(f"adjust:   w <- w - {LEARNING_RATE} * dw")
     print(f"          w1 = {w1.data:.4f}, w2 = {w2.data:.4f}, b = {b.data:.4f}")
-    new_cost = (tl.weighted_sum([w1, w2], [i1, i2], b) - y) ** 2
+    new_cost = book.neuron([i1, i2], y, [w1, w2], b)
     print(f"predict again: cost {cost.data:.4f} -> {new_cost.data:.4f}")
 
 

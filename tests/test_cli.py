@@ -15,7 +15,7 @@ import pytest
 from test_viz import by_title, number_after, svg_nodes
 
 from tinygrad_lite import cli
-from tinygrad_lite.cli import ExpressionError, evaluate
+from tinygrad_lite.cli.expression import ExpressionError, evaluate
 
 EXPR = "a=2; b=-3; c=10; L=(a*b+c).relu()"
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,12 +110,3 @@ def test_the_tour_writes_a_report(tmp_path):
     assert "<img src='ch1_linear_regression_cost.png'" in report  # matplotlib is installed
     backward = by_title(svg_nodes((out / "ch1_neuron_backward.svg").read_text(encoding="utf-8")))
     assert {"dcost", "derror", "dz", "dw", "db"} == set(backward)
-
-
-def test_the_tour_degrades_without_the_book(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tinygrad_lite.book", None)  # importing it fails
-    assert cli.main(["tour", "--out", str(tmp_path), "--no-plots"]) == 0
-    printed = capsys.readouterr().out
-    assert "tinygrad_lite.book is not available" in printed
-    assert (tmp_path / "ch1_neuron_forward.svg").exists()
-    assert "no training results" in (tmp_path / "index.html").read_text(encoding="utf-8")

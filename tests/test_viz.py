@@ -2,9 +2,9 @@
 
 Every check parses the SVG with an XML parser, so it tests what a reader sees. The book's
 neuron has hand-computed numbers: i = (1.5, -0.5), w = (0.8, -0.4), b = 0.1, y = 2:
-z = 0.8*1.5 + 0.4*0.5 + 0.1 = 1.5, a = relu(z) = 1.5, e = a - y = -0.5, loss = e^2 = 0.25;
-backward: dloss = 1, de = 2e = -1, da = de = -1, dz = da (z > 0) = -1, dw_k = i_k dz
-= (-1.5, 0.5), db = dz = -1.
+z = 0.8*1.5 + 0.4*0.5 + 0.1 = 1.5, a = relu(z) = 1.5, error = a - y = -0.5,
+cost = error^2 = 0.25; backward: dcost = 1, derror = 2 error = -1, da = derror = -1,
+dz = da (z > 0) = -1, dw_k = i_k dz = (-1.5, 0.5), db = dz = -1.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import GradientError, nn, viz
+from tinygrad_lite import GradientError, book, nn, viz
 from tinygrad_lite.nn.scalar import MLP
 from tinygrad_lite.viz.scene import backward_scene, forward_scene
 
@@ -84,23 +84,13 @@ def no_dot_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 
 
 def book_neuron():
-    i1 = tl.Value(1.5, requires_grad=False, name="i1")
-    i2 = tl.Value(-0.5, requires_grad=False, name="i2")
-    w1, w2, b = tl.Value(0.8, name="w1"), tl.Value(-0.4, name="w2"), tl.Value(0.1, name="b")
-    z = tl.weighted_sum([w1, w2], [i1, i2], b)
-    z.name = "z"
-    a = z.relu()
-    a.name = "a"
-    e = a - tl.Value(2.0, requires_grad=False, name="y")
-    e.name = "e"
-    loss = e**2
-    loss.name = "loss"
-    return loss
+    """tinygrad_lite.book's neuron with a ReLU: i1, i2, w1, w2, b, y, z, a, error, cost."""
+    return book.neuron([1.5, -0.5], 2.0, [0.8, -0.4], 0.1, activation="relu")
 
 
 DATA = {"i1": 1.5, "i2": -0.5, "w1": 0.8, "w2": -0.4, "b": 0.1, "z": 1.5, "a": 1.5, "y": 2.0}
-DATA |= {"e": -0.5, "loss": 0.25}
-GRADS = {"loss": 1.0, "e": -1.0, "a": -1.0, "z": -1.0, "w1": -1.5, "w2": 0.5, "b": -1.0}
+DATA |= {"error": -0.5, "cost": 0.25}
+GRADS = {"cost": 1.0, "error": -1.0, "a": -1.0, "z": -1.0, "w1": -1.5, "w2": 0.5, "b": -1.0}
 
 
 @pytest.fixture(params=["wasm", "dot"])
@@ -127,8 +117,8 @@ def test_forward_graph_of_the_book_neuron(renderer):
     assert kinds == {
         **dict.fromkeys(["i1", "i2", "y"], "data"),
         **dict.fromkeys(["w1", "w2", "b"], "param"),
-        **dict.fromkeys(["z", "a", "e"], "op"),
-        "loss": "output",
+        **dict.fromkeys(["z", "a", "error"], "op"),
+        "cost": "output",
     }
     assert "(weighted_sum)" in nodes["z"]["lines"][0] and "(relu)" in nodes["a"]["lines"][0]
 
@@ -143,14 +133,14 @@ def test_backward_graph_of_the_book_neuron(renderer):
         assert number_after("= ", nodes["d" + name]["lines"]) == pytest.approx(value, rel=1e-3)
     # numbered in backward's order: the chain first, then the leaves (last made, first done)
     steps = {name: int(re.search(r"#(\d+)", n["lines"][0]).group(1)) for name, n in nodes.items()}
-    assert [steps[n] for n in ("dloss", "de", "da", "dz")] == [1, 2, 3, 4]
+    assert [steps[n] for n in ("dcost", "derror", "da", "dz")] == [1, 2, 3, 4]
     assert sorted(steps[n] for n in ("dw1", "dw2", "db")) == [5, 6, 7]
     # arrows point from the loss toward the leaves, labelled with the local rule
     name_of = {n["id"]: name for name, n in nodes.items()}
     arrows = {(name_of[e["src"]], name_of[e["dst"]]): e["label"] for e in svg_edges(svg)}
     assert arrows == {
-        ("dloss", "de"): "x 2·e",
-        ("de", "da"): "x 1",
+        ("dcost", "derror"): "x 2·error",
+        ("derror", "da"): "x 1",
         ("da", "dz"): "x relu'(z)",
         ("dz", "dw1"): "x i1",
         ("dz", "dw2"): "x i2",

@@ -34,6 +34,7 @@ from .hyperparameters import (
     k_fold_validation,
     learning_rates,
 )
+from .neuron import neuron
 from .results import Figure, SeedSpread, TaskResult, over_seeds, table
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "k_fold_validation",
     "learning_rates",
     "mlp",
+    "neuron",
     "over_seeds",
     "regression_data",
     "table",

@@ -41,21 +41,31 @@ def arguments(
 
 
 class Plotter:
-    """Calls plot functions with a path inside ``out``; quiet no-op without matplotlib."""
+    """Calls plot functions with a path inside ``out``; quiet no-op without matplotlib.
 
-    def __init__(self, out: Path, enabled: bool = True) -> None:
+    The examples and the tour share it: each call returns the saved file (None when plots are
+    off or matplotlib is missing, which it says once, after ``indent``).
+    """
+
+    def __init__(self, out: Path, enabled: bool = True, indent: str = "") -> None:
         self.out = Path(out)
         self.enabled = enabled
+        self.indent = indent
         self.saved: list[Path] = []
 
-    def __call__(self, plot: Callable[..., Path], name: str, *args: Any, **kwargs: Any) -> None:
+    def __call__(
+        self, plot: Callable[..., Path], name: str, *args: Any, **kwargs: Any
+    ) -> Path | None:
         if not self.enabled:
-            return
+            return None
         try:
-            self.saved.append(plot(*args, path=self.out / name, **kwargs))
+            path = plot(*args, path=self.out / name, **kwargs)
         except MissingDependencyError as e:
-            print(f"(no plots: {e})")
+            print(f"{self.indent}(no plots: {e})", flush=True)
             self.enabled = False
+            return None
+        self.saved.append(path)
+        return path
 
     def report(self) -> None:
         if self.saved:

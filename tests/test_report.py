@@ -1,0 +1,26 @@
+"""The tour's HTML report: a page built from the sections it is given, escaped."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from tinygrad_lite.report import Section, html_page, write_html
+
+
+def test_the_page_shows_each_section_in_order(tmp_path):
+    sections = [
+        Section("Chapter 1", rows=[["figure", "ours", "book"], ["train MSE", "16.4", "16.4"]]),
+        Section("Fraud <& co>", notes=["a note"], images=["fraud.png"]),
+    ]
+    path = write_html(tmp_path / "index.html", sections, settings="epochs: 3; seeds: 2")
+    page = path.read_text(encoding="utf-8")
+    assert page == html_page(sections, "epochs: 3; seeds: 2")
+    assert page.index("<h2>Chapter 1</h2>") < page.index("<h2>Fraud &lt;&amp; co&gt;</h2>")
+    assert "<p>epochs: 3; seeds: 2</p>" in page and "<p>a note</p>" in page
+    assert "<img src='fraud.png' alt='fraud.png'>" in page
+    table = page[page.index("<table>") : page.index("</table>") + len("</table>")]
+    rows = ET.fromstring(table).findall("tr")
+    assert [[c.text for c in r] for r in rows] == [
+        ["figure", "ours", "book"],
+        ["train MSE", "16.4", "16.4"],
+    ]

@@ -1,0 +1,219 @@
+"""``tinygrad-lite tour``: train the books' hotel tasks and write a report with their pictures.
+
+    tinygrad-lite tour --out tour_out
+
+Each task of ``TASKS`` runs a function of ``tinygrad_lite.book`` (over several seeds when its
+outcome depends on the initial weights) and prints ours beside the book's figures; the tour
+draws the forward and backward graphs of the chapter-1 neuron and the chapter-2 network, saves
+the plots of ``tinygrad_lite.book.plots``, and writes ``index.html`` with
+``tinygrad_lite.report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import Value, book, viz
+from ..book import plots
+from ..book.runner import Plotter
+from ..nn.scalar import MLP
+from ..report import Section, write_html
+
+
+@dataclass
+class _Tour:
+    out: Path
+    epochs: int | None
+    seeds: int
+    plotter: Plotter
+    sections: list[Section] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    steps: int = 0
+    done: int = 0
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        self.done += 1
+        print(f"[{self.done}/{self.steps}] {label} ...", flush=True)
+        start = time.perf_counter()
+        yield
+        print(f"      done in {time.perf_counter() - start:.1f} s", flush=True)
+
+    def draw(self, name: str, graph: viz.Graph, section: Section) -> None:
+        path = self.out / f"{name}.svg"
+        viz.render_svg(graph, path)
+        self.written.append(path)
+        section.images.append(path.name)
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One of the books' tasks, as the tour runs it."""
+
+    label: str  # what the progress line says
+    function: str  # its name in tinygrad_lite.book
+    picture: str | None  # a plot of tinygrad_lite.book.plots, beside the cost per epoch
+    seeded: bool = False  # the outcome depends on the initial weights: run several seeds
+    graphs: str | None = None  # "neuron" or "network": draw its forward and backward graphs
+    hidden_sizes: tuple[int, ...] | None = None
+
+
+TASKS = (
+    _Task("chapter 1: linear regression, the neuron", "ch1_linear_regression", "regression_line",
+          graphs="neuron"),
+    _Task("chapter 2: linear hidden layer", "ch2_linear_hidden_layer", "predictions_vs_actual"),
+    _Task("chapter 2: ReLU hidden layer, the network", "ch2_relu_hidden_layer",
+          "predictions_vs_actual", seeded=True, graphs="network"),
+    _Task("chapter 3: binary classification", "ch3_binary", "decision_regions", seeded=True),
+    _Task("chapter 3: the bigger network", "ch3_binary", "decision_regions", seeded=True,
+          hidden_sizes=(5, 10)),
+    _Task("chapter 4: multi-class classification", "ch4_multiclass", "decision_regions",
+          seeded=True),
+    _Task("chapter 4: the bigger network", "ch4_multiclass", "decision_regions", seeded=True,
+          hidden_sizes=(5, 10)),
+)  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train every task of ``TASKS``, then measure the fraud example and write the report."""
+    plotter = Plotter(args.out, enabled=not args.no_plots, indent="      ")
+    tour = _Tour(args.out, args.epochs, max(1, args.seeds), plotter)
+    tour.out.mkdir(parents=True, exist_ok=True)
+    tour.steps = len(TASKS) + 2  # the tasks, fraud, the report
+    for task in TASKS:
+        with tour.step(task.label):
+            _run_task(tour, task)
+    with tour.step("credit-card fraud: accuracy, precision, recall"):
+        result = book.fraud_metrics()
+        _print_report(result.report())
+        tour.sections.append(Section(result.task, _result_rows(result)))
+    with tour.step("the report"):
+        settings = f"epochs: {tour.epochs or 'as in the book'}; seeds: {tour.seeds}"
+        index = write_html(tour.out / "index.html", tour.sections, settings)
+        tour.written.append(index)
+    print(f"\nwrote {len(tour.written)} files in {tour.out}/:")
+    for path in tour.written:
+        print(f"  {path}")
+    print(f"open {index} to read the report")
+    return 0
+
+
+def _run_task(tour: _Tour, task: _Task) -> None:
+    fn = getattr(book, task.function)
+    kwargs: dict[str, Any] = {}
+    if tour.epochs is not None:
+        kwargs["epochs"] = tour.epochs
+    if task.hidden_sizes is not None:
+        kwargs["hidden_sizes"] = task.hidden_sizes
+    if task.seeded and tour.seeds > 1:
+        spread = book.over_seeds(fn, range(tour.seeds), **kwargs)
+        result = spread.closest()
+        section = Section(f"{result.task} ({tour.seeds} seeds)", _spread_rows(spread))
+        section.notes.append(
+            f"depends on the initial weights: min, median and max over seeds 0-{tour.seeds - 1}; "
+            f"the pictures show seed {result.seed}, the one closest to the book"
+        )
+        _print_report(spread.report())
+    else:
+        result = fn(**kwargs)
+        section = Section(result.task, _result_rows(result))
+        _print_report(result.report())
+    slug = task.function + "".join(f"_{n}" for n in task.hidden_sizes or ())
+    if task.graphs == "neuron":
+        _neuron_graphs(tour, result, section)
+    elif task.graphs == "network":
+        _network_graphs(tour, result, section)
+    if task.picture is not None:
+        _plot(tour, section, task.picture, f"{slug}_picture.png", result)
+    if result.history is not None:
+        _plot(tour, section, "cost_per_epoch", f"{slug}_cost.png", result.history)
+    tour.sections.append(section)
+
+
+def _print_report(text: str) -> None:
+    print("      " + text.replace("\n", "\n      "), flush=True)
+
+
+def _plot(tour: _Tour, section: Section, plot: str, name: str, arg: Any) -> None:
+    """Save ``tinygrad_lite.book.plots.<plot>(arg)`` and show it in ``section``."""
+    path = tour.plotter(getattr(plots, plot), name, arg)
+    if path is not None:
+        tour.written.append(path)
+        section.images.append(path.name)
+
+
+def _result_rows(result: Any) -> list[list[str]]:
+    rows = [["figure", "ours", "book", ""]]
+    for f in result.figures:
+        rows.append([f.name, _cell(f, f.ours), _cell(f, f.book), f.verdict()])
+    return rows
+
+
+def _spread_rows(spread: Any) -> list[list[str]]:
+    rows = [["figure", "min", "median", "max", "book", "seeds reaching the book"]]
+    for f in spread.results[0].figures:
+        v = spread.values(f.name)
+        stats = [_cell(f, x) for x in (v.min(), float(np.median(v)), v.max())]
+        seeds = spread.seeds_reaching(f.name) if f.book is not None else []
+        rows.append([f.name, *stats, _cell(f, f.book), ", ".join(map(str, seeds)) or "-"])
+    return rows
+
+
+def _cell(figure: Any, x: float | None) -> str:
+    """A number as the book's tables print it (its decimals and unit); '-' for none."""
+    return "-" if x is None else str(figure._fmt(x))  # book.Figure's one formatting rule
+
+
+# ---------------------------------------------------------------- the tour's graphs
+
+
+def _neuron_graphs(tour: _Tour, result: Any, section: Section) -> None:
+    """The chapter-1 neuron with the weights training found, on the first training hotel."""
+    data, linear = result.details["data"], result.model.layers[0]
+    i, y = float(data.X_train[0, 0]), float(data.y_train[0, 0])
+    w, b = float(linear.weight.data[0, 0]), float(linear.bias.data[0])
+    section.notes.append(
+        "the graphs: the trained neuron on the first training hotel (i: its standardized "
+        "distance, y: its standardized price)"
+    )
+    cost = book.neuron(i, y, w, b)
+    cost.backward()
+    tour.draw("ch1_neuron_forward", viz.draw_forward(cost), section)
+    tour.draw("ch1_neuron_backward", viz.draw_backward(cost), section)
+
+
+def _network_graphs(tour: _Tour, result: Any, section: Section) -> None:
+    """The chapter-2 network on the first training hotel, one box per weight, by neuron."""
+    data = result.details["data"]
+    linears = [m for m in result.model.layers if hasattr(m, "weight")]
+    net = MLP(linears[0].weight.shape[0], [m.weight.shape[1] for m in linears])
+    for layer, linear in zip(net.layers, linears):
+        for k, neuron in enumerate(layer.neurons):
+            for j, wj in enumerate(neuron.w):
+                wj.data = float(linear.weight.data[j, k])
+            neuron.b.data = float(linear.bias.data[k])
+    inputs = [
+        Value(float(x), requires_grad=False, name=name)
+        for x, name in zip(data.X_train[0], result.details["features"])
+    ]
+    price = net(inputs)
+    price.name = "price"
+    target = Value(float(data.y_train[0, 0]), requires_grad=False, name="y")
+    error = price - target
+    error.name = "error"
+    cost = error**2
+    cost.name = "cost"
+    cost.backward()
+    tour.draw("ch2_network_forward", viz.draw_forward(cost, model=net), section)
+    tour.draw("ch2_network_backward", viz.draw_backward(cost, model=net), section)
+    section.notes.append(
+        "the graphs: the trained network on the first training hotel, each neuron a cluster"
+    )
