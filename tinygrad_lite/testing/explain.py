@@ -43,7 +43,7 @@ import numpy as np
 
 from ..core import GradientError, Step, Value, backward_steps, rerun, value_text
 from ..core.shapes import as_data, fit_grad
-from .gradcheck import call, float64_copies
+from .common import call, float64_copies
 
 SEED = 0  # the cotangent of a non-scalar output is drawn from this seed: reproducible
 

@@ -28,14 +28,13 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..core import (
-    DTypeError,
     GradientError,
     ShapeError,
     TinygradLiteError,
@@ -45,13 +44,13 @@ from ..core import (
 )
 from ..core.shapes import as_data
 from ..functions import concat
+from .common import Fn, call, float64_copies
+from .explain import explain as explain_rules  # (gradcheck's own argument is called explain)
 
 
 class GradcheckError(TinygradLiteError, RuntimeError):
     """Analytic and numerical gradients disagree (raised by ``testing.gradcheck``)."""
 
-
-Fn = Callable[..., Value]
 
 SEED = 0  # seeds the cotangents and the random directions: a check is reproducible
 MAX_ELEMENTWISE = 2000  # an input with more elements is checked along random directions
@@ -116,8 +115,6 @@ def gradcheck(
     try:
         return check(fn, args, True)
     except GradcheckError as e:
-        from .explain import explain as explain_rules  # explain builds on this module
-
         why = explain_rules(fn, inputs, eps=eps, atol=atol, rtol=rtol)
         if not raise_exception:
             return False
@@ -273,26 +270,6 @@ class _Checker:
 # ---------------------------------------------------------------- the pieces
 
 
-def float64_copies(inputs: Sequence[Any], who: str) -> list[Value]:
-    """Private float64 Values for ``inputs``: perturbing them never touches the originals."""
-    if isinstance(inputs, Value):
-        inputs = [inputs]
-    if not isinstance(inputs, (list, tuple)):
-        raise DTypeError(
-            f"{who}: inputs must be a list of Values, numbers or arrays, got "
-            f"{type(inputs).__name__}; wrap a single input in a list: [x]"
-        )
-    copies = []
-    for x in inputs:
-        if isinstance(x, Value):
-            data, requires_grad, name = x.data, x.requires_grad, x.name
-        else:
-            data, requires_grad, name = as_data(x, who), True, None
-        data = data if type(data) is float else np.array(data, dtype=np.float64)
-        copies.append(Value(data, requires_grad=requires_grad, name=name))
-    return copies
-
-
 def _wanted(args: list[Value], who: str) -> list[int]:
     wrt = [i for i, x in enumerate(args) if x.requires_grad]
     if not wrt:
@@ -302,16 +279,6 @@ def _wanted(args: list[Value], who: str) -> list[int]:
             "with Value(..., requires_grad=True), or pass them as plain numbers or arrays"
         )
     return wrt
-
-
-def call(fn: Fn, args: Sequence[Value], who: str) -> Value:
-    out = fn(*args)
-    if not isinstance(out, Value):
-        raise DTypeError(
-            f"{who}: fn must return a Value, but it returned {type(out).__name__}; compute the "
-            "result with Value operations (a NumPy or float result has no gradient to check)"
-        )
-    return out
 
 
 def _given_cotangent(out: Value, grad_output: Any, who: str) -> Any:

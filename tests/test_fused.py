@@ -1,0 +1,97 @@
+"""Every fused row of the op table gives the numbers of the plain composite it names
+(``Op.composite``): the same value and the same gradients, first and second order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite import Value
+from tinygrad_lite.core import OPS
+
+GEN = np.random.default_rng(7)
+
+
+def _array(*shape: int, dtype: Any = np.float64) -> np.ndarray:
+    return GEN.standard_normal(shape).astype(dtype)
+
+
+def _labels() -> np.ndarray:
+    return np.array([0, 2, 1, 2])
+
+
+# each case makes the fused node from fresh Values: (make(values) -> fused output, inputs)
+CASES: dict[str, list[tuple[Callable[..., Value], list[Any]]]] = {
+    "linear": [
+        (lambda x, w, b: tl.linear(x, w, b), [_array(4, 3), _array(3, 2), _array(2)]),
+        (lambda x, w: tl.linear(x, w), [_array(2, 4, 3), _array(3, 2)]),
+    ],
+    "weighted_sum": [
+        (
+            lambda w1, w2, x1, x2, b: tl.weighted_sum([w1, w2], [x1, x2], b),
+            [0.5, -1.5, 2.0, 3.0, 1.0],
+        ),
+        (lambda w, x: tl.weighted_sum([w], [x]), [0.7, -2.0]),
+    ],
+    "softmax_cross_entropy": [
+        (lambda z, r=r: F.cross_entropy(z, _labels(), reduction=r), [_array(4, 3)])
+        for r in ("mean", "sum", "none")
+    ]
+    + [
+        (lambda z: F.cross_entropy(z, np.full((4, 3), 1 / 3), reduction="sum"), [_array(4, 3)]),
+        (lambda z: F.cross_entropy(z, np.zeros((2, 5), dtype=int)), [_array(2, 5, 3)]),
+    ],
+    "bce_with_logits": [
+        (
+            lambda z: F.binary_cross_entropy_with_logits(z, np.array([0.0, 1.0, 1.0]), "none"),
+            [_array(3)],
+        ),
+    ],
+}
+
+
+def fused_node(out: Value, name: str) -> Value:
+    return next(v for v in tl.core.toposort([out]) if v.op == name)
+
+
+def test_every_fused_row_names_a_composite_and_has_cases():
+    fused = {name for name, row in OPS.items() if row.composite is not None}
+    assert fused == set(CASES)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "name, make, inputs",
+    [(name, make, inputs) for name, cases in CASES.items() for make, inputs in cases],
+)
+def test_a_fused_row_equals_its_composite_in_value_and_gradient(name, make, inputs, dtype):
+    cast = [x.astype(dtype) if isinstance(x, np.ndarray) else x for x in inputs]
+    values = [Value(x) for x in cast]
+    node = fused_node(make(*values), name)
+    row = OPS[name]
+    plain = row.composite(node.static, *node.parents)
+    assert all(v.op != name for v in tl.core.toposort([plain]))  # really the plain rows
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(plain.data), np.asarray(node.data), **tol)
+    assert np.asarray(plain.data).dtype == np.asarray(node.data).dtype
+    seed = GEN.standard_normal(np.shape(node.data)).astype(dtype)
+    seed = float(seed) if type(node.data) is float else seed
+    wanted = [p for p in node.parents if p.requires_grad]
+    first = tl.grad(node, wanted, seed, create_graph=True)
+    again = tl.grad(plain, wanted, seed, create_graph=True)
+    for a, b in zip(first, again):
+        np.testing.assert_allclose(np.asarray(b.data), np.asarray(a.data), **tol)
+    # second order: the gradient of the gradients' sum agrees too
+    total_a = sum(g.sum() if g.ndim else g for g in first)
+    total_b = sum(g.sum() if g.ndim else g for g in again)
+    for a, b in zip(
+        tl.grad(total_a, wanted, allow_unused=True), tl.grad(total_b, wanted, allow_unused=True)
+    ):
+        a = 0.0 if a is None else a
+        b = 0.0 if b is None else b
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), **tol)
