@@ -68,8 +68,8 @@ def empty_aligned(shape: int | tuple[int, ...], dtype: Any) -> ndarray:
     """An uninitialised array whose data starts on a cache-line boundary (64 bytes).
 
     For arrays written in place on every step: parameters and optimizer buffers. An array that
-    starts mid-line makes every vector store straddle two lines; on the benchmark machine that
-    doubled the time of SGD's update (``docs/benchmarks.md``).
+    starts mid-line makes every vector store straddle two lines, which can double the time of
+    an in-place update.
 
     >>> a = empty_aligned((3, 5), np.float32)
     >>> a.shape, a.dtype, a.ctypes.data % CACHE_LINE
