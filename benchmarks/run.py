@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/run.py                 # everything: about 2 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick         # tiny sizes, 3 repeats (smoke test)
+    .venv/bin/python benchmarks/run.py --only W1,W4,W5  # the engine micro-benchmarks
     .venv/bin/python benchmarks/run.py --only W2,W3 --repeats 9 --threads 1
 
 Workloads (see docs/benchmarks.md): W1 micrograd's demo, W2 the books' shallow 784-64-10
@@ -475,8 +476,8 @@ def busy_note(threads: int) -> str | None:
 # ---------------------------------------------------------------- the whole run
 
 
-def main(argv: Sequence[str] | None = None, default_only: Sequence[str] = tuple(SUITE)) -> int:
-    args = _parser(default_only).parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     sys.path.insert(0, str(ROOT))  # measure this working tree's tinygrad_lite
     harness.use_threads(args.threads)
     if args.worker:
@@ -616,13 +617,13 @@ def _positive(what: str) -> Callable[[str], int]:
     return parse
 
 
-def _parser(default_only: Sequence[str]) -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes and 3 repeats (smoke test)")
     p.add_argument(
         "--only",
         type=_workload_list,
-        default=list(default_only),
+        default=list(SUITE),
         help=f"e.g. W1,W4 (from {','.join(SUITE)})",
     )
     p.add_argument(
