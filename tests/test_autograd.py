@@ -132,7 +132,7 @@ class WrongCube(Cube):
         return 2 * x * x * g  # planted mistake: 2 instead of 3
 
 
-def test_function_matches_the_design_example():
+def test_function_matches_the_readme_example():
     a = Value(2.0)
     y = Cube.apply(a)
     assert y.data == 8.0 and y.op == "function"

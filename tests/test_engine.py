@@ -1,4 +1,7 @@
-"""The semantics DESIGN.md decides, pinned one by one: data policy, backward, graph lifetime."""
+"""The engine's semantics, pinned one by one: data policy, backward, graph lifetime.
+
+The README states them under "What the engine does"; each test holds one of them in place.
+"""
 
 from __future__ import annotations
 
