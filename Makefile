@@ -10,6 +10,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
+	@echo "installing tinygrad_lite and its test tools into $(VENV) ..."
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,book]"
 	touch $(STAMP)
@@ -32,6 +33,7 @@ tour: $(STAMP)
 	$(PY) -m tinygrad_lite tour --out tour_out
 
 bench: $(STAMP)
+	@echo "installing micrograd (the reference engine of W1 and W5) into $(VENV) ..."
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run.py
 

@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/run.py                 # everything: about 2 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick         # tiny sizes, 3 repeats (smoke test)
+    .venv/bin/python benchmarks/run.py --only W1,W4,W5  # the engine micro-benchmarks
     .venv/bin/python benchmarks/run.py --only W2,W3 --repeats 9 --threads 1
 
 Workloads (see docs/benchmarks.md): W1 micrograd's demo, W2 the books' shallow 784-64-10
@@ -12,7 +13,8 @@ additions, MEM resident memory over 1,000 steps of W3. The script checks that th
 agree first, then times each engine on each workload in a fresh process (``--worker``: one
 warm-up, then the repeats; one JSON line on stdout) and prints the machine, the checks and
 markdown tables of medians, spreads, ratios and targets. Competitors that are not installed
-are skipped, and the output says so.
+are skipped, and the output says so. ``--json PATH`` also writes the timed rows' medians there
+(``compare.py`` reads them).
 """
 
 from __future__ import annotations
@@ -80,6 +82,15 @@ class Row:
     @property
     def label(self) -> str:
         return self.engine.label.format(threads=_threads_text(harness.threads()))
+
+
+def package_root() -> Path:
+    """The checkout whose tinygrad_lite is measured: this one, unless a PYTHONPATH entry holds
+    another (``compare.py`` runs this script on two commits' worktrees that way)."""
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        if entry and (Path(entry) / "tinygrad_lite" / "__init__.py").is_file():
+            return Path(entry).resolve()
+    return ROOT
 
 
 def _threads_text(n: int) -> str:
@@ -266,6 +277,32 @@ def _table_line(row: Row, stats: Stats | str, ratios: dict[str, float], quick: b
     return "| " + " | ".join([f"{w.name} {w.title}, {_size_text(row)}", row.label, *cells]) + " |"
 
 
+def medians_json(
+    rows: Sequence[Row], results: dict[tuple[str, str, int], Stats | str]
+) -> dict[str, object]:
+    """What ``--json`` writes: the commit measured and each timed row's median (in the row's
+    unit, as the table shows it) or its error."""
+    out = []
+    for row in rows:
+        w, stats = row.workload, results[row.key]
+        assert isinstance(w, Workload)
+        cells: dict[str, object] = {
+            "workload": w.name,
+            "row": f"{w.name} {w.title}, {_size_text(row)}",
+            "engine": row.engine.name,
+            "label": row.label,
+            "size": row.size,
+            "ours": row.ours,
+            "unit": w.unit,
+        }
+        if isinstance(stats, str):
+            cells["error"] = stats
+        else:
+            cells.update(median=stats.total * w.scale, repeats=stats.repeats)
+        out.append(cells)
+    return {"commit": _commit(package_root()), "rows": out}
+
+
 def _size_text(row: Row) -> str:
     w = row.workload
     noun = w.noun if isinstance(w, Workload) else "{size:,} steps"
@@ -400,9 +437,12 @@ def machine_info(threads: int) -> str:
     packages = ", ".join(
         f"{name} {version(name)}" for name in ("numpy", "torch", "micrograd", "tinygrad_lite")
     )
+    root = package_root()
+    where = "" if root == ROOT else f" (tinygrad_lite from {root}; benchmark code from {ROOT})"
     return "\n".join(
         [
-            f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {_commit()}",
+            f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+            f"commit {_commit(root)}{where}",
             f"- machine: {os.cpu_count()} logical CPUs, {_cpu_model()}, {platform.system()} "
             f"{platform.machine()}; load average {_load()} at the start",
             f"- python {platform.python_version()}, {packages}",
@@ -439,11 +479,11 @@ def _load() -> str:
         return "unknown"
 
 
-def _commit() -> str:
+def _commit(root: Path) -> str:
     """The commit of the working tree measured, and whether it has uncommitted changes."""
 
     def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
 
     try:
         head = git("rev-parse", "--short", "HEAD")
@@ -475,9 +515,9 @@ def busy_note(threads: int) -> str | None:
 # ---------------------------------------------------------------- the whole run
 
 
-def main(argv: Sequence[str] | None = None, default_only: Sequence[str] = tuple(SUITE)) -> int:
-    args = _parser(default_only).parse_args(argv)
-    sys.path.insert(0, str(ROOT))  # measure this working tree's tinygrad_lite
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sys.path.insert(0, str(package_root()))  # this working tree's tinygrad_lite, or PYTHONPATH's
     harness.use_threads(args.threads)
     if args.worker:
         name, engine, size = args.worker
@@ -493,7 +533,7 @@ def main(argv: Sequence[str] | None = None, default_only: Sequence[str] = tuple(
             print(json.dumps({"error": str(e)}))
         return 0
     repeats = args.repeats or (3 if args.quick else 7)
-    return run_all(args.only, args.quick, repeats, args.clock, args.no_gc, args.threads)
+    return run_all(args.only, args.quick, repeats, args.clock, args.no_gc, args.threads, args.json)
 
 
 def run_all(
@@ -503,6 +543,7 @@ def run_all(
     clock: str = "wall",
     no_gc: bool = False,
     threads: int = 2,
+    json_path: Path | None = None,
 ) -> int:
     start = time.perf_counter()
     installed = installed_competitors()
@@ -516,10 +557,13 @@ def run_all(
     failed = run_checks(only, installed, threads)
     measured = {r.key: _measure_row(r, failed, threads, repeats, clock, no_gc, quick) for r in rows}
     timed_rows = [r for r in rows if isinstance(r.workload, Workload)]
+    summaries = {r.key: summarise(measured[r.key]) for r in timed_rows}
     if timed_rows:
         print()
-        print(table(timed_rows, {r.key: summarise(measured[r.key]) for r in timed_rows}, quick))
+        print(table(timed_rows, summaries, quick))
         print(TIME_NOTE)
+    if json_path is not None:
+        json_path.write_text(json.dumps(medians_json(timed_rows, summaries), indent=1))
     memory_workloads = {r.workload.name: r.workload for r in rows}
     for w in memory_workloads.values():
         if not isinstance(w, MemoryWorkload):
@@ -616,13 +660,13 @@ def _positive(what: str) -> Callable[[str], int]:
     return parse
 
 
-def _parser(default_only: Sequence[str]) -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes and 3 repeats (smoke test)")
     p.add_argument(
         "--only",
         type=_workload_list,
-        default=list(default_only),
+        default=list(SUITE),
         help=f"e.g. W1,W4 (from {','.join(SUITE)})",
     )
     p.add_argument(
@@ -645,6 +689,12 @@ def _parser(default_only: Sequence[str]) -> argparse.ArgumentParser:
         "--no-gc",
         action="store_true",
         help="switch the cyclic garbage collector off during timed runs: the engines' own cost",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write the timed rows' medians to PATH, as JSON (compare.py reads it)",
     )
     p.add_argument(
         "--worker", nargs=3, metavar=("WORKLOAD", "ENGINE", "SIZE"), help=argparse.SUPPRESS

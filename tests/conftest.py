@@ -1,4 +1,4 @@
-"""Shared test set-up: the hypothesis profiles.
+"""Shared test set-up: the hypothesis profiles and the optional ``torch`` fixture.
 
 "dev" (the default) keeps property tests quick on a laptop; "ci" (used when ``CI=true``) runs
 more examples, derandomized so a red build can be reproduced, and prints the reproduction blob.
@@ -9,6 +9,9 @@ that run the suite are shared, so timings are noise, not signal.
 from __future__ import annotations
 
 import os
+from typing import Any
+
+import pytest
 
 try:
     from hypothesis import settings
@@ -22,3 +25,11 @@ if settings is not None:
     )
     default = "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default))
+
+
+@pytest.fixture
+def torch() -> Any:
+    """PyTorch, the optional reference engine; tests that take this fixture skip without it."""
+    return pytest.importorskip(
+        "torch", reason="torch is the optional reference engine (pip install torch==2.13.0)"
+    )

@@ -26,7 +26,7 @@ def test_no_grad_as_context_manager_and_decorator():
             z = w * 3.0
     assert tl.is_grad_enabled()
     assert not y.requires_grad and y.is_leaf
-    assert z.requires_grad and z.parents == (w,)
+    assert z.requires_grad and len(z.parents) == 1 and z.parents[0] is w
 
     @tl.no_grad()
     def predict(v):
@@ -131,7 +131,7 @@ class WrongCube(Cube):
         return 2 * x * x * g  # planted mistake: 2 instead of 3
 
 
-def test_function_matches_the_design_example():
+def test_function_matches_the_readme_example():
     a = Value(2.0)
     y = Cube.apply(a)
     assert y.data == 8.0 and y.op == "Cube"

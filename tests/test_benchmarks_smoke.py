@@ -1,5 +1,6 @@
-"""Smoke test of the benchmark suite (benchmarks/run.py and its alias run_engine.py): it runs,
-checks the engines agree, prints every row; the hand-written NumPy net has the right gradients.
+"""Smoke test of the benchmark suite (benchmarks/run.py): it runs, checks the engines agree,
+prints every row; the hand-written NumPy net has the right gradients; compare.py measures two
+commits.
 
 Timings are never asserted (they depend on the machine and its load); only that the suite
 works end to end, skips competitors that are not installed and says so, and judges targets
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +22,7 @@ import pytest
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 RUN = BENCH_DIR / "run.py"
-ALIAS = BENCH_DIR / "run_engine.py"
+COMPARE = BENCH_DIR / "compare.py"
 ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "MEM"]
 
 
@@ -134,8 +136,8 @@ def test_tinygrad_lite_rows_have_a_ratio_against_each_installed_competitor(quick
         assert [ratio.split("x ")[-1] for ratio in ratios] == wanted, cells
 
 
-def test_the_engine_alias_runs_only_w1_w4_w5_and_obeys_repeats_and_no_gc():
-    done = _run(ALIAS, "--quick", "--repeats", "2", "--no-gc")
+def test_only_the_engine_micro_benchmarks_with_repeats_and_no_gc():
+    done = _run(RUN, "--only", "W1,W4,W5", "--quick", "--repeats", "2", "--no-gc")
     assert done.returncode == 0, done.stderr
     rows = _table_rows(done.stdout)
     assert {cells[0].split()[0] for cells in rows} == {"W1", "W4", "W5"}
@@ -157,6 +159,61 @@ def test_worker_prints_one_json_line_of_per_unit_samples():
     assert result["units"] == 100  # SGD steps per repeat
     assert set(result["phases"]) == {"forward", "backward", "update"}
     assert all(len(s) == 2 and min(s) > 0 for s in result["phases"].values())
+
+
+def test_json_has_the_median_of_every_timed_row(tmp_path):
+    out = tmp_path / "run.json"
+    done = _run(RUN, "--only", "W4,MEM", "--quick", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    ours = [row for row in result["rows"] if row["ours"]]
+    assert [(row["workload"], row["engine"]) for row in ours] == [("W4", "tinygrad_lite")]
+    assert ours[0]["unit"] == "µs/op" and ours[0]["median"] > 0 and ours[0]["repeats"] == 3
+    assert result["commit"] in done.stdout  # the commit the machine lines name
+
+
+# ---------------------------------------------------------------- comparing two commits
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=BENCH_DIR.parent, capture_output=True, text=True)
+
+
+def test_run_measures_the_tinygrad_lite_that_pythonpath_names(bench, monkeypatch, tmp_path):
+    run, _, _ = bench
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    assert run.package_root() == BENCH_DIR.parent
+    (tmp_path / "tinygrad_lite").mkdir()
+    (tmp_path / "tinygrad_lite" / "__init__.py").touch()
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path.parent}:{tmp_path}")
+    assert run.package_root() == tmp_path
+
+
+def test_compare_alternates_two_commits_in_worktrees_it_removes():
+    if shutil.which("git") is None:
+        pytest.skip(reason="git is not installed")
+    if _git("rev-parse", "--verify", "--quiet", "HEAD~1^{commit}").returncode != 0:
+        pytest.skip(reason="not a git checkout with a parent commit (a shallow clone?)")
+    before = _git("worktree", "list", "--porcelain")
+    if before.returncode != 0:
+        pytest.skip(reason=f"this git has no worktrees: {before.stderr.strip()}")
+    done = _run(COMPARE, "HEAD~1", "HEAD", "--only", "W4", "--quick", "--rounds", "2")
+    assert done.returncode == 0, done.stderr
+    base, head = (_git("rev-parse", "--short=7", ref).stdout.strip() for ref in ("HEAD~1", "HEAD"))
+    assert f"- base: {base}" in done.stdout and f"- head: {head}" in done.stdout
+    rounds = [line for line in done.stderr.splitlines() if line.startswith("round")]
+    assert rounds == [f"round {n}/2: {side} ..." for n in (1, 2) for side in ("base", "head")]
+    rows = _table_rows(done.stdout)
+    assert [(cells[0].split()[0], cells[1]) for cells in rows] == [("W4", "tinygrad_lite")]
+    for medians in rows[0][2:4]:  # one median per round
+        assert medians.endswith(" µs/op") and len(medians.split(", ")) == 2, rows
+    assert float(rows[0][4].removesuffix("x")) > 0
+    assert _git("worktree", "list", "--porcelain").stdout == before.stdout
+
+
+def test_compare_refuses_the_memory_workload():
+    done = _run(COMPARE, "HEAD", "--only", "W4,MEM")
+    assert done.returncode == 2 and "MEM measures memory" in done.stderr
 
 
 # ---------------------------------------------------------------- planning and judging

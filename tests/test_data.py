@@ -63,7 +63,7 @@ def test_hotels_arrays_are_read_only_and_errors_are_named() -> None:
 
 
 def test_moons_match_sklearn_without_noise() -> None:
-    sk = pytest.importorskip("sklearn.datasets")
+    sk = pytest.importorskip("sklearn.datasets", reason="scikit-learn makes the reference moons")
     for n in (10, 11):
         X, y = data.moons(n, noise=0.0, shuffle=False)
         X_ref, y_ref = sk.make_moons(n, shuffle=False)
@@ -94,7 +94,7 @@ def test_generators_reject_bad_arguments() -> None:
 
 
 def test_digits_are_scaled_to_unit_range() -> None:
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", reason="the digits ship with scikit-learn")
     X, y = data.digits()
     assert X.shape == (1797, 64) and y.shape == (1797,)
     assert X.min() == 0.0 and X.max() == 1.0
@@ -219,7 +219,7 @@ def test_train_test_split_sizes_and_pairs() -> None:
 
 
 def test_train_test_split_matches_sklearn_sizes() -> None:
-    ms = pytest.importorskip("sklearn.model_selection")
+    ms = pytest.importorskip("sklearn.model_selection", reason="scikit-learn is the reference")
     for n, size in ((10, 0.25), (7, 0.3), (100, 0.15), (5, 2)):
         ours = data.train_test_split(np.zeros(n), np.zeros(n), test_size=size)
         theirs = ms.train_test_split(np.zeros(n), test_size=size)
@@ -242,7 +242,7 @@ def test_split_errors_are_named() -> None:
 
 
 def test_k_fold_matches_sklearn_kfold() -> None:
-    ms = pytest.importorskip("sklearn.model_selection")
+    ms = pytest.importorskip("sklearn.model_selection", reason="scikit-learn is the reference")
     for n, k in ((10, 3), (7, 7), (12, 5)):
         ours = list(data.k_fold(n, k))
         theirs = list(ms.KFold(k).split(np.zeros(n)))
@@ -280,7 +280,7 @@ def test_standardizer_uses_training_statistics() -> None:
 
 
 def test_standardizer_matches_sklearn() -> None:
-    pre = pytest.importorskip("sklearn.preprocessing")
+    pre = pytest.importorskip("sklearn.preprocessing", reason="scikit-learn is the reference")
     X = np.random.default_rng(0).normal(3.0, 2.0, (20, 3))
     np.testing.assert_allclose(
         Standardizer().fit_transform(X), pre.StandardScaler().fit_transform(X)

@@ -27,11 +27,6 @@ LABELS = np.array([2, 0, 1, 2])
 SOFT = GEN.dirichlet(np.ones(3), size=4)  # probability targets, rows sum to 1
 
 
-@pytest.fixture
-def torch() -> Any:
-    return pytest.importorskip("torch")
-
-
 def _log_softmax(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

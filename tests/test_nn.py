@@ -18,11 +18,6 @@ from tinygrad_lite.nn.scalar import MLP, Layer, Neuron
 from tinygrad_lite.testing import gradcheck
 
 
-@pytest.fixture
-def torch() -> Any:
-    return pytest.importorskip("torch")
-
-
 class Block(nn.Module):
     """A module that holds parameters in every kind of place the walk looks."""
 
@@ -531,7 +526,10 @@ def test_scalar_mlp_keeps_micrographs_structure() -> None:
 
 
 def test_scalar_mlp_matches_micrograd(tmp_path: Path) -> None:
-    micrograd_nn = pytest.importorskip("micrograd.nn")
+    micrograd_nn = pytest.importorskip(
+        "micrograd.nn",
+        reason="micrograd is the optional reference engine (pip install micrograd==0.1.0)",
+    )
     tl.manual_seed(0)
     ours = MLP(3, [4, 4, 1])
     theirs = micrograd_nn.MLP(3, [4, 4, 1])

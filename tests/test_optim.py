@@ -54,11 +54,6 @@ SCHEDULES: dict[str, tuple[Callable[..., Any], str, dict[str, Any]]] = {
 STEPS = 8
 
 
-@pytest.fixture
-def torch() -> Any:
-    return pytest.importorskip("torch")
-
-
 def _loss(w: Any, b: Any, s: Any, x: Any, y: Any) -> Any:
     return (((x @ w + b).tanh() * s - y) ** 2).mean()
 
