@@ -101,18 +101,23 @@ class Side:
 
 def table(base: Side, head: Side) -> str:
     lines = [
-        f"| workload | engine | base {base.commit[:7]} | head {head.commit[:7]} | head / base |",
-        "|---|---|---|---|---|",
+        f"| workload | engine | base {base.commit[:7]} | head {head.commit[:7]} | head / base "
+        "| fastest round, head / base |",
+        "|---|---|---|---|---|---|",
     ]
     for key in [*base.medians, *(k for k in head.medians if k not in base.medians)]:
         b, h = base.medians.get(key, []), head.medians.get(key, [])
         unit = base.units.get(key) or head.units[key]
-        ratio = ""
+        ratio = fastest = ""
         b_ok = [x for x in b if isinstance(x, float)]
         h_ok = [x for x in h if isinstance(x, float)]
         if b_ok and h_ok and len(b_ok) == len(b) and len(h_ok) == len(h):
             ratio = f"{statistics.median(h_ok) / statistics.median(b_ok):.3f}x"
-        lines.append(f"| {key[0]} | {key[1]} | {_values(b, unit)} | {_values(h, unit)} | {ratio} |")
+            fastest = f"{min(h_ok) / min(b_ok):.3f}x"
+        lines.append(
+            f"| {key[0]} | {key[1]} | {_values(b, unit)} | {_values(h, unit)} | {ratio} "
+            f"| {fastest} |"
+        )
     return "\n".join(lines)
 
 
@@ -124,8 +129,10 @@ def _values(values: list[float | str], unit: str) -> str:
 
 NOTE = (
     "\n\nOne median per round, in the order run (base and head alternating). head / base: the "
-    "median of head's medians over the median of base's (below 1: head is faster); empty when "
-    "a round failed. Benchmark code: this checkout ({bench})."
+    "median of head's medians over the median of base's (below 1: head is faster); fastest "
+    "round: the fastest of head's rounds over the fastest of base's, steadier where other "
+    "load slows whole rounds down (it only ever adds time); empty when a round failed. "
+    "Benchmark code: this checkout ({bench})."
 )
 
 
