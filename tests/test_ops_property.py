@@ -79,6 +79,19 @@ def test_spec_runs_the_primitives_it_claims(spec: OpSpec, data: st.DataObject):
     assert set(spec.covers) <= made, f"{spec.name} claims {spec.covers} but its graph has {made}"
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=ids)
+@settings(deadline=None, max_examples=FEW)
+@given(data=st.data())
+def test_every_node_labels_the_arrow_to_each_parent(spec: OpSpec, data: st.DataObject):
+    # the label of a row is what the drawings and backward_steps write on a backward arrow
+    case = data.draw(spec.inputs, label="case")
+    out = spec.fn(*case.values(), **case.params)
+    for node in toposort([out]):
+        for j in range(len(node.parents)):
+            label = tl.core.local_label(node, j)
+            assert label and "{" not in label, (node.op, j, label)
+
+
 # ---------------------------------------------------------------- gradients
 
 
