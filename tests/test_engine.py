@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import weakref
 
 import numpy as np
@@ -331,3 +332,86 @@ def test_errors_are_also_builtin_exceptions():
         Value("x")
     with pytest.raises(RuntimeError):
         Value(np.ones(3)).backward()
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "make, grads",
+    [
+        (lambda: Value(0.0).sqrt(), [math.inf]),
+        (lambda: Value(0.0).log(), [math.inf]),
+        (lambda: 1.0 / Value(0.0), [-math.inf]),
+        (lambda: Value(1.0) / Value(0.0), [math.inf, -math.inf]),
+    ],
+)
+def test_scalar_backward_at_zero_follows_ieee_like_arrays_do(make, grads):
+    y = make()
+    y.backward()
+    assert [p.grad for p in y.parents] == grads
+    assert all(type(p.grad) is float for p in y.parents)
+    # the same on a 1-element array, which NumPy already computes this way
+    with np.errstate(all="ignore"):
+        a = Value(np.zeros(1)).sqrt()
+        a.sum().backward()
+    assert a.parents[0].grad[0] == math.inf
+
+
+def test_backward_keeps_the_callers_gradient_array_and_leaves_get_their_own():
+    a, b = Value(np.ones(3)), Value(np.ones(3))
+    g = np.array([1.0, 2.0, 3.0])
+    (a + 1.0).backward(g)
+    (b + 1.0).backward(g)
+    assert a.grad is not g and b.grad is not g and a.grad is not b.grad
+    a.grad *= 10.0
+    np.testing.assert_array_equal(g, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "bad, error, words",
+    [
+        (lambda x: x.sum(1.5), tl.ArgumentError, "sum: axis 1.5 must be a whole number"),
+        (lambda x: x.sum("a"), tl.ArgumentError, "sum: axis 'a'"),
+        (lambda x: x.mean((1, -1)), tl.ShapeError, "names an axis twice"),
+        (lambda x: x.softmax(1.0), tl.ArgumentError, "softmax: axis 1.0"),
+        (lambda x: x.clip("a", 2), tl.ArgumentError, "clip: min 'a' must be a number"),
+        (lambda x: x.leaky_relu("x"), tl.ArgumentError, "leaky_relu: negative_slope 'x'"),
+        (lambda x: x.transpose("a", 0), tl.ArgumentError, "transpose: axis 'a'"),
+        (lambda x: x.sum().backward("abc"), tl.DTypeError, "backward: gradient"),
+        (lambda x: Value(np.ones((2, 0))).softmax(1), tl.ShapeError, "softmax: axis 1 of shape"),
+        (lambda x: Value(1.0, name=123), tl.DTypeError, "name=123 must be a string"),
+        (lambda x: tl.manual_seed("abc"), tl.ArgumentError, "manual_seed: seed='abc'"),
+        (lambda x: tl.manual_seed(-1), tl.ArgumentError, "manual_seed: seed=-1"),
+    ],
+)
+def test_bad_arguments_get_named_errors_that_say_what_to_do(bad, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        bad(Value(np.ones((2, 3))))
+
+
+def test_the_mean_of_nothing_is_nan_with_a_warning_as_in_numpy():
+    with pytest.warns(RuntimeWarning, match="empty"):
+        m = Value(np.zeros((0, 3))).mean()
+    assert math.isnan(m.item())
+    with pytest.warns(RuntimeWarning):
+        per_column = Value(np.zeros((0, 3))).mean(axis=0)
+    assert per_column.shape == (3,) and np.isnan(per_column.data).all()
+
+
+def test_a_seed_reaches_threads_started_after_it():
+    import threading
+
+    def draw(out: list[float]) -> None:
+        out.append(float(tl.rng().random()))
+
+    runs = []
+    for _ in range(2):
+        tl.manual_seed(123)
+        out: list[float] = []
+        worker = threading.Thread(target=draw, args=(out,))
+        worker.start()
+        worker.join()
+        runs.append(out[0])
+    assert runs[0] == runs[1] == float(np.random.default_rng(123).random())

@@ -403,3 +403,31 @@ def test_strategies_without_hypothesis_say_how_to_install_it():
     result = _run_without_hypothesis("import tinygrad_lite.testing.strategies")
     assert result.returncode != 0
     assert "ImportError" in result.stderr and "pip install hypothesis" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "tolerance, words",
+    [
+        (dict(eps=0), "eps=0 must be a number > 0"),
+        (dict(eps=-1e-6), "eps=-1e-06"),
+        (dict(atol="x"), "atol='x' must be a number >= 0"),
+        (dict(rtol=float("nan")), "rtol=nan"),
+    ],
+)
+def test_gradcheck_refuses_tolerances_that_check_nothing(tolerance, words):
+    with pytest.raises(tl.ArgumentError, match=re.escape(words)):
+        gradcheck(lambda x: x * 2.0, [Value(1.0)], **tolerance)
+
+
+def test_a_function_whose_backward_returns_text_is_named():
+    class Texty(tl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return "abc"
+
+    with pytest.raises(tl.FunctionError, match=r"Texty\.backward returned 'abc' .* input 0"):
+        Texty.apply(Value(1.0)).backward()

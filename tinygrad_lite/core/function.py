@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .errors import FunctionError
+from .errors import DTypeError, FunctionError
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .ops import Op
 from .shapes import as_data, shape_of
@@ -122,7 +122,15 @@ def _checked(cls: type, pos: int, gi: Any, x: Any, graph_mode: bool) -> Any:
     raw data in raw mode."""
     if gi is None:
         return None
-    gi_shape = gi.shape if isinstance(gi, Value) else shape_of(as_data(gi, cls.__name__))
+    if not isinstance(gi, Value):
+        try:
+            gi = as_data(gi, cls.__name__)
+        except DTypeError:
+            raise FunctionError(
+                f"{cls.__name__}.backward returned {gi!r} as the gradient for input {pos}; "
+                "return a Value, a number or an array of numbers (or None for no gradient)"
+            ) from None
+    gi_shape = gi.shape if isinstance(gi, Value) else shape_of(gi)
     x_shape = x.shape if isinstance(x, Value) else shape_of(x)
     if gi_shape != x_shape:
         raise FunctionError(
@@ -131,4 +139,4 @@ def _checked(cls: type, pos: int, gi: Any, x: Any, graph_mode: bool) -> Any:
         )
     if graph_mode:
         return gi
-    return gi.data if isinstance(gi, Value) else as_data(gi, cls.__name__)
+    return gi.data if isinstance(gi, Value) else gi

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .errors import ArgumentError
+
 _grad_enabled: ContextVar[bool] = ContextVar("tinygrad_lite_grad_enabled", default=True)
 _rng: ContextVar[np.random.Generator] = ContextVar("tinygrad_lite_rng")
 
@@ -64,10 +66,35 @@ class enable_grad(_GradMode):
     _enabled = True
 
 
+class _Seeded:
+    """The generator of the latest ``manual_seed``: where a thread started afterwards draws
+    from until it seeds its own (a new thread starts with an empty context)."""
+
+    generator: np.random.Generator | None = None
+
+
+_seeded = _Seeded()
+
+
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed every random initialiser and shuffler of tinygrad_lite; returns the generator."""
-    gen = np.random.default_rng(seed)
+    """Seed every random initialiser, dropout mask and shuffler of tinygrad_lite; returns the
+    generator.
+
+    One call at the top of a script makes it reproducible: the generator is this thread's (and
+    this async task's), and also the one any thread started later draws from until it calls
+    ``manual_seed`` itself. Threads that draw at the same time share it, so their draws
+    interleave in whatever order they run: seed each thread for per-thread reproducibility.
+
+    >>> import tinygrad_lite as tl
+    >>> a = tl.manual_seed(0).random()
+    >>> a == tl.manual_seed(0).random()
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ArgumentError(f"manual_seed: seed={seed!r} must be a whole number >= 0")
+    gen = np.random.default_rng(int(seed))
     _rng.set(gen)
+    _seeded.generator = gen
     return gen
 
 
@@ -76,6 +103,6 @@ def rng() -> np.random.Generator:
     try:
         return _rng.get()
     except LookupError:
-        gen = np.random.default_rng()
+        gen = _seeded.generator or np.random.default_rng()
         _rng.set(gen)
         return gen

@@ -11,6 +11,8 @@ as the books draw it.
 from __future__ import annotations
 
 import itertools
+import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -63,6 +65,8 @@ class Value:
                 "Value(Value(...)): the argument is already a Value; use it directly, "
                 "or v.detach() for a copy that is cut from the graph"
             )
+        if name is not None and not isinstance(name, str):
+            raise DTypeError(f"Value: name={name!r} must be a string (or None)")
         self.data = as_data(data)
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
@@ -264,7 +268,9 @@ class Value:
         return apply(RELU, None, self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
-        return apply(OPS["leaky_relu"], float(negative_slope), self)
+        return apply(
+            OPS["leaky_relu"], _number(negative_slope, "leaky_relu", "negative_slope"), self
+        )
 
     def gelu(self) -> Value:
         """GELU, tanh approximation (torch's ``approximate='tanh'``); built from primitives."""
@@ -275,6 +281,8 @@ class Value:
         """Limit to [min, max]; the gradient passes where the input is inside the bounds."""
         if min is None and max is None:
             raise ArgumentError("clip: give min, max or both")
+        min = None if min is None else _number(min, "clip", "min")
+        max = None if max is None else _number(max, "clip", "max")
         if min is not None and max is not None and min > max:
             raise ArgumentError(f"clip: min={min} is larger than max={max}; swap them")
         return apply(OPS["clip"], (min, max), self)
@@ -293,7 +301,14 @@ class Value:
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
         axes = self._axes(axis, "mean")
         n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        return self.sum(axes, keepdims) * (1.0 / n) if n else self.sum(axes, keepdims)
+        if n == 0:  # as NumPy and torch: the mean of nothing is nan, with a warning
+            warnings.warn(
+                f"mean: of an empty selection of shape {self.shape}: the result is nan",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return self.sum(axes, keepdims) * math.nan
+        return self.sum(axes, keepdims) * (1.0 / n)
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
         """Largest element(s); ties share the gradient equally."""
@@ -326,6 +341,7 @@ class Value:
         order = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         if not order:
             order = tuple(reversed(range(self.ndim)))
+        order = tuple(_whole(a, "transpose", "axis") for a in order)
         in_range = all(-self.ndim <= a < self.ndim for a in order)
         if not in_range or sorted(a % self.ndim for a in order) != list(range(self.ndim)):
             raise ShapeError(
@@ -404,22 +420,50 @@ class Value:
 
     # ------------------------------------------------------------ argument checks
 
-    def _axis(self, axis: int, op: str) -> int:
+    def _axis(self, axis: Any, op: str) -> int:
+        """One axis of a non-empty dimension, as a non-negative int."""
         if self.ndim == 0:
             raise ShapeError(f"{op}: needs an array; got a scalar Value")
-        if not -self.ndim <= axis < self.ndim:
+        a = _whole(axis, op, "axis")
+        if not -self.ndim <= a < self.ndim:
             raise ShapeError(f"{op}: axis {axis} is out of range for shape {self.shape}")
-        return axis % self.ndim
+        a %= self.ndim
+        if self.shape[a] == 0:
+            raise ShapeError(
+                f"{op}: axis {a} of shape {self.shape} is empty; there is nothing to normalise"
+            )
+        return a
 
     def _axes(self, axis: Any, op: str) -> tuple[int, ...] | None:
+        """Axes as a sorted tuple of distinct non-negative ints; None for all of them."""
         if axis is None:
             return None
-        axes = tuple(axis) if isinstance(axis, (tuple, list)) else (int(axis),)
+        items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+        axes = [_whole(a, op, "axis") for a in items]
         nd = self.ndim
         bad = [a for a in axes if not -max(nd, 1) <= a < max(nd, 1)]
         if bad or (nd == 0 and axes):
             raise ShapeError(f"{op}: axis {axis} is out of range for a Value of shape {self.shape}")
-        return tuple(sorted(a % nd for a in axes))
+        normal = sorted(a % nd for a in axes)
+        if len(set(normal)) != len(normal):
+            raise ShapeError(f"{op}: axis {axis} names an axis twice; give each axis once")
+        return tuple(normal)
+
+
+def _whole(x: Any, op: str, what: str) -> int:
+    """``x`` as an int if it is one (Python or NumPy, not a bool), else a named error."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return int(x)
+    raise ArgumentError(
+        f"{op}: {what} {x!r} must be a whole number (an int), not {type(x).__name__}"
+    )
+
+
+def _number(x: Any, op: str, what: str) -> float:
+    """``x`` as a float if it is a real number, else a named error."""
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_)):
+        return float(x)
+    raise ArgumentError(f"{op}: {what} {x!r} must be a number, not {type(x).__name__}")
 
 
 # ---------------------------------------------------------------- making nodes

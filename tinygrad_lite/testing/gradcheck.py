@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..core import (
+    ArgumentError,
     GradientError,
     ShapeError,
     TinygradLiteError,
@@ -62,6 +64,17 @@ class _Tolerance:
     eps: float
     atol: float
     rtol: float
+
+    def __post_init__(self) -> None:
+        for what, x, lowest in (
+            ("eps", self.eps, 0.0),
+            ("atol", self.atol, 0.0),
+            ("rtol", self.rtol, 0.0),
+        ):
+            ok = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+            if not ok or not math.isfinite(x) or x < lowest or (what == "eps" and x == 0):
+                need = "a number > 0" if what == "eps" else "a number >= 0"
+                raise ArgumentError(f"gradcheck: {what}={x!r} must be {need}")
 
 
 @dataclass(frozen=True)

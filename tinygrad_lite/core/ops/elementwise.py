@@ -11,22 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from .modes import data_of, is_raw
+from .modes import data_of, div, is_raw
 from .row import Op, number
 
 Need = tuple[bool, bool]  # which of the two inputs need a gradient (rows marked partial)
 
 
 # ---------------------------------------------------------------- forward rules on floats
-# Python floats follow IEEE 754 as NumPy and torch do: 1/0 is inf, log(0) is -inf, no raise.
-
-
-def _div(static: Any, a: Any, b: Any) -> Any:
-    try:
-        return a / b
-    except ZeroDivisionError:
-        with np.errstate(all="ignore"):
-            return float(np.float64(a) / b)
+# Python floats follow IEEE 754 as NumPy and torch do: 1/0 is inf, log(0) is -inf, no raise
+# (``modes.div`` does it for division, forward and backward).
 
 
 def _pow(static: Any, a: Any, b: Any) -> Any:
@@ -136,7 +129,7 @@ def _mul_backward(need: Need, g: Any, out: Any, a: Any, b: Any) -> Any:
 
 def _div_backward(need: Need, g: Any, out: Any, a: Any, b: Any) -> Any:
     # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b
-    return (g / b if need[0] else None, -g * out / b if need[1] else None)
+    return (div(g, b) if need[0] else None, div(-g * out, b) if need[1] else None)
 
 
 def _pow_backward(need: Need, g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -191,7 +184,7 @@ BINARY = [
         partial=True,
     ),
     Op("mul", lambda s, a, b: a * b, _mul_backward, ("x {1}", "x {0}"), partial=True),
-    Op("div", _div, _div_backward, ("x 1/{1}", "x -{0}/{1}^2"), partial=True),
+    Op("div", lambda s, a, b: div(a, b), _div_backward, ("x 1/{1}", "x -{0}/{1}^2"), partial=True),
     Op("pow", _pow, _pow_backward, _pow_label, partial=True),
 ]
 
@@ -199,8 +192,8 @@ ROWS = [
     *BINARY,
     Op("neg", lambda s, x: -x, lambda s, g, o, x: (-g,), "x -1"),
     Op("exp", _exp, lambda s, g, o, x: (g * o,), "x exp({0})"),
-    Op("log", _log, lambda s, g, o, x: (g / x,), "x 1/{0}"),
-    Op("sqrt", _sqrt, lambda s, g, o, x: (g * 0.5 / o,), "x 1/(2 sqrt({0}))"),
+    Op("log", _log, lambda s, g, o, x: (div(g, x),), "x 1/{0}"),
+    Op("sqrt", _sqrt, lambda s, g, o, x: (div(g * 0.5, o),), "x 1/(2 sqrt({0}))"),
     Op("abs", lambda s, x: abs(x), lambda s, g, o, x: (g * sign(x),), "x sign({0})"),
     Op("tanh", _tanh, lambda s, g, o, x: (g * (1.0 - o * o),), "x (1-tanh^2)"),
     Op("sigmoid", _sigmoid, _sigmoid_backward, "x sigmoid(1-sigmoid)"),

@@ -24,6 +24,16 @@ def data_of(x: Any) -> Any:
     return x if is_raw(x) else x.data
 
 
+def div(a: Any, b: Any) -> Any:
+    """a / b in both modes; on Python floats it follows IEEE 754 as arrays do (1/0 is inf,
+    0/0 is nan) instead of raising ZeroDivisionError."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        with np.errstate(all="ignore"):
+            return float(np.float64(a) / b)
+
+
 def shape(x: Any) -> tuple[int, ...]:
     return () if type(x) is float else x.shape
 
