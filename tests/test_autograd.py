@@ -200,3 +200,40 @@ def test_function_output_needs_no_gradient_under_no_grad():
     with tl.no_grad():
         y = Cube.apply(Value(2.0))
     assert not y.requires_grad
+
+
+# ---------------------------------------------------------------- anomaly mode
+
+
+def test_detect_anomaly_names_the_op_the_value_and_the_users_line():
+    x = tl.Value(0.0, name="x")
+    with tl.detect_anomaly():
+        root = x.sqrt()  # the line the error must point to
+        root.name = "root"
+        y = root * 0.0
+        with pytest.raises(tl.AnomalyError) as caught:
+            y.backward()
+    message = str(caught.value)
+    assert "the gradient that sqrt sends to x is nan" in message
+    assert f"root was made at {__file__}:" in message
+    assert "root = x.sqrt()  # the line the error must point to" in message
+    assert x.grad is None  # stopped before the leaf got the nan
+
+
+def test_detect_anomaly_covers_tl_grad_and_infinite_gradients():
+    x = tl.Value(np.array([0.0, 1.0]), name="x")
+    with tl.detect_anomaly():
+        y = (1.0 / x).sum()
+        with pytest.raises(tl.AnomalyError, match="div sends to x is infinite"):
+            tl.grad(y, [x])
+
+
+def test_without_anomaly_mode_a_nan_gradient_is_returned_quietly():
+    x = tl.Value(0.0)
+    (x.sqrt() * 0.0).backward()
+    assert math.isnan(x.grad)
+    with tl.detect_anomaly():
+        pass
+    y = tl.Value(0.0)
+    (y.sqrt() * 0.0).backward()  # the mode ended with its block
+    assert math.isnan(y.grad)

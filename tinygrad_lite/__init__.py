@@ -10,6 +10,7 @@
 
 from . import nn, optim  # the layers above the core, so `tl.nn.Linear` works
 from .core import (
+    AnomalyError,
     ArgumentError,
     Context,
     DTypeError,
@@ -23,6 +24,7 @@ from .core import (
     TinygradLiteError,
     Value,
     backward_steps,
+    detect_anomaly,
     enable_grad,
     grad,
     is_grad_enabled,
@@ -40,6 +42,7 @@ from .train import TrainingError
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "ArgumentError",
     "CheckpointError",
     "Context",
@@ -60,6 +63,7 @@ __all__ = [
     "Value",
     "backward_steps",
     "concat",
+    "detect_anomaly",
     "enable_grad",
     "grad",
     "is_grad_enabled",

@@ -9,6 +9,7 @@ Value's private slots.
 from .autograd import backward_steps, grad
 from .backward import Step, Term
 from .errors import (
+    AnomalyError,
     ArgumentError,
     DTypeError,
     FunctionError,
@@ -18,13 +19,14 @@ from .errors import (
     TinygradLiteError,
 )
 from .function import Call, Context, Function
-from .grad_mode import enable_grad, is_grad_enabled, manual_seed, no_grad, rng
+from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, manual_seed, no_grad, rng
 from .graph import local_label, operands, rerun, toposort, value_text
 from .ops import OPS, Op, number
 from .value import Value, apply, data_of, lift
 
 __all__ = [
     "OPS",
+    "AnomalyError",
     "ArgumentError",
     "Call",
     "Context",
@@ -42,6 +44,7 @@ __all__ = [
     "apply",
     "backward_steps",
     "data_of",
+    "detect_anomaly",
     "enable_grad",
     "grad",
     "is_grad_enabled",

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from .backward import Step, Term, collector_paused, seed, walk
+from .backward import Step, Term, check_finite, collector_paused, seed, walk
 from .errors import DTypeError, GradientError, ShapeError
-from .grad_mode import enable_grad, no_grad
+from .grad_mode import anomaly_origins, enable_grad, no_grad
 from .graph import local_label
 from .shapes import fit_grad, shape_of
 from .value import Value, data_of, fit_value_grad, leaf
@@ -54,8 +54,11 @@ def grad(
     wanted = set(ins)
     found: dict[Value, Any] = {}
     lift = fit_value_grad if create_graph else None
+    origins = anomaly_origins()
     with enable_grad() if create_graph else no_grad(), collector_paused():
-        for node, g, _ in walk(outs, seeds, lift):
+        for node, g, sent in walk(outs, seeds, lift):
+            if origins is not None:
+                check_finite(node, g, sent, origins)
             if node in wanted:
                 found[node] = g
     result: list[Any] = []

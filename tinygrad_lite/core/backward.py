@@ -16,6 +16,8 @@ The walk never refers to the Value class: it reads ``_parents``, ``_op``, ``_sta
 from __future__ import annotations
 
 import gc
+import linecache
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import GradientError, ShapeError
+from .errors import AnomalyError, GradientError, ShapeError
 from .graph import toposort
 from .shapes import as_data, fit_grad, ndarray, shape_of
 
 if TYPE_CHECKING:
+    from .grad_mode import Origins
     from .value import Value
 
 Lift = Callable[[Any, Any], Any]  # graph mode: a gradient as a Value of its input's shape
@@ -148,6 +151,43 @@ def seed(root: Value, gradient: Any, what: str) -> Any:
     if type(data) is float:
         return fit_grad(gradient, data)
     return np.array(gradient, dtype=data.dtype)  # a copy: the caller's array is no one's .grad
+
+
+def check_finite(node: Value, g: Any, sent: Any, origins: Origins) -> None:
+    """Under ``detect_anomaly``: raise at the first rule that turns a finite gradient into a
+    NaN or an infinity (or at the output, if the gradient it starts from is not finite)."""
+    if not _finite(g):  # every product was finite: the seed, or a sum that overflowed
+        raise AnomalyError(
+            f"backward: the gradient of {node.name or node.op or 'a leaf'} is not finite: it is "
+            "where backward starts, or the gradients it received overflow when added up"
+        )
+    if isinstance(sent, Exception) or not sent:
+        return
+    for p, pg in zip(node._parents, sent):
+        if pg is not None and p.requires_grad and not _finite(pg):
+            what = node.name or node.op
+            bad = "nan" if np.isnan(np.sum(_data(pg))) else "infinite"
+            where = origins.get(node)
+            line = ""
+            if where is not None:
+                code = linecache.getline(where[0], where[1]).strip()
+                line = f"; {what} was made at {where[0]}:{where[1]}" + (f": {code}" if code else "")
+            raise AnomalyError(
+                f"backward: the gradient that {node.op} sends to {p.name or p.op or 'a leaf'} "
+                f"is {bad} (the gradient arriving at {what} is finite){line}. Look for a "
+                "division by zero, a log or sqrt of 0 or of a negative number, or an overflow"
+            )
+
+
+def _data(x: Any) -> Any:
+    return x if type(x) is float or type(x) is ndarray else getattr(x, "data", x)
+
+
+def _finite(x: Any) -> bool:
+    d = _data(x)
+    if type(d) is float:
+        return math.isfinite(d)
+    return bool(np.isfinite(d).all())
 
 
 # ---------------------------------------------------------------- the walk as data

@@ -30,6 +30,10 @@ class GradientError(TinygradLiteError, RuntimeError):
     """A backward pass that cannot run: no gradient needed, or no seed for a non-scalar."""
 
 
+class AnomalyError(GradientError):
+    """Under ``tl.detect_anomaly()``: a backward rule made a gradient that is NaN or infinite."""
+
+
 class FunctionError(TinygradLiteError, RuntimeError):
     """A user-defined ``tl.Function`` whose backward returns the wrong count or shapes."""
 

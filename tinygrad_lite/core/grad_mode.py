@@ -1,12 +1,16 @@
-"""Grad mode (``no_grad`` / ``enable_grad``) and the seeded random generator.
+"""Grad mode (``no_grad`` / ``enable_grad``), anomaly mode (``detect_anomaly``) and the
+seeded random generator.
 
-Both live in ``contextvars.ContextVar`` s, so threads and async tasks each see their own
+They live in ``contextvars.ContextVar`` s, so threads and async tasks each see their own
 setting and nothing global is patched.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import sys
+import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -17,6 +21,7 @@ from .errors import ArgumentError
 
 _grad_enabled: ContextVar[bool] = ContextVar("tinygrad_lite_grad_enabled", default=True)
 _rng: ContextVar[np.random.Generator] = ContextVar("tinygrad_lite_rng")
+_anomaly: ContextVar[Origins | None] = ContextVar("tinygrad_lite_anomaly", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,10 +37,14 @@ class _GradMode:
         self._tokens: list[Any] = []
 
     def __enter__(self) -> None:
-        self._tokens.append(_grad_enabled.set(self._enabled))
+        self._tokens.append(self._set())
 
     def __exit__(self, *exc: object) -> None:
-        _grad_enabled.reset(self._tokens.pop())
+        token = self._tokens.pop()
+        token.var.reset(token)
+
+    def _set(self) -> Any:
+        return _grad_enabled.set(self._enabled)
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
@@ -64,6 +73,56 @@ class enable_grad(_GradMode):
     """Record the graph again inside a ``no_grad`` block."""
 
     _enabled = True
+
+
+class detect_anomaly(_GradMode):
+    """Inside the block, backward stops at the first gradient that is NaN or infinite.
+
+    It raises ``AnomalyError`` naming the operation whose backward rule made it, the Value
+    (its name, or its operation) and the line of your code that computed that Value in the
+    forward pass. Each node records that line as it is made, which costs time: use it to
+    find a NaN, not for training.
+
+    >>> import tinygrad_lite as tl
+    >>> x = tl.Value(0.0, name="x")
+    >>> with tl.detect_anomaly():
+    ...     y = x.sqrt() * 0.0
+    ...     y.backward()
+    Traceback (most recent call last):
+    ...
+    tinygrad_lite.core.errors.AnomalyError: backward: the gradient that sqrt sends to x is nan ...
+    """
+
+    def _set(self) -> Any:
+        return _anomaly.set(Origins())
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+class Origins:
+    """Where each node of the graph was made, while ``detect_anomaly`` is on: the first frame
+    outside tinygrad_lite (your line of code)."""
+
+    def __init__(self) -> None:
+        # by id, not by the node: == on Values compares their data; a finalizer drops the
+        # entry when the node goes, so an id is never read for another node
+        self._where: dict[int, tuple[str, int]] = {}
+
+    def note(self, node: Any) -> None:
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+            frame = frame.f_back  # type: ignore[assignment]
+        if frame is not None:
+            self._where[id(node)] = (frame.f_code.co_filename, frame.f_lineno)
+            weakref.finalize(node, self._where.pop, id(node), None)
+
+    def get(self, node: Any) -> tuple[str, int] | None:
+        """(file, line) of the user's code that made ``node``, if it was made in the block."""
+        return self._where.get(id(node))
+
+
+anomaly_origins = _anomaly.get  # the Origins of the innermost detect_anomaly, or None
 
 
 class _Seeded:

@@ -18,9 +18,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from .backward import add, collector_paused, seed, walk
+from .backward import add, check_finite, collector_paused, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
-from .grad_mode import is_grad_enabled
+from .grad_mode import anomaly_origins, is_grad_enabled
 from .ops import OPS, WITH_CONSTANT, Op
 from .shapes import as_data, as_operand, ndarray, shape_of
 
@@ -404,8 +404,11 @@ class Value:
         """
         start = seed(self, data_of(gradient), "backward")
         given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
+        origins = anomaly_origins()
         with collector_paused():
-            for node, g, _ in walk([self], [start]):
+            for node, g, sent in walk([self], [start]):
+                if origins is not None:
+                    check_finite(node, g, sent, origins)
                 if node._parents:  # an intermediate keeps this pass's gradient, to be drawn
                     node.grad = g
                     continue
@@ -488,6 +491,10 @@ def record(
     v._op = op
     v._static = static
     v._seq = next(_count)
+    if parents:
+        origins = anomaly_origins()
+        if origins is not None:  # under detect_anomaly: remember the user's line
+            origins.note(v)
     return v
 
 
