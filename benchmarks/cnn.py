@@ -1,0 +1,504 @@
+"""Convolutional networks in three engines: workloads W7 (LeNet-5, one SGD step) and W8 (one
+conv2d layer, forward and backward).
+
+* W7, LeNet-5 as the books' "bigger picture" draws it: conv 6@5x5, ReLU, max-pool 2x2,
+  conv 16@5x5, ReLU, max-pool 2x2, 256-120-84-10 with ReLU, softmax cross-entropy; a batch of
+  64 1x28x28 float32 "images" (seeded uniform pixels), SGD with lr 0.01.
+* W8, the layer alone: conv2d of a (64, 16, 14, 14) float32 batch with 32 filters of 3x3,
+  padding 1, forward then backward (gradients for the input, the weight and the bias).
+
+The engines, from the same initial weights (PyTorch's default distribution, drawn once with
+NumPy and copied in):
+
+* ``tinygrad_lite`` as a user writes it (``nn.Conv2d``, ``nn.MaxPool2d``, ``nn.Linear``...);
+* ``numpy``: the same computation written out by hand with im2col (the windows of the input
+  as one matrix, by ``sliding_window_view``; one matrix product for the forward pass and one
+  for the weight's gradient; the input's gradient scattered back one kernel offset at a time):
+  the floor for an engine built on NumPy;
+* ``torch``: ``torch.nn`` with ``torch.set_num_threads`` (its convolutions are oneDNN
+  kernels, not NumPy).
+
+Like ``workloads.py`` and ``nets.py``, this module imports no engine at module level.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
+from nets import _on_cache_lines, _relative, _scaled_diff
+
+SEED = 4242
+LR = 0.01
+CLASSES = 10
+CHECK_STEPS = 3
+# LeNet-5: (out_channels, in_channels, kernel) of each conv, then the dense sizes
+CONVS = ((6, 1, 5), (16, 6, 5))
+DENSE = (16 * 4 * 4, 120, 84, CLASSES)
+W7_BATCH = 64
+W7_STEPS = 5  # SGD steps per timed repeat
+W8_SHAPE = (64, 16, 14, 14)  # (N, C, H, W) of the layer's input
+W8_FILTERS, W8_KERNEL, W8_PADDING = 32, 3, 1
+W8_PASSES = 5  # forward + backward passes per timed repeat
+
+
+def lenet_batch(batch: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    gen = np.random.default_rng(seed)
+    x = gen.random((batch, 1, 28, 28), dtype=np.float32)  # (N, 1, 28, 28)
+    return x, gen.integers(0, CLASSES, batch)
+
+
+def lenet_weights(seed: int = SEED) -> list[np.ndarray]:
+    """[conv1.w, conv1.b, conv2.w, conv2.b, W1, b1, W2, b2, W3, b3] in float32: conv weights
+    (out, in, k, k) as torch stores them, dense weights (in, out) as tinygrad_lite does; all
+    uniform in (-1/sqrt(fan_in), 1/sqrt(fan_in)) as torch's defaults draw them."""
+    gen = np.random.default_rng(seed + 1)
+    params = []
+    for out_c, in_c, k in CONVS:
+        bound = 1.0 / math.sqrt(in_c * k * k)
+        params.append(gen.uniform(-bound, bound, (out_c, in_c, k, k)).astype(np.float32))
+        params.append(gen.uniform(-bound, bound, out_c).astype(np.float32))
+    for n_in, n_out in zip(DENSE[:-1], DENSE[1:]):
+        bound = 1.0 / math.sqrt(n_in)
+        params.append(gen.uniform(-bound, bound, (n_in, n_out)).astype(np.float32))
+        params.append(gen.uniform(-bound, bound, n_out).astype(np.float32))
+    return params
+
+
+# ---------------------------------------------------------------- the floor: im2col by hand
+
+
+def im2col(x: np.ndarray, k: int, padding: int) -> tuple[np.ndarray, int, int]:
+    """The k x k windows of ``x`` (N, C, H, W) as rows: (N*Ho*Wo, C*k*k), and Ho, Wo."""
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, c, h, w = x.shape
+    ho, wo = h - k + 1, w - k + 1
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))  # (N,C,Ho,Wo,k,k)
+    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k)  # one copy
+    return cols, ho, wo
+
+
+def col2im(dcols: np.ndarray, shape: tuple[int, ...], k: int, padding: int) -> np.ndarray:
+    """The adjoint of ``im2col``: each window's gradient added back where it came from."""
+    n, c, h, w = shape
+    hp, wp = h + 2 * padding, w + 2 * padding
+    ho, wo = hp - k + 1, wp - k + 1
+    d6 = dcols.reshape(n, ho, wo, c, k, k)
+    dx = np.zeros((n, c, hp, wp), dtype=dcols.dtype)
+    for i in range(k):  # k*k strided additions: no index arrays, no np.add.at
+        for j in range(k):
+            dx[:, :, i : i + ho, j : j + wo] += d6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dx[:, :, padding : padding + h, padding : padding + w] if padding else dx
+
+
+class HandWrittenConv:
+    """conv2d (stride 1) by im2col, with its backward: the floor for one layer."""
+
+    def __init__(self, w: np.ndarray, b: np.ndarray, padding: int) -> None:
+        self.w, self.b, self.padding = w, b, padding
+        self.k = w.shape[-1]
+        self.cols = np.empty(0, dtype=w.dtype)
+        self.shape: tuple[int, ...] = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        self.cols, ho, wo = im2col(x, self.k, self.padding)
+        out_c = self.w.shape[0]
+        out = self.cols @ self.w.reshape(out_c, -1).T  # (N*Ho*Wo, O)
+        out += self.b
+        return out.reshape(x.shape[0], ho, wo, out_c).transpose(0, 3, 1, 2)  # (N, O, Ho, Wo)
+
+    def backward(self, g: np.ndarray, need_input: bool) -> tuple[Any, np.ndarray, np.ndarray]:
+        out_c = self.w.shape[0]
+        g2 = g.transpose(0, 2, 3, 1).reshape(-1, out_c)  # (N*Ho*Wo, O)
+        dw = (g2.T @ self.cols).reshape(self.w.shape)
+        db = g2.sum(axis=0)
+        dx = None
+        if need_input:
+            dx = col2im(g2 @ self.w.reshape(out_c, -1), self.shape, self.k, self.padding)
+        return dx, dw, db
+
+
+def _max_pool2(x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """2x2 max pooling with stride 2 as the maximum of the four strided corners (elementwise
+    maxima are much faster than a reduction over two short axes), and each corner's mask."""
+    corners = [x[:, :, a::2, b::2] for a in (0, 1) for b in (0, 1)]  # 4 x (N, C, H/2, W/2)
+    out = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    return out, [c == out for c in corners]
+
+
+def _max_pool2_backward(g: np.ndarray, masks: list[np.ndarray], shape: tuple[int, ...]) -> Any:
+    dx = np.empty(shape, dtype=g.dtype)
+    for (a, b), mask in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks):
+        np.multiply(g, mask, out=dx[:, :, a::2, b::2])
+    return dx
+
+
+class HandWrittenLeNet:
+    """LeNet-5 with its gradients derived by hand, in float32 NumPy."""
+
+    def __init__(self, weights: Sequence[np.ndarray]) -> None:
+        self.params = [_on_cache_lines(w) for w in weights]
+        p = self.params
+        self.convs = [HandWrittenConv(p[0], p[1], 0), HandWrittenConv(p[2], p[3], 0)]
+        self.grads: list[np.ndarray] = []
+        self._saved: dict[str, Any] = {}
+
+    def data(self, x: np.ndarray, labels: np.ndarray) -> tuple[Any, Any]:
+        return x, labels
+
+    def forward(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        s = self._saved
+        a = x
+        for i, conv in enumerate(self.convs):
+            z = np.ascontiguousarray(conv.forward(a))  # (N, O, Ho, Wo)
+            np.maximum(z, 0.0, out=z)
+            a, s[f"mask{i}"] = _max_pool2(z)
+            s[f"relu{i}"] = z
+        n = a.shape[0]
+        a = a.reshape(n, -1)  # (N, 256)
+        dense = self.params[4:]
+        s["inputs"] = [a]
+        for j in range(3):
+            z = a @ dense[2 * j]
+            z += dense[2 * j + 1]
+            if j < 2:
+                np.maximum(z, 0.0, out=z)
+                s["inputs"].append(z)
+            a = z
+        a -= a.max(axis=1, keepdims=True)
+        picked = a[np.arange(n), labels]
+        np.exp(a, out=a)
+        sums = a.sum(axis=1, keepdims=True)
+        a /= sums
+        s["probs"], s["labels"] = a, labels
+        return np.mean(np.log(sums[:, 0]) - picked)
+
+    def backward(self, loss: np.ndarray) -> None:
+        s = self._saved
+        g, labels = s["probs"], s["labels"]
+        n = len(labels)
+        g[np.arange(n), labels] -= 1.0
+        g *= 1.0 / n
+        dense = self.params[4:]
+        grads: list[np.ndarray] = []
+        for j in reversed(range(3)):
+            a = s["inputs"][j]
+            grads += [g.sum(axis=0), a.T @ g]  # db, dW
+            g = g @ dense[2 * j].T
+            if j:
+                g *= a > 0.0
+        for i in reversed(range(2)):
+            masks, z = s[f"mask{i}"], s[f"relu{i}"]
+            gz = _max_pool2_backward(g.reshape(masks[0].shape), masks, z.shape)  # (N, C, H, W)
+            gz *= z > 0.0
+            dx, dw, db = self.convs[i].backward(gz, need_input=i > 0)
+            grads += [db, dw]
+            g = dx
+        self.grads = grads[::-1]
+
+    def update(self) -> None:
+        for p, g in zip(self.params, self.grads):
+            g *= LR
+            p -= g
+
+    def loss_value(self, loss: Any) -> float:
+        return float(loss)
+
+    def gradients(self) -> list[np.ndarray]:
+        return self.grads
+
+
+# ---------------------------------------------------------------- the libraries
+
+
+class _Steps:
+    optimizer: Any
+
+    def backward(self, loss: Any) -> None:
+        self.optimizer.zero_grad()
+        loss.backward()
+
+    def update(self) -> None:
+        self.optimizer.step()
+
+    def loss_value(self, loss: Any) -> float:
+        return float(loss.item())
+
+
+class TinygradLiteLeNet(_Steps):
+    def __init__(self, weights: Sequence[np.ndarray]) -> None:
+        import tinygrad_lite as tl
+        import tinygrad_lite.nn.functional as F
+        from tinygrad_lite import nn, optim
+
+        self.model = nn.Sequential(
+            nn.Conv2d(1, 6, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, CLASSES),
+        )
+        for p, w in zip(self.model.parameters(), weights, strict=True):
+            p.data[...] = w
+        self.optimizer = optim.SGD(self.model.parameters(), lr=LR)
+        self._value, self._cross_entropy = tl.Value, F.cross_entropy
+
+    def data(self, x: np.ndarray, labels: np.ndarray) -> tuple[Any, Any]:
+        return x, labels
+
+    def forward(self, x: Any, labels: Any) -> Any:
+        return self._cross_entropy(self.model(self._value(x, requires_grad=False)), labels)
+
+    def gradients(self) -> list[np.ndarray]:
+        return [p.grad for p in self.model.parameters()]
+
+
+class TorchLeNet(_Steps):
+    def __init__(self, weights: Sequence[np.ndarray]) -> None:
+        import torch
+
+        torch.set_num_threads(threads())
+        nn = torch.nn
+        self.model = nn.Sequential(
+            nn.Conv2d(1, 6, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, CLASSES),
+        )
+        with torch.no_grad():
+            for i, (p, w) in enumerate(zip(self.model.parameters(), weights, strict=True)):
+                dense_weight = i >= 4 and w.ndim == 2  # tinygrad_lite's (in, out) layout
+                p.copy_(torch.from_numpy(w.T.copy() if dense_weight else w))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR)
+        self._torch = torch
+
+    def data(self, x: np.ndarray, labels: np.ndarray) -> tuple[Any, Any]:
+        return self._torch.from_numpy(x), self._torch.from_numpy(labels)
+
+    def forward(self, x: Any, labels: Any) -> Any:
+        return self._torch.nn.functional.cross_entropy(self.model(x), labels)
+
+    def gradients(self) -> list[np.ndarray]:
+        grads = [np.asarray(p.grad) for p in self.model.parameters()]
+        return [g.T if i >= 4 and g.ndim == 2 else g for i, g in enumerate(grads)]
+
+
+LENETS: dict[str, Any] = {
+    "tinygrad_lite": TinygradLiteLeNet,
+    "numpy": HandWrittenLeNet,
+    "torch": TorchLeNet,
+}
+
+
+def lenet_bench(engine: str, batch: int) -> Bench:
+    net = LENETS[engine](lenet_weights())
+    data = net.data(*lenet_batch(batch))
+
+    def run() -> Phases:
+        phases: Phases = {"forward": 0.0, "backward": 0.0, "update": 0.0}
+        loss = None
+        for _ in range(W7_STEPS):
+            start = now()
+            loss = net.forward(*data)
+            middle = now()
+            net.backward(loss)
+            end = now()
+            net.update()
+            done = now()
+            phases["forward"] += middle - start
+            phases["backward"] += end - middle
+            phases["update"] += done - end
+        return phases
+
+    return Bench(run, units=W7_STEPS)
+
+
+def lenet_check(installed: Sequence[str]) -> str:
+    """The engines agree on the first loss, every gradient, and the loss after a few steps."""
+    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
+    results = {}
+    for engine in engines:
+        net = LENETS[engine](lenet_weights())
+        data = net.data(*lenet_batch(W7_BATCH))
+        loss = net.forward(*data)
+        net.backward(loss)
+        grads = [np.array(g) for g in net.gradients()]
+        bad = [str(g.dtype) for g in grads if g.dtype != np.float32]
+        if bad:
+            raise CheckFailed(f"W7: {engine}'s gradients are {', '.join(bad)}, not float32")
+        net.update()
+        for _ in range(CHECK_STEPS - 1):
+            later = net.forward(*data)
+            net.backward(later)
+            net.update()
+        results[engine] = (net.loss_value(loss), grads, net.loss_value(net.forward(*data)))
+    ref_loss, ref_grads, ref_later = results["numpy"]
+    worst = 0.0
+    for engine in engines[1:]:
+        loss, grads, later = results[engine]
+        loss_diff = max(_relative(loss, ref_loss), _relative(later, ref_later))
+        grad_diff = max(_scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
+        if loss_diff > 1e-4 or grad_diff > 1e-3:
+            raise CheckFailed(
+                f"W7: {engine} disagrees with the hand-written NumPy LeNet: losses {loss!r} then "
+                f"{later!r} vs {ref_loss!r} then {ref_later!r}, gradients off by {grad_diff:.2g}"
+            )
+        worst = max(worst, grad_diff)
+    return (
+        f"W7: {' = '.join(engines)} from identical weights: first loss {ref_loss:.6f}, after "
+        f"{CHECK_STEPS} SGD steps {ref_later:.6f}, {len(ref_grads)} gradients (max diff "
+        f"{worst:.1e} of the largest element), float32 kept"
+    )
+
+
+# ---------------------------------------------------------------- W8: the layer alone
+
+
+def layer_inputs(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    gen = np.random.default_rng(seed + 2)
+    x = gen.standard_normal(W8_SHAPE, dtype=np.float32)  # (64, 16, 14, 14)
+    fan_in = W8_SHAPE[1] * W8_KERNEL * W8_KERNEL
+    bound = 1.0 / math.sqrt(fan_in)
+    w = gen.uniform(-bound, bound, (W8_FILTERS, W8_SHAPE[1], W8_KERNEL, W8_KERNEL))
+    b = gen.uniform(-bound, bound, W8_FILTERS)
+    g = gen.standard_normal((W8_SHAPE[0], W8_FILTERS, *W8_SHAPE[2:]), dtype=np.float32)
+    return x, w.astype(np.float32), b.astype(np.float32), g
+
+
+def layer_pass(engine: str) -> Any:
+    """A function doing one forward + backward of the layer; returns (out, dx, dw, db)."""
+    x, w, b, g = layer_inputs()
+    if engine == "numpy":
+        conv = HandWrittenConv(w, b, W8_PADDING)
+
+        def run_numpy() -> Any:
+            out = conv.forward(x)
+            dx, dw, db = conv.backward(g, need_input=True)
+            return out, dx, dw, db
+
+        return run_numpy
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(threads())
+        layer = torch.nn.Conv2d(W8_SHAPE[1], W8_FILTERS, W8_KERNEL, padding=W8_PADDING)
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(w))
+            layer.bias.copy_(torch.from_numpy(b))
+        tx, tg = torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)
+
+        def run_torch() -> Any:
+            tx.grad = layer.weight.grad = layer.bias.grad = None
+            out = layer(tx)
+            out.backward(tg)
+            return out.detach(), tx.grad, layer.weight.grad, layer.bias.grad
+
+        return run_torch
+    import tinygrad_lite as tl
+    from tinygrad_lite import nn
+
+    ours = nn.Conv2d(W8_SHAPE[1], W8_FILTERS, W8_KERNEL, padding=W8_PADDING)
+    ours.weight.data[...] = w
+    ours.bias.data[...] = b
+    vx = tl.Value(x)
+
+    def run_ours() -> Any:
+        vx.grad = ours.weight.grad = ours.bias.grad = None
+        out = ours(vx)
+        out.backward(g)
+        return out.data, vx.grad, ours.weight.grad, ours.bias.grad
+
+    return run_ours
+
+
+def layer_bench(engine: str, size: int) -> Bench:
+    run_once = layer_pass(engine)
+
+    def run() -> Phases:
+        start = now()
+        for _ in range(size):
+            run_once()
+        return {"forward+backward": now() - start}
+
+    return Bench(run, units=size)
+
+
+def layer_check(installed: Sequence[str]) -> str:
+    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
+    results = {e: [np.asarray(a) for a in layer_pass(e)()] for e in engines}
+    worst = 0.0
+    for engine in engines[1:]:
+        for name, got, want in zip(("out", "dx", "dW", "db"), results[engine], results["numpy"]):
+            diff = _scaled_diff(got.astype(np.float64), want.astype(np.float64))
+            if diff > 1e-4 or got.dtype != np.float32:
+                raise CheckFailed(
+                    f"W8: {engine}'s {name} ({got.dtype}) differs from the hand-written im2col "
+                    f"by {diff:.2g} of its largest element"
+                )
+            worst = max(worst, diff)
+    return f"W8: {' = '.join(engines)}: output and gradients agree (max diff {worst:.1e})"
+
+
+# ---------------------------------------------------------------- the workloads
+
+ENGINES = (
+    Engine("torch", "torch ({threads})", needs="torch"),
+    Engine("numpy", "hand-written NumPy im2col", short="NumPy"),
+    Engine("tinygrad_lite", "tinygrad_lite"),
+)
+
+W7 = Workload(
+    name="W7",
+    title="LeNet-5 on 1x28x28, one SGD step",
+    noun="batch {size}",
+    unit="ms/step",
+    scale=1e3,
+    sizes=(W7_BATCH,),
+    quick_sizes=(4,),
+    engines=ENGINES,
+    ours=("tinygrad_lite",),
+    competitors=("torch", "numpy"),
+    target=Target("<= 1.1x NumPy", max_ratio={"numpy": 1.1}),
+    bench=lenet_bench,
+    check=lenet_check,
+    threaded=True,
+)
+
+W8 = Workload(
+    name="W8",
+    title="conv2d layer 16->32 3x3 on (64, 16, 14, 14), forward + backward",
+    noun="{size} passes",
+    unit="ms/pass",
+    scale=1e3,
+    sizes=(W8_PASSES,),
+    quick_sizes=(1,),
+    engines=ENGINES,
+    ours=("tinygrad_lite",),
+    competitors=("torch", "numpy"),
+    target=Target("<= 1.1x NumPy", max_ratio={"numpy": 1.1}),
+    bench=layer_bench,
+    check=layer_check,
+    threaded=True,
+)
+
+WORKLOADS = (W7, W8)
