@@ -1,10 +1,10 @@
-"""Convolutional networks in three engines: workloads W7 (LeNet-5, one SGD step) and W8 (one
-conv2d layer, forward and backward).
+"""Convolutional networks in three engines: workloads W7 (LeNet-5, one SGD step) and W7c
+(one conv2d layer, forward and backward).
 
 * W7, LeNet-5 as the books' "bigger picture" draws it: conv 6@5x5, ReLU, max-pool 2x2,
   conv 16@5x5, ReLU, max-pool 2x2, 256-120-84-10 with ReLU, softmax cross-entropy; a batch of
   64 1x28x28 float32 "images" (seeded uniform pixels), SGD with lr 0.01.
-* W8, the layer alone: conv2d of a (64, 16, 14, 14) float32 batch with 32 filters of 3x3,
+* W7c, the layer alone: conv2d of a (64, 16, 14, 14) float32 batch with 32 filters of 3x3,
   padding 1, forward then backward (gradients for the input, the weight and the bias).
 
 The engines, from the same initial weights (PyTorch's default distribution, drawn once with
@@ -40,9 +40,9 @@ CONVS = ((6, 1, 5), (16, 6, 5))
 DENSE = (16 * 4 * 4, 120, 84, CLASSES)
 W7_BATCH = 64
 W7_STEPS = 5  # SGD steps per timed repeat
-W8_SHAPE = (64, 16, 14, 14)  # (N, C, H, W) of the layer's input
-W8_FILTERS, W8_KERNEL, W8_PADDING = 32, 3, 1
-W8_PASSES = 5  # forward + backward passes per timed repeat
+W7C_SHAPE = (64, 16, 14, 14)  # (N, C, H, W) of the layer's input
+W7C_FILTERS, W7C_KERNEL, W7C_PADDING = 32, 3, 1
+W7C_PASSES = 5  # forward + backward passes per timed repeat
 
 
 def lenet_batch(batch: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -371,17 +371,17 @@ def lenet_check(installed: Sequence[str]) -> str:
     )
 
 
-# ---------------------------------------------------------------- W8: the layer alone
+# ---------------------------------------------------------------- W7c: the layer alone
 
 
 def layer_inputs(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     gen = np.random.default_rng(seed + 2)
-    x = gen.standard_normal(W8_SHAPE, dtype=np.float32)  # (64, 16, 14, 14)
-    fan_in = W8_SHAPE[1] * W8_KERNEL * W8_KERNEL
+    x = gen.standard_normal(W7C_SHAPE, dtype=np.float32)  # (64, 16, 14, 14)
+    fan_in = W7C_SHAPE[1] * W7C_KERNEL * W7C_KERNEL
     bound = 1.0 / math.sqrt(fan_in)
-    w = gen.uniform(-bound, bound, (W8_FILTERS, W8_SHAPE[1], W8_KERNEL, W8_KERNEL))
-    b = gen.uniform(-bound, bound, W8_FILTERS)
-    g = gen.standard_normal((W8_SHAPE[0], W8_FILTERS, *W8_SHAPE[2:]), dtype=np.float32)
+    w = gen.uniform(-bound, bound, (W7C_FILTERS, W7C_SHAPE[1], W7C_KERNEL, W7C_KERNEL))
+    b = gen.uniform(-bound, bound, W7C_FILTERS)
+    g = gen.standard_normal((W7C_SHAPE[0], W7C_FILTERS, *W7C_SHAPE[2:]), dtype=np.float32)
     return x, w.astype(np.float32), b.astype(np.float32), g
 
 
@@ -389,7 +389,7 @@ def layer_pass(engine: str) -> Any:
     """A function doing one forward + backward of the layer; returns (out, dx, dw, db)."""
     x, w, b, g = layer_inputs()
     if engine == "numpy":
-        conv = HandWrittenConv(w, b, W8_PADDING)
+        conv = HandWrittenConv(w, b, W7C_PADDING)
 
         def run_numpy() -> Any:
             out = conv.forward(x)
@@ -401,7 +401,7 @@ def layer_pass(engine: str) -> Any:
         import torch
 
         torch.set_num_threads(threads())
-        layer = torch.nn.Conv2d(W8_SHAPE[1], W8_FILTERS, W8_KERNEL, padding=W8_PADDING)
+        layer = torch.nn.Conv2d(W7C_SHAPE[1], W7C_FILTERS, W7C_KERNEL, padding=W7C_PADDING)
         with torch.no_grad():
             layer.weight.copy_(torch.from_numpy(w))
             layer.bias.copy_(torch.from_numpy(b))
@@ -417,7 +417,7 @@ def layer_pass(engine: str) -> Any:
     import tinygrad_lite as tl
     from tinygrad_lite import nn
 
-    ours = nn.Conv2d(W8_SHAPE[1], W8_FILTERS, W8_KERNEL, padding=W8_PADDING)
+    ours = nn.Conv2d(W7C_SHAPE[1], W7C_FILTERS, W7C_KERNEL, padding=W7C_PADDING)
     ours.weight.data[...] = w
     ours.bias.data[...] = b
     vx = tl.Value(x)
@@ -452,11 +452,11 @@ def layer_check(installed: Sequence[str]) -> str:
             diff = _scaled_diff(got.astype(np.float64), want.astype(np.float64))
             if diff > 1e-4 or got.dtype != np.float32:
                 raise CheckFailed(
-                    f"W8: {engine}'s {name} ({got.dtype}) differs from the hand-written im2col "
+                    f"W7c: {engine}'s {name} ({got.dtype}) differs from the hand-written im2col "
                     f"by {diff:.2g} of its largest element"
                 )
             worst = max(worst, diff)
-    return f"W8: {' = '.join(engines)}: output and gradients agree (max diff {worst:.1e})"
+    return f"W7c: {' = '.join(engines)}: output and gradients agree (max diff {worst:.1e})"
 
 
 # ---------------------------------------------------------------- the workloads
@@ -484,13 +484,13 @@ W7 = Workload(
     threaded=True,
 )
 
-W8 = Workload(
-    name="W8",
+W7C = Workload(
+    name="W7c",
     title="conv2d layer 16->32 3x3 on (64, 16, 14, 14), forward + backward",
     noun="{size} passes",
     unit="ms/pass",
     scale=1e3,
-    sizes=(W8_PASSES,),
+    sizes=(W7C_PASSES,),
     quick_sizes=(1,),
     engines=ENGINES,
     ours=("tinygrad_lite",),
@@ -501,4 +501,4 @@ W8 = Workload(
     threaded=True,
 )
 
-WORKLOADS = (W7, W8)
+WORKLOADS = (W7, W7C)
