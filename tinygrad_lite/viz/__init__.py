@@ -21,6 +21,7 @@ public face.
 from .draw import MAX_NODES, draw_backward, draw_forward, draw_gradcheck, render_svg
 from .errors import DrawingError, RendererNotFoundError, RenderError
 from .render import Graph, available_renderer
+from .stepper import Stepper, stepper
 
 __all__ = [
     "DrawingError",
@@ -28,9 +29,11 @@ __all__ = [
     "Graph",
     "RenderError",
     "RendererNotFoundError",
+    "Stepper",
     "available_renderer",
     "draw_backward",
     "draw_forward",
     "draw_gradcheck",
     "render_svg",
+    "stepper",
 ]
