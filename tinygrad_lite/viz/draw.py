@@ -14,6 +14,7 @@ from . import render
 from .errors import DrawingError
 from .render import Graph, Renderer, to_graph
 from .scene import backward_scene, forward_scene
+from .scene.names import caller_frame, caller_names
 
 MAX_NODES = 150  # past this many boxes a drawing folds and collapses itself (see scene/)
 
@@ -27,6 +28,9 @@ def draw_forward(
 ) -> Graph:
     """The forward graph of ``value``: one box per Value, inputs on the left.
 
+    A Value without a ``name`` is called after the variable of your code that holds it
+    (``z = w * x`` shows ``z``), or with ``model=`` by the books' per-unit names (``z1``,
+    ``a1``, ``w1_2``, ``b1``), else by its operation: ``viz.scene.names`` has the rule.
     Each box shows the name, the operation, the data (the number of a scalar; shape, dtype and
     statistics of an array) and the gradient once computed. Parameters, data inputs,
     intermediates and the output have their own colours (see the legend). ``model=`` groups
@@ -44,7 +48,8 @@ def draw_forward(
     True
     """
     _check_value(value, "draw_forward")
-    return to_graph(forward_scene(value, model, collapse, max_nodes))
+    called = caller_names(caller_frame())
+    return to_graph(forward_scene(value, model, collapse, max_nodes, called))
 
 
 def draw_backward(
@@ -56,8 +61,8 @@ def draw_backward(
 ) -> Graph:
     """The backward graph of ``value``: its gradients, after ``value.backward()``.
 
-    Boxes are named after their Values (``dz`` for ``z``; an unnamed Value by its operation,
-    ``d(mul)``), numbered in the order backward computed them, and show the ``.grad`` the
+    Boxes are named after their Values (``dz`` for ``z``, named as ``draw_forward`` names
+    them; a Value with no name found by its operation, ``d(mul)``), numbered in the order backward computed them, and show the ``.grad`` the
     engine holds. Arrows point the way the gradient flows, from the output toward the leaves,
     and are labelled with the local rule they apply (``x i``, ``x relu'(z)``...). A box that
     receives several arrows says ``sum of fan-out``. Raises ``GradientError`` if ``value`` has
@@ -74,7 +79,8 @@ def draw_backward(
     True
     """
     _check_value(value, "draw_backward")
-    return to_graph(backward_scene(value, model, collapse, max_nodes))
+    called = caller_names(caller_frame())
+    return to_graph(backward_scene(value, model, collapse, max_nodes, names=called))
 
 
 def draw_gradcheck(

@@ -33,9 +33,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ...core import Value
+from ...core import Value, toposort
 from ..errors import DrawingError
-from .payload import MAX_ELEMENTS, Namer, payload
+from ..scene import ModuleMap
+from ..scene.clusters import assign, map_modules
+from ..scene.names import caller_frame, caller_names, namer
+from .payload import MAX_ELEMENTS, payload
 
 __all__ = ["MAX_ELEMENTS", "NODE_BUDGET", "Stepper", "page_html", "stepper"]
 
@@ -72,18 +75,25 @@ class Stepper:
         return f"Stepper({self.data['title']!r}, {self.count} steps, {len(self.html)} bytes)"
 
 
-def stepper(
-    out: Value, *, model: Any = None, title: str | None = None, name: Namer | None = None
-) -> Stepper:
+def stepper(out: Value, *, model: Any = None, title: str | None = None) -> Stepper:
     """The stepper page of ``out``'s backward pass (see the module docstring).
 
-    ``model=`` groups the boxes by module (a neuron, a layer); ``title`` is the page's title;
-    ``name(v)`` may name Values (default: their ``name``).
+    Values are named as the drawings name them (``viz.scene.names``): their ``name``; with
+    ``model=``, the books' per-unit names (``z1``, ``a1``, ``w1_2``, ``b1``) and one frame per
+    module; else the variable of the calling code that holds them; else their operation.
+    ``title`` is the page's title (default: "backprop stepper: " and the output's name).
     """
     if not isinstance(out, Value):
         raise DrawingError(f"stepper: expected a Value, got {type(out).__name__}")
-    namer: Namer = name if name is not None else (lambda v: v.name)
-    return Stepper(payload(out, namer, None, title))
+    nodes = toposort([out])
+    mm = map_modules(model) if model is not None else ModuleMap()
+    clusters: dict[Value, tuple[int, str]] = {}
+    if model is not None:
+        for v, module in assign(nodes, mm).items():
+            if module is not None and module.depth > 0:  # the model itself frames everything
+                clusters[v] = (module.index, module.label)
+    name = namer(mm, nodes, caller_names(caller_frame()))
+    return Stepper(payload(out, name, clusters, title))
 
 
 def _asset(name: str) -> str:
