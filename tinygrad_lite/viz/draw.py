@@ -62,10 +62,11 @@ def draw_backward(
     """The backward graph of ``value``: its gradients, after ``value.backward()``.
 
     Boxes are named after their Values (``dz`` for ``z``, named as ``draw_forward`` names
-    them; a Value with no name found by its operation, ``d(mul)``), numbered in the order backward computed them, and show the ``.grad`` the
-    engine holds. Arrows point the way the gradient flows, from the output toward the leaves,
-    and are labelled with the local rule they apply (``x i``, ``x relu'(z)``...). A box that
-    receives several arrows says ``sum of fan-out``. Raises ``GradientError`` if ``value`` has
+    them; a Value with no name found by its operation, ``d(mul)``), numbered in the order
+    backward computed them, and show the ``.grad`` the engine holds. Arrows point the way the
+    gradient flows, from the output toward the leaves, and are labelled with the local rule
+    they apply (``x i``, ``x relu'(z)``...). A box that receives several arrows says ``sum of
+    fan-out``. Raises ``GradientError`` if ``value`` has
     no gradient yet: this function draws what backward computed, it never runs it.
 
     >>> import tinygrad_lite as tl

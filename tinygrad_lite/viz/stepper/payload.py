@@ -9,7 +9,8 @@
 * ``steps``: one per step of the backward walk, in backward's order: the node whose gradient
   is complete, that gradient, and one term per parent (``to``: the parent's node id, the local
   derivative's label, the product sent);
-* ``groups``: the modules of ``model=``, each with the ids of the nodes it holds.
+* with ``model=``, each node made by a module (a neuron, a layer) says which: ``group`` (an
+  index, so the page keeps a module's boxes together) and ``module`` (its path and class).
 
 Numbers are exact: JSON writes a float as its shortest round-tripping ``repr``, so the page
 reads back the very double Python holds (a float32 element is first widened to a double,
@@ -143,7 +144,7 @@ def payload(
             "parents": parents,
         }
         if clusters and v in clusters:
-            node["group"] = clusters[v][0]
+            node["group"], node["module"] = clusters[v]
         nodes.append(node)
     steps = []
     if out.requires_grad:
@@ -156,15 +157,10 @@ def payload(
             if s.error is not None:
                 step["error"] = s.error
             steps.append(step)
-    groups: dict[int, dict[str, Any]] = {}
-    for v, (index, label) in (clusters or {}).items():
-        if v in ids:
-            groups.setdefault(index, {"label": label, "members": []})["members"].append(ids[v])
     out_name = name(out) or out.op or "a leaf"
     return {
         "title": title or f"backprop stepper: {out_name}",
         "output": ids[out],
         "nodes": nodes,
         "steps": steps,
-        "groups": [groups[k] for k in sorted(groups)],
     }

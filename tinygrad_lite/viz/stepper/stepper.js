@@ -232,7 +232,7 @@
     if (firstBad && s === firstBad && k >= firstBad) classes.push("nonfinite");
     const g = el("g", { class: classes.join(" "), transform: `translate(${box.x},${box.y})`, "data-id": n.id }, null);
     const rect = el("rect", { class: "box", width: box.w, height: box.h }, g);
-    tip(rect, n.name + (n.op ? " (" + n.op + ")" : "") + " [" + n.kind + "]");
+    tip(rect, n.name + (n.op ? " (" + n.op + ")" : "") + " [" + n.kind + "]" + (n.module ? " in " + n.module : ""));
     if (n.kind === "const") {
       label(g, 8, 16, n.name, "title", 8);
       return g;
@@ -284,18 +284,7 @@
     }
     world.textContent = "";
     const at = view.at;
-    const layers = ["groups", "edges", "nodes", "labels"].map((c) => el("g", { class: c }, world));
-    if (!BIG) {
-      (DATA.groups || []).forEach((grp) => {
-        const boxes = grp.members.map((id) => at.get(id)).filter(Boolean);
-        if (!boxes.length) return;
-        const x0 = Math.min(...boxes.map((b) => b.x)) - 8, y0 = Math.min(...boxes.map((b) => b.y)) - 16;
-        const x1 = Math.max(...boxes.map((b) => b.x + b.w)) + 8, y1 = Math.max(...boxes.map((b) => b.y + b.h)) + 8;
-        const g = el("g", { class: "group" }, layers[0]);
-        el("rect", { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, g);
-        label(g, x0 + 6, y0 + 11, grp.label, "", 40);
-      });
-    }
+    const layers = ["edges", "nodes", "labels"].map((c) => el("g", { class: c }, world));
     const active = new Map(); // "child:slot" -> the term sent along that edge at this step
     if (s) {
       const used = new Set();
@@ -313,13 +302,13 @@
         const c = curve(at.get(p), at.get(id), slot, n.parents.length);
         const term = active.get(id + ":" + slot);
         const cls = term ? "edge active" : sentBefore(id) && NODES[p].kind !== "const" && NODES[p].kind !== "data" ? "edge sent" : "edge";
-        const g = el("g", { class: cls }, layers[1]);
+        const g = el("g", { class: cls }, layers[0]);
         const path = el("path", { d: c.d }, g);
         path.setAttribute(term ? "marker-start" : "marker-end", term ? "url(#tl-back)" : "url(#tl-arrow)");
-        if (term) edgeLabel(layers[3], c.mid, s, term);
+        if (term) edgeLabel(layers[2], c.mid, s, term);
       });
     });
-    view.ids.forEach((id) => layers[2].appendChild(drawNode(NODES[id], at.get(id), k)));
+    view.ids.forEach((id) => layers[1].appendChild(drawNode(NODES[id], at.get(id), k)));
   }
 
   function localNumber(up, product) { // scalar local derivative = product / upstream
@@ -393,6 +382,7 @@
     const s = STEPS[k - 1], n = NODES[s.node];
     h("h2", "", `Step ${k} of ${STEPS.length}: ${gradName(n.id)}`, panel);
     h("p", "", `The gradient of ${out.name} with respect to ${n.name}${n.op ? " (" + n.op + ")" : ""} is complete:`, panel);
+    if (n.module) h("p", "hint", "made by the module " + n.module, panel);
     const arrived = incoming.get(n.id) || [];
     if (n.id === DATA.output) {
       h("p", "hint", `the output: backward starts from d${out.name}/d${out.name} (the seed).`, panel);
@@ -427,7 +417,7 @@
   function fit(all) {
     const r = svg.getBoundingClientRect();
     const whole = Math.min(1.4, r.width / (view.width + 40), r.height / (view.height + 60)) || 1;
-    scale = all === true ? whole : Math.max(whole, 0.6);
+    scale = all === true ? whole : Math.max(whole, 0.75);
     tx = (r.width - view.width * scale) / 2;
     ty = (r.height - view.height * scale) / 2;
     apply();
