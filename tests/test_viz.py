@@ -425,3 +425,64 @@ def test_a_tensor_network_is_named_by_layer():
     titles = {b.title: b for b in forward_scene(loss, model=model).boxes}
     assert {"W1", "b1", "z1", "a1", "W2", "b2", "z2", "a2", "x", "loss"} <= set(titles)
     assert titles["a1"].subtitle == "(relu)" and titles["a2"].subtitle == "(sigmoid)"
+
+
+# ---------------------------------------------------------------- the network diagram
+
+
+def link_tooltips(svg: str) -> dict[str, str]:
+    """Each link's tooltip ("w3_2 = 0.41  (x2 -> a3)"), keyed by its weight's name."""
+    root = ET.fromstring(svg)
+    tips = {}
+    for a in root.iter(f"{SVG}a"):
+        tip = (a.get("{http://www.w3.org/1999/xlink}title") or "").replace("\xa0", " ")
+        if re.match(r"w\d+_\d+ = ", tip):
+            tips[tip.split()[0]] = tip
+    return tips
+
+
+def test_draw_network_of_a_scalar_mlp():
+    tl.manual_seed(0)
+    model = MLP(2, [3, 1])
+    svg = viz.render_svg(viz.draw_network(model, inputs=["distance", "rating"]))
+    nodes = svg_nodes(svg)
+    kinds = {n["lines"][0]: (n["classes"] - {"node"}).pop() for n in nodes.values()}
+    assert {k: v for k, v in kinds.items() if v != "title"} == {
+        "distance": "input",
+        "rating": "input",
+        "a1": "hidden",
+        "a2": "hidden",
+        "a3": "hidden",
+        "z4": "output",  # the output neuron is linear
+    }
+    tips = link_tooltips(svg)
+    assert len(tips) == 2 * 3 + 3 * 1
+    w = model.layers[1].neurons[0].w[2].data  # a3 -> z4
+    assert tips["w4_3"] == f"w4_3 = {tl.core.number(w)}  (a3 \u2192 z4)"
+    assert "w1_2" in tips and "(rating \u2192 a1)" in tips["w1_2"]
+
+
+def test_draw_network_of_a_sequential_keeps_the_books_order():
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 4), nn.Sigmoid())
+    svg = viz.render_svg(viz.draw_network(model))
+    tips = link_tooltips(svg)
+    W = model.layers[2].weight.data  # (in, out): W[j, k] links hidden neuron j+1 to unit 6+k
+    assert tips["w7_4"].startswith(f"w7_4 = {tl.core.number(W[3, 1])} ")
+    ys = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        ellipse = next(g.iter(f"{SVG}ellipse"), None)
+        if "node" in (g.get("class") or "") and ellipse is not None:
+            ys[g.get("id")] = float(ellipse.get("cy"))
+    hidden = [ys[f"n{k}"] for k in range(1, 6)]
+    assert hidden == sorted(hidden)  # neuron 1 on top, as the books draw it
+    assert "2 &#45; 5 &#45; 4 network" in svg  # (graphviz writes - as an entity)
+
+
+def test_draw_network_refuses_what_is_not_a_network_of_neurons():
+    with pytest.raises(viz.DrawingError, match="object is not a network of neurons"):
+        viz.draw_network(object())
+    with pytest.raises(viz.DrawingError, match="6 outputs feeds one of 5"):
+        viz.draw_network(nn.Sequential(nn.Linear(2, 6), nn.Linear(5, 1)))
+    with pytest.raises(viz.DrawingError, match="one name per input"):
+        viz.draw_network(MLP(2, [1]), inputs=["only one"])

@@ -18,7 +18,14 @@ DOT text into SVG (``dot`` or WebAssembly) and shows graphs in Jupyter, ``draw.p
 public face.
 """
 
-from .draw import MAX_NODES, draw_backward, draw_forward, draw_gradcheck, render_svg
+from .draw import (
+    MAX_NODES,
+    draw_backward,
+    draw_forward,
+    draw_gradcheck,
+    draw_network,
+    render_svg,
+)
 from .errors import DrawingError, RendererNotFoundError, RenderError
 from .render import Graph, available_renderer
 from .stepper import Stepper, stepper
@@ -34,6 +41,7 @@ __all__ = [
     "draw_backward",
     "draw_forward",
     "draw_gradcheck",
+    "draw_network",
     "render_svg",
     "stepper",
 ]

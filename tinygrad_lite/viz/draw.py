@@ -15,6 +15,7 @@ from .errors import DrawingError
 from .render import Graph, Renderer, to_graph
 from .scene import backward_scene, forward_scene
 from .scene.names import caller_frame, caller_names
+from .scene.network import network_scene
 
 MAX_NODES = 150  # past this many boxes a drawing folds and collapses itself (see scene/)
 
@@ -111,6 +112,28 @@ def draw_gradcheck(
         head = f"first disagreement: step {first.step}, {first.name}, input {first.parent_name}"
     scene.caption.append(head)
     return to_graph(scene)
+
+
+def draw_network(model: Any, *, inputs: Sequence[str] | None = None) -> Graph:
+    """The books' diagram of a network: its neurons as circles, one column per layer, and a
+    link from every input of a layer to every neuron of it. A link's colour is the sign of
+    its weight and its width the size; hovering shows the weight (``w3_2 = 0.41``), and a
+    neuron its formula and bias. Neurons are numbered through the network as the other
+    drawings name them (``z4``, ``a1``).
+
+    ``model``: an ``nn.scalar.MLP`` (or ``Layer``), or an ``nn.Sequential`` of ``Linear``
+    layers each followed by at most one activation; ``inputs`` names the inputs (default
+    ``x1``, ``x2``, ...).
+
+    >>> import tinygrad_lite as tl
+    >>> from tinygrad_lite import viz
+    >>> from tinygrad_lite.nn.scalar import MLP
+    >>> _ = tl.manual_seed(0)
+    >>> g = viz.draw_network(MLP(2, [3, 1]), inputs=["distance", "rating"])
+    >>> "2 - 3 - 1 network" in g.source and "w4_3 = " in g.source
+    True
+    """
+    return to_graph(network_scene(model, inputs))
 
 
 def render_svg(
