@@ -109,4 +109,4 @@ def test_the_tour_writes_a_report(tmp_path):
     assert "<img src='ch1_neuron_backward.svg'" in report
     assert "<img src='ch1_linear_regression_cost.png'" in report  # matplotlib is installed
     backward = by_title(svg_nodes((out / "ch1_neuron_backward.svg").read_text(encoding="utf-8")))
-    assert {"dcost", "derror", "dz", "dw", "db"} == set(backward)
+    assert {"dcost", "derror", "da", "dz", "dw", "db"} == set(backward)
