@@ -13,7 +13,7 @@ from ..testing.explain import explain
 from . import render
 from .errors import DrawingError
 from .render import Graph, Renderer, to_graph
-from .scene import backward_scene, forward_scene
+from .scene import Scene, backward_scene, forward_scene
 from .scene.names import caller_frame, caller_names
 from .scene.network import network_scene
 
@@ -26,6 +26,7 @@ def draw_forward(
     model: Any = None,
     collapse: Sequence[Any] = (),
     max_nodes: int | None = MAX_NODES,
+    frames: bool = True,
 ) -> Graph:
     """The forward graph of ``value``: one box per Value, inputs on the left.
 
@@ -37,7 +38,9 @@ def draw_forward(
     intermediates and the output have their own colours (see the legend). ``model=`` groups
     the boxes by the module (neuron, layer) that made them; ``collapse=[module, ...]`` draws
     those modules as one box each; past ``max_nodes`` boxes the drawing folds repeated values
-    and collapses modules by itself, and says so in its caption.
+    and collapses modules by itself, and says so in its caption. ``frames=False`` keeps the
+    names ``model=`` gives but draws no frame around each module: Graphviz then lays a
+    network out as the books do, one column per layer.
 
     >>> import tinygrad_lite as tl
     >>> from tinygrad_lite import viz
@@ -50,7 +53,7 @@ def draw_forward(
     """
     _check_value(value, "draw_forward")
     called = caller_names(caller_frame())
-    return to_graph(forward_scene(value, model, collapse, max_nodes, called))
+    return to_graph(_framed(forward_scene(value, model, collapse, max_nodes, called), frames))
 
 
 def draw_backward(
@@ -59,6 +62,7 @@ def draw_backward(
     model: Any = None,
     collapse: Sequence[Any] = (),
     max_nodes: int | None = MAX_NODES,
+    frames: bool = True,
 ) -> Graph:
     """The backward graph of ``value``: its gradients, after ``value.backward()``.
 
@@ -82,7 +86,8 @@ def draw_backward(
     """
     _check_value(value, "draw_backward")
     called = caller_names(caller_frame())
-    return to_graph(backward_scene(value, model, collapse, max_nodes, names=called))
+    scene = backward_scene(value, model, collapse, max_nodes, names=called)
+    return to_graph(_framed(scene, frames))
 
 
 def draw_gradcheck(
@@ -157,6 +162,13 @@ def render_svg(
     """
     graph = draw_forward(graph_or_value) if isinstance(graph_or_value, Value) else graph_or_value
     return render.render_svg(graph, path, renderer=renderer, timeout=timeout)
+
+
+def _framed(scene: Scene, frames: bool) -> Scene:
+    if not frames:
+        for box in scene.boxes:
+            box.cluster = None
+    return scene
 
 
 def _check_value(value: Any, what: str) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core import GradientError, Step, Value, backward_steps, toposort
+from ...core import GradientError, Step, Value, backward_steps, operands, toposort
 from ..errors import DrawingError
 from .clusters import Cluster, ModuleMap, assign, map_modules
 from .names import namer
@@ -104,7 +104,7 @@ def forward_scene(
         title = name(v) or v.op or ("parameter" if kind == "param" else "input")
         subtitle = f"({v.op})" if name(v) and v.op else ""
         lines = _lines("data", v.data) + ([] if v.grad is None else _lines("grad", v.grad))
-        box = Box(f"v{i}", title, subtitle, lines, kind, where[v])
+        box = Box(f"v{i}", title, subtitle, _with_number(v) + lines, kind, where[v])
         items.append(_Item(v, box, where[v], own(v) is None and v is not root))
     links: list[Link] = [(p, v, "", False) for v in nodes for p in v.parents]
     caption = [f"forward graph of {name(root) or root.op or 'a leaf'}"]
@@ -189,6 +189,19 @@ def _place(nodes: list[Value], model: Any) -> tuple[ModuleMap, dict[Value, Clust
         return ModuleMap(), dict.fromkeys(nodes)
     mm = map_modules(model)
     return mm, assign(nodes, mm)
+
+
+SYMBOLS = {"add": "+", "sub": "-", "mul": "\u00d7", "div": "/", "pow": "^"}
+
+
+def _with_number(v: Value) -> list[str]:
+    """A line for the number kept inside a node, which has no box of its own: ``· + 10``
+    (``·`` is the Value the arrow brings in)."""
+    ops = operands(v) if v.op in SYMBOLS else []
+    if len(ops) != 2 or all(isinstance(x, Value) for x in ops):
+        return []
+    a, b = ("\u00b7" if isinstance(x, Value) else number(x) for x in ops)
+    return [f"{a} {SYMBOLS[v.op or '']} {b}"]
 
 
 def _lines(prefix: str, data: Any) -> list[str]:
