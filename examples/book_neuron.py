@@ -31,8 +31,8 @@ def main() -> None:
     # predict and measure: the neuron's graph, cost = (a - y)^2 with a = z (linear)
     cost = book.neuron([i1, i2], y, [w1, w2], b)
     (error,) = cost.parents  # walking back the graph: cost = error^2
-    z, _ = error.parents  # error = z - y
-    a = z  # linear activation
+    a, _ = error.parents  # error = a - y
+    (z,) = a.parents  # a = z, the linear activation (a node of its own, as the book draws it)
     print("predict:  z = w1*i1 + w2*i2 + b")
     print(f"          = {w1.data}*{i1} + {w2.data}*{i2} + {b.data} = {z.data:.4f}")
     print(f"measure:  cost = (a - y)^2 = ({a.data:.4f} - {y})^2 = {cost.data:.4f}")

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
+from tinygrad_lite.functions import identity
 from tinygrad_lite.testing import strategies as tst
 
 Shape = tuple[int, ...]
@@ -479,6 +480,7 @@ SPECS: list[OpSpec] = [
     ),
     elementwise("square", ("pow",), lambda x: x.pow(2), ANY, torch=lambda T, x: x.pow(2)),
     elementwise("neg", ("neg",), operator.neg, ANY, torch=lambda T, x: -x),
+    elementwise("identity", ("identity",), identity, ANY, torch=lambda T, x: x.clone()),
     elementwise("exp", ("exp",), lambda x: x.exp(), SMALL, torch=lambda T, x: x.exp()),
     elementwise("log", ("log",), lambda x: x.log(), POSITIVE, torch=lambda T, x: x.log()),
     elementwise("sqrt", ("sqrt",), lambda x: x.sqrt(), POSITIVE, torch=lambda T, x: x.sqrt()),

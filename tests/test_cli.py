@@ -109,4 +109,16 @@ def test_the_tour_writes_a_report(tmp_path):
     assert "<img src='ch1_neuron_backward.svg'" in report
     assert "<img src='ch1_linear_regression_cost.png'" in report  # matplotlib is installed
     backward = by_title(svg_nodes((out / "ch1_neuron_backward.svg").read_text(encoding="utf-8")))
-    assert {"dcost", "derror", "dz", "dw", "db"} == set(backward)
+    assert {"dcost", "derror", "da", "dz", "dw", "db"} == set(backward)
+    # every graph opens its stepper page, written beside the report
+    for name in ("ch1_neuron", "ch2_network"):
+        assert "window.tlStepper" in (out / f"{name}_stepper.html").read_text(encoding="utf-8")
+        for side in ("forward", "backward"):
+            link = f"<a href='{name}_stepper.html' title='step through it'>"
+            assert f"{link}<img src='{name}_{side}.svg'" in report
+    assert "<img src='ch2_network_diagram.svg'" in report
+    # the network's graphs use the books' names: neuron k's zk and ak, and their gradients
+    network = by_title(svg_nodes((out / "ch2_network_backward.svg").read_text(encoding="utf-8")))
+    assert {"dz1", "da1", "dz3", "da3", "dw4_3", "db4", "dprice"} <= set(network)
+    assert "d(relu)" not in network and "d(weighted_sum)" not in network
+    assert "cost: binary cross-entropy" in report

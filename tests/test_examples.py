@@ -48,6 +48,7 @@ CASES = [
     ("digits_shallow_net.py", ["--epochs", "3"], "epoch 3/3", ["digits_accuracy.png"]),
     ("moons_mlp.py", ["--epochs", "3"], "x faster", ["moons.png"]),
     ("perceptron_hotdog.py", [], "hot dog", []),
+    ("stepper_page.py", [], "22 backward steps", []),
 ]
 
 

@@ -24,3 +24,11 @@ def test_the_page_shows_each_section_in_order(tmp_path):
         ["figure", "ours", "book"],
         ["train MSE", "16.4", "16.4"],
     ]
+
+
+def test_a_picture_can_open_its_stepper_page():
+    section = Section("Net", images=["net.svg", "plot.png"], links={"net.svg": "net's page.html"})
+    page = html_page([section], settings="")
+    link = "<a href='net&#x27;s page.html' title='step through it'><img src='net.svg'"
+    assert link in page
+    assert "<img src='plot.png' alt='plot.png'>" in page and page.count("<a href") == 1

@@ -305,15 +305,16 @@ def test_nodes_are_clustered_by_the_module_that_made_them():
     where = {}
     for box in scene.boxes:
         where.setdefault(box.cluster.path if box.cluster else None, []).append(box)
-    for k in range(3):  # a hidden neuron: its 3 parameters, its weighted sum and its relu
+    for k in range(3):  # a hidden neuron (unit k+1): its weights and bias, its z and its a
+        u = k + 1
         titles = sorted(b.title for b in where[f"layers.0.neurons.{k}"])
-        assert titles == ["b", "relu", "w.0", "w.1", "weighted_sum"]
+        assert titles == [f"a{u}", f"b{u}", f"w{u}_1", f"w{u}_2", f"z{u}"]
     assert sorted(b.title for b in where["layers.1.neurons.0"]) == [
-        "b",
-        "w.0",
-        "w.1",
-        "w.2",
-        "weighted_sum",
+        "b4",
+        "w4_1",
+        "w4_2",
+        "w4_3",
+        "z4",  # the output neuron is linear: no a4
     ]
     outside = sorted(b.kind for b in where[None])  # the inputs and the loss
     assert outside == ["data", "data", "op", "output"]
@@ -376,3 +377,112 @@ def test_bad_arguments_are_named():
         viz.render_svg(3.0)
     with pytest.raises(viz.DrawingError, match="renderer="):
         viz.render_svg(y, renderer="png")
+
+
+# ---------------------------------------------------------------- names a learner reads
+
+
+def test_an_unnamed_value_is_named_after_the_callers_variable():
+    w, b = tl.Value(0.5), tl.Value(0.25)
+    x = [tl.Value(2.0, requires_grad=False), tl.Value(-1.0, requires_grad=False)]
+    z = w * x[0] + b
+    _hidden = z.relu()
+    a = _hidden
+    loss = (a - 1.0) ** 2
+    loss.backward()
+    forward = by_title(svg_nodes(viz.render_svg(viz.draw_forward(loss))))
+    assert {"w", "b", "z", "a", "x[0]", "loss"} <= set(forward)  # a, not _hidden
+    assert "mul" in forward  # w * x[0] is held by no variable: its operation
+    backward = by_title(svg_nodes(viz.render_svg(viz.draw_backward(loss))))
+    assert {"dz", "da", "dw", "db", "dloss"} <= set(backward)
+    # render_svg draws a Value through draw_forward: its own variables name nothing
+    titles = set(by_title(svg_nodes(viz.render_svg(w * 3.0))))
+    assert "graph_or_value" not in titles and "w" in titles
+
+
+def test_a_value_given_a_name_keeps_it():
+    v = tl.Value(1.0, name="given")
+    other = v  # noqa: F841  (a variable holding it does not rename it)
+    assert "given" in by_title(svg_nodes(viz.render_svg(viz.draw_forward(v * 2.0))))
+
+
+def test_a_network_run_on_several_points_keeps_operation_names():
+    tl.manual_seed(0)
+    model = MLP(2, [2, 1])
+    losses = [(model([float(k), 1.0]) - 1.0) ** 2 for k in range(3)]
+    total = losses[0] + losses[1] + losses[2]
+    titles = [b.title for b in forward_scene(total, model=model).boxes]
+    assert "z1" not in titles and "weighted_sum" in titles  # z1 would name three Values
+    assert {"w1_1", "w1_2", "b1", "w3_2", "b3"} <= set(titles)  # the parameters are one each
+
+
+def test_a_tensor_network_is_named_by_layer():
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1), nn.Sigmoid())
+    x = tl.Value(np.ones((4, 2), dtype=np.float32), requires_grad=False, name="x")
+    loss = model(x).mean()
+    loss.name = "loss"
+    titles = {b.title: b for b in forward_scene(loss, model=model).boxes}
+    assert {"W1", "b1", "z1", "a1", "W2", "b2", "z2", "a2", "x", "loss"} <= set(titles)
+    assert titles["a1"].subtitle == "(relu)" and titles["a2"].subtitle == "(sigmoid)"
+
+
+# ---------------------------------------------------------------- the network diagram
+
+
+def link_tooltips(svg: str) -> dict[str, str]:
+    """Each link's tooltip ("w3_2 = 0.41  (x2 -> a3)"), keyed by its weight's name."""
+    root = ET.fromstring(svg)
+    tips = {}
+    for a in root.iter(f"{SVG}a"):
+        tip = (a.get("{http://www.w3.org/1999/xlink}title") or "").replace("\xa0", " ")
+        if re.match(r"w\d+_\d+ = ", tip):
+            tips[tip.split()[0]] = tip
+    return tips
+
+
+def test_draw_network_of_a_scalar_mlp():
+    tl.manual_seed(0)
+    model = MLP(2, [3, 1])
+    svg = viz.render_svg(viz.draw_network(model, inputs=["distance", "rating"]))
+    nodes = svg_nodes(svg)
+    kinds = {n["lines"][0]: (n["classes"] - {"node"}).pop() for n in nodes.values()}
+    assert {k: v for k, v in kinds.items() if v != "title"} == {
+        "distance": "input",
+        "rating": "input",
+        "a1": "hidden",
+        "a2": "hidden",
+        "a3": "hidden",
+        "z4": "output",  # the output neuron is linear
+    }
+    tips = link_tooltips(svg)
+    assert len(tips) == 2 * 3 + 3 * 1
+    w = model.layers[1].neurons[0].w[2].data  # a3 -> z4
+    assert tips["w4_3"] == f"w4_3 = {tl.core.number(w)}  (a3 \u2192 z4)"
+    assert "w1_2" in tips and "(rating \u2192 a1)" in tips["w1_2"]
+
+
+def test_draw_network_of_a_sequential_keeps_the_books_order():
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 4), nn.Sigmoid())
+    svg = viz.render_svg(viz.draw_network(model))
+    tips = link_tooltips(svg)
+    W = model.layers[2].weight.data  # (in, out): W[j, k] links hidden neuron j+1 to unit 6+k
+    assert tips["w7_4"].startswith(f"w7_4 = {tl.core.number(W[3, 1])} ")
+    ys = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        ellipse = next(g.iter(f"{SVG}ellipse"), None)
+        if "node" in (g.get("class") or "") and ellipse is not None:
+            ys[g.get("id")] = float(ellipse.get("cy"))
+    hidden = [ys[f"n{k}"] for k in range(1, 6)]
+    assert hidden == sorted(hidden)  # neuron 1 on top, as the books draw it
+    assert "2 &#45; 5 &#45; 4 network" in svg  # (graphviz writes - as an entity)
+
+
+def test_draw_network_refuses_what_is_not_a_network_of_neurons():
+    with pytest.raises(viz.DrawingError, match="object is not a network of neurons"):
+        viz.draw_network(object())
+    with pytest.raises(viz.DrawingError, match="6 outputs feeds one of 5"):
+        viz.draw_network(nn.Sequential(nn.Linear(2, 6), nn.Linear(5, 1)))
+    with pytest.raises(viz.DrawingError, match="one name per input"):
+        viz.draw_network(MLP(2, [1]), inputs=["only one"])

@@ -1,6 +1,6 @@
 """Functions of several Values, each a row of the op table: ``concat``, ``stack``, ``where``,
-``weighted_sum``, ``linear``, and the fused cross-entropies that ``nn.functional`` checks and
-calls."""
+``weighted_sum``, ``linear``, ``identity``, and the fused cross-entropies that ``nn.functional``
+checks and calls."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import OPS, ShapeError, Value, apply, lift
+from .core import OPS, DTypeError, ShapeError, Value, apply, lift
 from .core.ops.fused import Kept, Targets
 from .core.shapes import as_data, ndarray, shape_of
 
@@ -59,6 +59,21 @@ def where(condition: Any, a: Any, b: Any) -> Value:
             f"where: condition {cond.shape}, a {va.shape} and b {vb.shape} do not broadcast"
         ) from None
     return apply(OPS["where"], cond, va, vb)
+
+
+def identity(x: Value) -> Value:
+    """The linear activation of the books, ``a = z``, as a node of its own (its local
+    derivative is 1), so the drawings of a linear neuron show ``a`` and ``da``.
+
+    >>> import tinygrad_lite as tl
+    >>> z = tl.Value(1.5, name="z")
+    >>> a = identity(z)
+    >>> a.op, a.data, tl.backward_steps(a)[0].terms[0].local
+    ('identity', 1.5, 'x 1')
+    """
+    if not isinstance(x, Value):
+        raise DTypeError(f"identity: expected a Value, got {type(x).__name__}")
+    return apply(OPS["identity"], None, x)
 
 
 def weighted_sum(weights: Sequence[Value], inputs: Sequence[Any], bias: Any = None) -> Value:

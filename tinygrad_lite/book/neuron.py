@@ -5,7 +5,7 @@ bias (``z``, the weighted sum), applies its activation (``a``: linear, so ``a = 
 and is measured against the target ``y`` by the squared error:
 
     z = w1*i1 + w2*i2 + ... + b
-    a = z  or  relu(z)
+    a = z  or  relu(z)       (linear or ReLU activation; both are a node, as the book draws)
     cost = (a - y)^2
 
 The example ``examples/book_neuron.py``, the tour's drawings and the drawing tests all build
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .. import ArgumentError, Value, weighted_sum
+from ..functions import identity
 
 Activation = Literal["linear", "relu"]
 
@@ -36,17 +37,19 @@ def neuron(
     a number given for a weight or the bias becomes a parameter named ``w`` (or ``w1``,
     ``w2`` ...) and ``b``, and a Value given for one is used as it is (named so, if it has no
     name), so a training loop can update it. The parts are ``z`` (the weighted sum), ``a``
-    (only for ``activation="relu"``; a linear neuron's ``a`` is ``z``), ``error`` (``a - y``)
-    and the returned ``cost``.
+    (the activation: ``identity`` for ``"linear"``, so that ``a = z`` and ``da`` show on the
+    drawings as the book draws them, or ``relu``), ``error`` (``a - y``) and the returned
+    ``cost``.
 
     >>> cost = neuron(i=2.0, y=1.0, w=0.5, b=0.25)
     >>> cost.backward()
     >>> cost.name, cost.data
     ('cost', 0.0625)
     >>> (error,) = cost.parents
-    >>> z, y = error.parents
-    >>> [v.name for v in (error, z, *z.parents)], z.grad
-    (['error', 'z', 'w', 'i', 'b'], 0.5)
+    >>> a, y = error.parents
+    >>> (z,) = a.parents
+    >>> [v.name for v in (error, a, z, *z.parents)], a.op, z.grad
+    (['error', 'a', 'z', 'w', 'i', 'b'], 'identity', 0.5)
     """
     several = isinstance(i, Sequence)
     inputs = list(i) if isinstance(i, Sequence) else [i]
@@ -65,10 +68,8 @@ def neuron(
     target = Value(float(y), requires_grad=False, name="y")
     z = weighted_sum(ws, xs, bias)
     z.name = "z"
-    a = z
-    if activation == "relu":
-        a = z.relu()
-        a.name = "a"
+    a = z.relu() if activation == "relu" else identity(z)
+    a.name = "a"
     error = a - target
     error.name = "error"
     cost = error**2

@@ -19,6 +19,14 @@ from ..train import History, predict
 from .results import TaskResult
 
 LABELS = {"distance_mi": "distance (miles)", "rating": "rating (stars)"}
+# the colours the classes are named after (the hot hotels red, the others blue)
+CLASS_COLORS = {
+    "bronze": "#b06a2c",
+    "silver": "#8f9499",
+    "gold": "#d4a017",
+    "hot": "#d62728",
+    "not hot": "#1f77b4",
+}
 
 
 def _figure(width: float = 5.5, height: float = 4.0) -> Any:
@@ -111,10 +119,10 @@ def decision_regions(result: TaskResult, path: str | Path, steps: int = 150) -> 
         classes = (outputs[:, 0] >= 0.5).astype(int)
     else:
         classes = outputs.argmax(axis=1)
-    fig = _figure()
+    fig = _figure(width=7.5)  # room on the right for the legend, off the regions
     ax = fig.add_subplot()
     levels = np.arange(len(names) + 1) - 0.5
-    colors = [f"C{i}" for i in range(len(names))]
+    colors = [CLASS_COLORS.get(name, f"C{i}") for i, name in enumerate(names)]
     ax.contourf(gx, gy, classes.reshape(steps, steps), levels=levels, colors=colors, alpha=0.25)
     for label, name in enumerate(names):
         for X, y, marker, part in (
@@ -130,7 +138,7 @@ def decision_regions(result: TaskResult, path: str | Path, steps: int = 150) -> 
                 label=f"{name} ({part})",
             )
     ax.set(xlabel=LABELS[FEATURES[0]], ylabel=LABELS[FEATURES[1]], title=result.task)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     return _save(fig, path)
 
 

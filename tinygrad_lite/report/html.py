@@ -35,6 +35,7 @@ class Section:
     rows: list[list[str]] = field(default_factory=list)  # the first row is the header
     images: list[str] = field(default_factory=list)  # file names beside the page
     notes: list[str] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)  # image -> the page it opens
 
 
 def html_page(sections: Sequence[Section], settings: str) -> str:
@@ -54,7 +55,10 @@ def html_page(sections: Sequence[Section], settings: str) -> str:
             parts.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in head) + "</tr>")
             parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in body]
             parts.append("</table>")
-        parts += [f"<img src='{e(name)}' alt='{e(name)}'>" for name in s.images]
+        for name in s.images:
+            img = f"<img src='{e(name)}' alt='{e(name)}'>"
+            link = s.links.get(name)
+            parts.append(f"<a href='{e(link)}' title='step through it'>{img}</a>" if link else img)
     parts.append("</body></html>")
     return "\n".join(parts)
 

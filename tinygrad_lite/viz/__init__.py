@@ -18,9 +18,17 @@ DOT text into SVG (``dot`` or WebAssembly) and shows graphs in Jupyter, ``draw.p
 public face.
 """
 
-from .draw import MAX_NODES, draw_backward, draw_forward, draw_gradcheck, render_svg
+from .draw import (
+    MAX_NODES,
+    draw_backward,
+    draw_forward,
+    draw_gradcheck,
+    draw_network,
+    render_svg,
+)
 from .errors import DrawingError, RendererNotFoundError, RenderError
 from .render import Graph, available_renderer
+from .stepper import Stepper, stepper
 
 __all__ = [
     "DrawingError",
@@ -28,9 +36,12 @@ __all__ = [
     "Graph",
     "RenderError",
     "RendererNotFoundError",
+    "Stepper",
     "available_renderer",
     "draw_backward",
     "draw_forward",
     "draw_gradcheck",
+    "draw_network",
     "render_svg",
+    "stepper",
 ]

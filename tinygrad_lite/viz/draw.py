@@ -13,7 +13,9 @@ from ..testing.explain import explain
 from . import render
 from .errors import DrawingError
 from .render import Graph, Renderer, to_graph
-from .scene import backward_scene, forward_scene
+from .scene import Scene, backward_scene, forward_scene
+from .scene.names import caller_frame, caller_names
+from .scene.network import network_scene
 
 MAX_NODES = 150  # past this many boxes a drawing folds and collapses itself (see scene/)
 
@@ -24,15 +26,21 @@ def draw_forward(
     model: Any = None,
     collapse: Sequence[Any] = (),
     max_nodes: int | None = MAX_NODES,
+    frames: bool = True,
 ) -> Graph:
     """The forward graph of ``value``: one box per Value, inputs on the left.
 
+    A Value without a ``name`` is called after the variable of your code that holds it
+    (``z = w * x`` shows ``z``), or with ``model=`` by the books' per-unit names (``z1``,
+    ``a1``, ``w1_2``, ``b1``), else by its operation: ``viz.scene.names`` has the rule.
     Each box shows the name, the operation, the data (the number of a scalar; shape, dtype and
     statistics of an array) and the gradient once computed. Parameters, data inputs,
     intermediates and the output have their own colours (see the legend). ``model=`` groups
     the boxes by the module (neuron, layer) that made them; ``collapse=[module, ...]`` draws
     those modules as one box each; past ``max_nodes`` boxes the drawing folds repeated values
-    and collapses modules by itself, and says so in its caption.
+    and collapses modules by itself, and says so in its caption. ``frames=False`` keeps the
+    names ``model=`` gives but draws no frame around each module: Graphviz then lays a
+    network out as the books do, one column per layer.
 
     >>> import tinygrad_lite as tl
     >>> from tinygrad_lite import viz
@@ -44,7 +52,8 @@ def draw_forward(
     True
     """
     _check_value(value, "draw_forward")
-    return to_graph(forward_scene(value, model, collapse, max_nodes))
+    called = caller_names(caller_frame())
+    return to_graph(_framed(forward_scene(value, model, collapse, max_nodes, called), frames))
 
 
 def draw_backward(
@@ -53,14 +62,16 @@ def draw_backward(
     model: Any = None,
     collapse: Sequence[Any] = (),
     max_nodes: int | None = MAX_NODES,
+    frames: bool = True,
 ) -> Graph:
     """The backward graph of ``value``: its gradients, after ``value.backward()``.
 
-    Boxes are named after their Values (``dz`` for ``z``; an unnamed Value by its operation,
-    ``d(mul)``), numbered in the order backward computed them, and show the ``.grad`` the
-    engine holds. Arrows point the way the gradient flows, from the output toward the leaves,
-    and are labelled with the local rule they apply (``x i``, ``x relu'(z)``...). A box that
-    receives several arrows says ``sum of fan-out``. Raises ``GradientError`` if ``value`` has
+    Boxes are named after their Values (``dz`` for ``z``, named as ``draw_forward`` names
+    them; a Value with no name found by its operation, ``d(mul)``), numbered in the order
+    backward computed them, and show the ``.grad`` the engine holds. Arrows point the way the
+    gradient flows, from the output toward the leaves, and are labelled with the local rule
+    they apply (``x i``, ``x relu'(z)``...). A box that receives several arrows says ``sum of
+    fan-out``. Raises ``GradientError`` if ``value`` has
     no gradient yet: this function draws what backward computed, it never runs it.
 
     >>> import tinygrad_lite as tl
@@ -74,7 +85,9 @@ def draw_backward(
     True
     """
     _check_value(value, "draw_backward")
-    return to_graph(backward_scene(value, model, collapse, max_nodes))
+    called = caller_names(caller_frame())
+    scene = backward_scene(value, model, collapse, max_nodes, names=called)
+    return to_graph(_framed(scene, frames))
 
 
 def draw_gradcheck(
@@ -106,6 +119,28 @@ def draw_gradcheck(
     return to_graph(scene)
 
 
+def draw_network(model: Any, *, inputs: Sequence[str] | None = None) -> Graph:
+    """The books' diagram of a network: its neurons as circles, one column per layer, and a
+    link from every input of a layer to every neuron of it. A link's colour is the sign of
+    its weight and its width the size; hovering shows the weight (``w3_2 = 0.41``), and a
+    neuron its formula and bias. Neurons are numbered through the network as the other
+    drawings name them (``z4``, ``a1``).
+
+    ``model``: an ``nn.scalar.MLP`` (or ``Layer``), or an ``nn.Sequential`` of ``Linear``
+    layers each followed by at most one activation; ``inputs`` names the inputs (default
+    ``x1``, ``x2``, ...).
+
+    >>> import tinygrad_lite as tl
+    >>> from tinygrad_lite import viz
+    >>> from tinygrad_lite.nn.scalar import MLP
+    >>> _ = tl.manual_seed(0)
+    >>> g = viz.draw_network(MLP(2, [3, 1]), inputs=["distance", "rating"])
+    >>> "2 - 3 - 1 network" in g.source and "w4_3 = " in g.source
+    True
+    """
+    return to_graph(network_scene(model, inputs))
+
+
 def render_svg(
     graph_or_value: Any,
     path: str | Path | None = None,
@@ -127,6 +162,13 @@ def render_svg(
     """
     graph = draw_forward(graph_or_value) if isinstance(graph_or_value, Value) else graph_or_value
     return render.render_svg(graph, path, renderer=renderer, timeout=timeout)
+
+
+def _framed(scene: Scene, frames: bool) -> Scene:
+    if not frames:
+        for box in scene.boxes:
+            box.cluster = None
+    return scene
 
 
 def _check_value(value: Any, what: str) -> None:

@@ -191,6 +191,11 @@ BINARY = [
 ROWS = [
     *BINARY,
     Op("neg", lambda s, x: -x, lambda s, g, o, x: (-g,), "x -1"),
+    # the books' linear activation, a = z, as a node of its own so a drawing shows a and da
+    # (a copy of an array: the two Values must not share a buffer that one may update)
+    Op(
+        "identity", lambda s, x: x if type(x) is float else x.copy(), lambda s, g, o, x: (g,), "x 1"
+    ),
     Op("exp", _exp, lambda s, g, o, x: (g * o,), "x exp({0})"),
     Op("log", _log, lambda s, g, o, x: (div(g, x),), "x 1/{0}"),
     Op("sqrt", _sqrt, lambda s, g, o, x: (div(g * 0.5, o),), "x 1/(2 sqrt({0}))"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..scene import LEGEND, Box, Cluster, Scene
+from ..scene.network import Network
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_TEXT = 80  # longer texts are cut with an ellipsis so one name cannot swamp the picture
@@ -125,4 +126,52 @@ def _legend(kinds: list[str]) -> list[str]:
     out += [node_statement(key, LEGEND[k], k, f"legend {k}") for key, k in zip(keys, kinds)]
     out += [f'{a} -> {b} [style="invis"]' for a, b in zip(keys, keys[1:])]  # one row
     out.append("}")
+    return out
+
+
+# the network diagram: kind of neuron -> (fill, border)
+NEURON_STYLE = {
+    "input": ("#eeeeee", "#777777"),
+    "hidden": ("#ffffff", "#6c8ebf"),
+    "output": ("#d5e8d4", "#2e7d32"),
+}
+
+
+def network_statements(net: Network) -> list[str]:
+    """The DOT statements of the books' network diagram: a column per layer, circles, links
+    coloured by the sign of their weight, each link's weight in its tooltip."""
+    out = [
+        # ordering: each node's links leave in the order written, so every column keeps the
+        # books' order (neuron 1 on top) instead of the one that crosses fewest links
+        f"graph [{_attrs(rankdir='LR', nodesep='0.3', ranksep='1.3', labelloc='b', ordering='out')}"
+        f" {_attrs(fontname=FONT, fontsize='11')} label={dot_string(chr(10).join(net.caption))}]",
+        f"node [{_attrs(shape='circle', fontname=FONT, fontsize='11', width='0.6')}"
+        ' fixedsize="true"]',
+        f"edge [{_attrs(arrowsize='0.5')}]",
+    ]
+    for c, column in enumerate(net.columns):
+        # a rank per column (not a cluster: dot reorders the nodes of clusters), its title a
+        # text below its last neuron
+        out.append(f'subgraph layer{c} {{rank="same"')
+        for n in column.neurons:
+            fill, border = NEURON_STYLE[n.kind]
+            attrs = _attrs(id=n.key, style="filled", fillcolor=fill, color=border)
+            out.append(
+                f'{n.key} [{attrs} class="{n.kind}" label={dot_string(n.label)}'
+                f" tooltip={dot_string(n.tooltip)}]"
+            )
+        title = _attrs(id=f"title{c}", shape="plaintext", fixedsize="false", fontsize="10")
+        out.append(f'title{c} [{title} class="title" label={dot_string(column.title)}]')
+        chain = " -> ".join([n.key for n in column.neurons] + [f"title{c}"])
+        out.append(f'{chain} [style="invis"]')
+        out.append("}")
+    biggest = max((abs(link.weight) for link in net.links), default=0.0) or 1.0
+    for link in net.links:
+        colour = "#c92a2a" if link.weight > 0 else "#1c5fd4" if link.weight < 0 else "#999999"
+        width = f"{0.4 + 2.6 * abs(link.weight) / biggest:.2f}"
+        attrs = _attrs(color=colour, penwidth=width)
+        tip = dot_string(link.tooltip)
+        out.append(
+            f'{link.src} -> {link.dst} [{attrs} class="link" tooltip={tip} edgetooltip={tip}]'
+        )
     return out

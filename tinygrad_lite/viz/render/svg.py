@@ -16,7 +16,8 @@ import graphviz
 
 from ..errors import DrawingError, RendererNotFoundError, RenderError
 from ..scene import Scene
-from .dot import dot_statements
+from ..scene.network import Network
+from .dot import dot_statements, network_statements
 
 Renderer = Literal["auto", "dot", "wasm"]
 INSTALL_HINT = (
@@ -42,10 +43,12 @@ class Graph(graphviz.Digraph):
         return render_svg(self)
 
 
-def to_graph(scene: Scene) -> Graph:
-    """The Scene as a Graph: a graphviz.Digraph whose ``.source`` is ``dot_statements``."""
+def to_graph(scene: Scene | Network) -> Graph:
+    """The Scene (or network diagram) as a Graph: a graphviz.Digraph whose ``.source`` holds
+    ``dot_statements`` (or ``network_statements``)."""
     g = Graph("tinygrad_lite")
-    g.body.extend(f"\t{s}\n" for s in dot_statements(scene))
+    lines = network_statements(scene) if isinstance(scene, Network) else dot_statements(scene)
+    g.body.extend(f"\t{s}\n" for s in lines)
     return g
 
 

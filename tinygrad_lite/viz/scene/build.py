@@ -16,15 +16,16 @@ Nothing here renders or prints: ``render/dot.py`` turns a Scene into DOT text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ...core import GradientError, Step, Value, backward_steps, toposort
+from ...core import GradientError, Step, Value, backward_steps, operands, toposort
 from ..errors import DrawingError
 from .clusters import Cluster, ModuleMap, assign, map_modules
+from .names import namer
 from .text import number, summary
 
 MODULE = "m"  # box keys: "v3" one Value, "f2" a folded group, "m4" the module mm.modules[4]
@@ -86,20 +87,25 @@ Describe = Callable[[list[Value]], list[str]]
 
 
 def forward_scene(
-    root: Value, model: Any = None, collapse: Sequence[Any] = (), max_nodes: int | None = 150
+    root: Value,
+    model: Any = None,
+    collapse: Sequence[Any] = (),
+    max_nodes: int | None = 150,
+    names: Mapping[Value, str] | None = None,
 ) -> Scene:
-    """One box per Value, from the inputs (left) to ``root`` (right)."""
+    """One box per Value, from the inputs (left) to ``root`` (right). ``names``: names for
+    unnamed Values (the caller's variables, see ``names.py``); they never stop a fold."""
     nodes = toposort([root])
     mm, where = _place(nodes, model)
-    name = _namer(mm)
+    name, own = namer(mm, nodes, names), namer(mm, nodes)
     items = []
     for i, v in enumerate(nodes):
         kind = _kind(v, root)
         title = name(v) or v.op or ("parameter" if kind == "param" else "input")
         subtitle = f"({v.op})" if name(v) and v.op else ""
         lines = _lines("data", v.data) + ([] if v.grad is None else _lines("grad", v.grad))
-        box = Box(f"v{i}", title, subtitle, lines, kind, where[v])
-        items.append(_Item(v, box, where[v], name(v) is None and v is not root))
+        box = Box(f"v{i}", title, subtitle, _with_number(v) + lines, kind, where[v])
+        items.append(_Item(v, box, where[v], own(v) is None and v is not root))
     links: list[Link] = [(p, v, "", False) for v in nodes for p in v.parents]
     caption = [f"forward graph of {name(root) or root.op or 'a leaf'}"]
     reducer = _Reducer(items, links, mm, collapse, max_nodes, _describe_data, "")
@@ -113,6 +119,7 @@ def backward_scene(
     max_nodes: int | None = 150,
     steps: list[Step] | None = None,
     failed: dict[Value, tuple[list[str], set[int]]] | None = None,
+    names: Mapping[Value, str] | None = None,
 ) -> Scene:
     """One box per step of the backward walk (``tl.backward_steps``), from ``droot`` toward
     the leaves, numbered in backward's order; one arrow per term, labelled with its local rule.
@@ -123,7 +130,7 @@ def backward_scene(
     """
     nodes = toposort([root])
     mm, where = _place(nodes, model)
-    name = _namer(mm)
+    name, own = namer(mm, nodes, names), namer(mm, nodes)
     if steps is None:
         if root.grad is None:
             raise GradientError(
@@ -155,7 +162,7 @@ def backward_scene(
             lines.append(f"sum of fan-out ({fan_in[v]} arrows)")
         extra = failed.get(v, ([], set()))[0]
         box = Box(f"v{s.index}", title, f"#{s.index}", lines + extra, kind, where[v], v in failed)
-        items.append(_Item(v, box, where[v], name(v) is None and v is not root and not extra))
+        items.append(_Item(v, box, where[v], own(v) is None and v is not root and not extra))
     caption = [
         f"backward graph of {name(root) or root.op or 'a leaf'}",
         "arrows: the gradient flowing back, labelled with the local rule",
@@ -184,11 +191,17 @@ def _place(nodes: list[Value], model: Any) -> tuple[ModuleMap, dict[Value, Clust
     return mm, assign(nodes, mm)
 
 
-def _namer(mm: ModuleMap) -> Callable[[Value], str | None]:
-    def name(v: Value) -> str | None:
-        return v.name if v.name is not None else mm.local_name.get(v)
+SYMBOLS = {"add": "+", "sub": "-", "mul": "\u00d7", "div": "/", "pow": "^"}
 
-    return name
+
+def _with_number(v: Value) -> list[str]:
+    """A line for the number kept inside a node, which has no box of its own: ``· + 10``
+    (``·`` is the Value the arrow brings in)."""
+    ops = operands(v) if v.op in SYMBOLS else []
+    if len(ops) != 2 or all(isinstance(x, Value) for x in ops):
+        return []
+    a, b = ("\u00b7" if isinstance(x, Value) else number(x) for x in ops)
+    return [f"{a} {SYMBOLS[v.op or '']} {b}"]
 
 
 def _lines(prefix: str, data: Any) -> list[str]:
