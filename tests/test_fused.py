@@ -52,6 +52,11 @@ CASES: dict[str, list[tuple[Callable[..., Value], list[Any]]]] = {
             [_array(3)],
         ),
     ],
+    "standardize": [
+        (lambda x: F.batch_norm(x, None, None, training=True), [_array(4, 3, 2, 2)]),
+        (lambda x: F.batch_norm(x, None, None, training=True, eps=0.0), [_array(5, 2)]),
+        (lambda x: F.layer_norm(x, (2, 3)), [_array(2, 4, 2, 3)]),
+    ],
 }
 
 
