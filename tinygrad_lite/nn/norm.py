@@ -50,6 +50,8 @@ class _BatchNorm(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = np.float32,
+        *,
+        bias: bool = True,
     ) -> None:
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)):
@@ -67,11 +69,12 @@ class _BatchNorm(Module):
         self.eps = float(eps)
         self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)
+        self.use_bias = bool(bias)
         self.track_running_stats = bool(track_running_stats)
         self.dtype = float_dtype(dtype, name)
         c = self.num_features
         self.weight = Value(np.ones(c, self.dtype)) if affine else None
-        self.bias = Value(np.zeros(c, self.dtype)) if affine else None
+        self.bias = Value(np.zeros(c, self.dtype)) if affine and bias else None
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(c, self.dtype))
             self.register_buffer("running_var", np.ones(c, self.dtype))
@@ -96,8 +99,9 @@ class _BatchNorm(Module):
     def reset_parameters(self) -> None:
         """The running statistics reset, weight ones and bias zeros (in place)."""
         self.reset_running_stats()
-        if self.weight is not None and self.bias is not None:
+        if self.weight is not None:
             self.weight.data[...] = 1.0
+        if self.bias is not None:
             self.bias.data[...] = 0.0
 
     def forward(self, x: Any) -> Value:
@@ -134,7 +138,8 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         text = (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.use_bias}, "
+            f"track_running_stats={self.track_running_stats}"
         )
         return text if self.dtype == np.float32 else f"{text}, dtype={self.dtype}"
 
@@ -143,11 +148,12 @@ class BatchNorm1d(_BatchNorm):
     """Batch normalisation of (N, C) or (N, C, L) inputs, per channel C.
 
     ``BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
-    track_running_stats=True, dtype=np.float32)``: training normalises with the batch's mean
-    and (biased) variance over N (and L) and updates the running statistics
+    track_running_stats=True, dtype=np.float32, *, bias=True)``: training normalises with
+    the batch's mean and (biased) variance over N (and L) and updates the running statistics
     (``running = (1 - momentum) running + momentum batch``, the variance unbiased; with
     ``momentum=None`` a plain average of all batches); eval normalises with the running
-    statistics. ``weight`` and ``bias`` (C,) then scale and shift each channel.
+    statistics. ``weight`` and ``bias`` (C,) then scale and shift each channel (with
+    ``affine=True``; ``bias=False`` leaves the shift out, as in torch 2.13).
     """
 
     input_shapes = {2: "(N, C)", 3: "(N, C, L)"}
@@ -178,7 +184,7 @@ class LayerNorm(Module):
     >>> from tinygrad_lite import nn
     >>> ln = nn.LayerNorm(3)
     >>> ln
-    LayerNorm((3,), eps=1e-05, elementwise_affine=True)
+    LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=True)
     >>> ln(np.array([[1.0, 2.0, 3.0]], dtype=np.float32)).data.round(4)
     array([[-1.2247,  0.    ,  1.2247]], dtype=float32)
     """
@@ -204,6 +210,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(d) for d in dims)
         self.eps = float(eps)
         self.elementwise_affine = bool(elementwise_affine)
+        self.use_bias = bool(bias)
         self.dtype = float_dtype(dtype, "LayerNorm")
         shape = self.normalized_shape
         self.weight = Value(np.ones(shape, self.dtype)) if elementwise_affine else None
@@ -216,4 +223,5 @@ class LayerNorm(Module):
         text = (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
+        text += f", bias={self.use_bias}"
         return text if self.dtype == np.float32 else f"{text}, dtype={self.dtype}"

@@ -154,7 +154,7 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     selecting the elements of each range first (boolean indexing) is slower for arrays whose
     values fall in all of them, as activations do.
     """
-    x64 = np.asarray(x, dtype=np.float64)
+    x64 = np.asarray(x, dtype=np.float64).ravel()  # 1-d: in-place ufuncs need arrays, not 0-d
     y = np.abs(x64)
     # from 8 on, erfc(|x|) < 1e-28 is far below half a unit in the last place of 1: clamping
     # keeps inf out of the formulas and changes no result (nan stays nan)
@@ -173,6 +173,7 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     small = _ratio(_ERF_A, _ERF_B, y)  # erf(x) / x, for |x| <= 0.46875
     small *= x64
     np.copyto(out, small, where=near)
+    out = out.reshape(x.shape)
     return out if x.dtype == np.float64 else out.astype(x.dtype)
 
 
