@@ -7,6 +7,9 @@ input gradients must equal torch's (to float32 rounding; exactly where nothing i
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -218,3 +221,15 @@ def test_dropout2d_is_reproducible_with_manual_seed_and_the_identity_in_eval():
     with pytest.raises(ArgumentError, match="p=1.5"):
         nn.Dropout2d(p=1.5)
     assert repr(nn.Dropout2d(0.3)) == "Dropout2d(p=0.3)"
+
+
+def test_the_layers_benchmark_runs_and_prints_every_row():
+    # benchmarks/layers.py measures what docs/nn.md reports; timings are never asserted
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "layers.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert len(rows) >= 9  # the header and the eight rows of tinygrad_lite (torch's: optional)
+    assert "standardize: fused row" in done.stdout and "composite" in done.stdout
