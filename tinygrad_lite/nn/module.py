@@ -265,8 +265,8 @@ class Module:
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise StateDictError(
-                f"load_state_dict: {type(self).__name__} has entries the state dict lacks "
-                f"(missing: {missing}) or the state dict has keys the module lacks "
+                f"load_state_dict: {type(self).__name__} has parameters or buffers the state "
+                f"dict lacks (missing: {missing}) or the state dict has keys the module lacks "
                 f"(unexpected: {unexpected}); load a state dict saved from the same "
                 "architecture, or pass strict=False"
             )
