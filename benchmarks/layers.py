@@ -2,7 +2,8 @@
 
 * is the fused ``standardize`` row (batch norm's and layer norm's ``(x - mean) / std``)
   faster than the same thing written with plain rows, its composite?
-* is nearest upsampling, a composite of reshape and broadcast_to, as fast as NumPy by hand?
+* is the ``upsample`` row (nearest upsampling, strided slices both ways) faster than its
+  composite of reshape and broadcast_to, whose backward sums over small interleaved axes?
 
 and, for scale, the exact GELU (erf) against the tanh one, and torch where it is installed.
 
@@ -90,7 +91,8 @@ def main() -> None:
     act_x = GEN.normal(size=(256 // scale, 1024)).astype(np.float32)
 
     plain = OPS["standardize"].composite  # the same normalisation written with plain rows
-    assert plain is not None
+    plain_upsample = OPS["upsample"].composite
+    assert plain is not None and plain_upsample is not None
 
     def composite(axes: tuple[int, ...]) -> Callable[[tl.Value], tl.Value]:
         return lambda v: plain(Standardize(axes, 1e-5, Kept()), v)
@@ -105,7 +107,12 @@ def main() -> None:
         (bn, "standardize: composite (plain rows)", ours_pass(composite((0, 2, 3)), bn_x)),
         (ln, "standardize: fused row", ours_pass(fused((2,)), ln_x)),
         (ln, "standardize: composite (plain rows)", ours_pass(composite((2,)), ln_x)),
-        (up, "composite (reshape, broadcast_to)", ours_pass(lambda v: F.interpolate(v, 2), up_x)),
+        (up, "upsample: row", ours_pass(lambda v: F.interpolate(v, 2), up_x)),
+        (
+            up,
+            "upsample: composite (plain rows)",
+            ours_pass(lambda v: plain_upsample((2, 2), v), up_x),
+        ),
         (up, "NumPy by hand (np.repeat; block sums)", upsample_by_hand(up_x, 2)),
         (act, "exact (erf row)", ours_pass(lambda v: F.gelu(v), act_x)),
         (act, "tanh approximation", ours_pass(lambda v: F.gelu(v, approximate="tanh"), act_x)),

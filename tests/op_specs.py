@@ -763,7 +763,7 @@ SPECS += [
     ),
     OpSpec(
         "interpolate_nearest",
-        ("reshape", "broadcast_to"),  # (d, 1) broadcast to (d, s), merged to d * s
+        ("upsample",),
         lambda x, scale_factor: F.interpolate(x, scale_factor),
         _upsampling().filter(lambda c: max(c.params["scale_factor"]) > 1),
         lambda T, x, scale_factor: T.nn.functional.interpolate(

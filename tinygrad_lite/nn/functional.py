@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import functions
-from ..core import ArgumentError, IndexingError, ShapeError, Value, rng
+from ..core import OPS, ArgumentError, IndexingError, ShapeError, Value, apply, rng
 from ..core.shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -278,12 +278,8 @@ def interpolate(input: Any, scale_factor: int | Sequence[int], mode: str = "near
     factors = check_upsampling(scale_factor, mode, "interpolate", len(spatial))
     if all(s == 1 for s in factors):
         return x
-    # each axis d becomes (d, 1), broadcast to (d, s), then merged to d * s: a repeat, and its
-    # gradient the sum over each s x s block (the adjoint of broadcast_to)
-    split = x.shape[:2] + tuple(n for d in spatial for n in (d, 1))
-    wide = x.shape[:2] + tuple(n for d, s in zip(spatial, factors) for n in (d, s))
-    out = x.shape[:2] + tuple(d * s for d, s in zip(spatial, factors))
-    return x.reshape(split).broadcast_to(wide).reshape(out)
+    # one node: each element repeated, its gradient the sum over each s x s block
+    return apply(OPS["upsample"], factors, x)
 
 
 def check_upsampling(

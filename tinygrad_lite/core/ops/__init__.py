@@ -4,7 +4,7 @@ The rows live by family, one file each, and read top to bottom:
 
 * ``elementwise.py``: ``+ - * / **``, the activations, ``clip``, ``where``;
 * ``reduce.py``: ``sum``, ``max``, ``softmax``, ``log_softmax``;
-* ``movement.py``: reshape, transpose, indexing, broadcasting, concatenation;
+* ``movement.py``: reshape, transpose, indexing, broadcasting, concatenation, upsampling;
 * ``linalg.py``: ``matmul``;
 * ``norm.py``: ``standardize``, the normalisation of batch and layer norm (fused);
 * ``fused.py``: one node for a common pattern (``linear``, ``weighted_sum``, the
