@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
 from tinygrad_lite import ArgumentError, DTypeError, ShapeError, nn
 from tinygrad_lite.testing import gradcheck
 
@@ -287,8 +288,6 @@ def test_batch_norm_mistakes_are_named():
 
 
 def test_functional_batch_norm_mistakes_are_named():
-    import tinygrad_lite.nn.functional as F
-
     x = np.zeros((4, 3))
     with pytest.raises(ArgumentError, match="training=False normalises with running_mean"):
         F.batch_norm(x, None, None)
@@ -349,3 +348,15 @@ def test_layer_norm_mistakes_are_named():
         nn.LayerNorm(())
     assert nn.LayerNorm(3, elementwise_affine=False).parameters() == []
     assert [n for n, _ in nn.LayerNorm(3, bias=False).named_parameters()] == ["weight"]
+
+
+def test_a_second_backward_gives_the_same_gradient():
+    # the forward keeps 1/std for the first backward; the second computes it again
+    x = tl.Value(np.random.default_rng(2).normal(size=(4, 3)))
+    y = F.layer_norm(x, 3)
+    g = np.random.default_rng(3).normal(size=(4, 3))
+    y.backward(g)
+    first = x.grad.copy()
+    x.grad = None
+    y.backward(g)
+    np.testing.assert_allclose(x.grad, first, rtol=1e-12)

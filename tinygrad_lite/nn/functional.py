@@ -268,7 +268,6 @@ def interpolate(input: Any, scale_factor: int | Sequence[int], mode: str = "near
     array([[[1., 1., 2., 2.]]])
     """
     x = as_value(input)
-    check_upsampling(scale_factor, mode, "interpolate")
     if x.ndim < 3:
         raise ShapeError(
             f"interpolate: input of shape {x.shape}; expected (N, C, L), (N, C, H, W) or "
