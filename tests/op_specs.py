@@ -675,3 +675,101 @@ SPECS: list[OpSpec] = [
         scalar_inputs=_program(scalars=True),
     ),
 ]
+
+
+# ---------------------------------------------------------------- normalisation, erf, upsampling
+# Standardizing divides by the spread of each group of elements, so the groups' elements are
+# distinct multiples of a gap: no group is (nearly) constant, where the derivatives blow up.
+
+DISTINCT = Domain(-4.0, 4.0, gap=0.1)
+
+
+@st.composite
+def _batch_norm(draw: st.DrawFn, training: bool) -> Case:
+    """(N, C, *spatial) with at least two values per channel, weight and bias (C,); the
+    running statistics (constants) for eval mode."""
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    spatial = draw(tst.shapes(min_dims=0, max_dims=2, max_side=2))
+    if n * int(np.prod(spatial)) < 2:
+        n = 2
+    x = draw(DISTINCT.data((n, c, *spatial)))
+    args = (x, draw(ANY.data((c,))), draw(ANY.data((c,))))
+    params: dict[str, Any] = {"eps": draw(st.sampled_from([1e-5, 1e-3]))}
+    if not training:
+        params["running_mean"] = draw(ANY.data((c,)))
+        params["running_var"] = draw(POSITIVE.data((c,)))
+    return Case(args, params)
+
+
+@st.composite
+def _layer_norm(draw: st.DrawFn) -> Case:
+    """(*batch, *normalized) with at least two elements to normalise, weight and bias."""
+    batch = draw(tst.shapes(min_dims=0, max_dims=2, max_side=2))
+    normalized = draw(
+        tst.shapes(min_dims=1, max_dims=2).filter(lambda s: 2 <= int(np.prod(s)) <= 6)
+    )
+    args = (
+        draw(DISTINCT.data((*batch, *normalized))),
+        draw(ANY.data(normalized)),
+        draw(ANY.data(normalized)),
+    )
+    return Case(args, {"normalized_shape": normalized})
+
+
+@st.composite
+def _upsampling(draw: st.DrawFn) -> Case:
+    spatial = draw(tst.shapes(min_dims=1, max_dims=3, max_side=2))
+    x = draw(ANY.data((draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial)))
+    factors = tuple(draw(st.integers(1, 3)) for _ in spatial)
+    return Case((x,), {"scale_factor": factors})
+
+
+def _torch_batch_norm(T: Any, x: Any, w: Any, b: Any, eps: float, **stats: Any) -> Any:
+    if not stats:
+        return T.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=eps)
+    mean, var = (T.as_tensor(stats[k], dtype=x.dtype) for k in ("running_mean", "running_var"))
+    return T.nn.functional.batch_norm(x, mean, var, w, b, training=False, eps=eps)
+
+
+SPECS += [
+    elementwise("erf", ("erf",), lambda x: x.erf(), ANY, torch=lambda T, x: x.erf()),
+    elementwise(
+        "gelu_exact",
+        ("erf", "mul", "add"),  # 0.5 x (1 + erf(x / sqrt(2))): a composite
+        lambda x: F.gelu(x),
+        ANY,
+        torch=lambda T, x: T.nn.functional.gelu(x),
+    ),
+    OpSpec(
+        "batch_norm_train",
+        ("standardize", "mul", "add"),  # fused standardize, then weight and bias
+        lambda x, w, b, eps: F.batch_norm(x, None, None, w, b, training=True, eps=eps),
+        _batch_norm(training=True),
+        _torch_batch_norm,
+    ),
+    OpSpec(
+        "batch_norm_eval",
+        ("mul", "add"),  # x * scale + shift, with the running statistics folded in
+        lambda x, w, b, eps, running_mean, running_var: F.batch_norm(
+            x, running_mean, running_var, w, b, training=False, eps=eps
+        ),
+        _batch_norm(training=False),
+        _torch_batch_norm,
+    ),
+    OpSpec(
+        "layer_norm",
+        ("standardize", "mul", "add"),
+        lambda x, w, b, normalized_shape: F.layer_norm(x, normalized_shape, w, b),
+        _layer_norm(),
+        lambda T, x, w, b, normalized_shape: T.nn.functional.layer_norm(x, normalized_shape, w, b),
+    ),
+    OpSpec(
+        "interpolate_nearest",
+        ("upsample",),
+        lambda x, scale_factor: F.interpolate(x, scale_factor),
+        _upsampling().filter(lambda c: max(c.params["scale_factor"]) > 1),
+        lambda T, x, scale_factor: T.nn.functional.interpolate(
+            x, scale_factor=[float(s) for s in scale_factor], mode="nearest"
+        ),
+    ),
+]

@@ -1,6 +1,6 @@
 """Functions of several Values, each a row of the op table: ``concat``, ``stack``, ``where``,
-``weighted_sum``, ``linear``, ``identity``, and the fused cross-entropies that ``nn.functional``
-checks and calls."""
+``weighted_sum``, ``linear``, ``identity``, and the fused rows that ``nn.functional`` checks
+and calls (the cross-entropies, ``standardize``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from .core import OPS, DTypeError, ShapeError, Value, apply, lift
 from .core.ops.fused import Kept, Targets
+from .core.ops.norm import Standardize
 from .core.shapes import as_data, ndarray, shape_of
 
 
@@ -153,3 +154,16 @@ def bce_with_logits(logits: Value, targets: Any) -> Value:
     """The fused ``softplus(z) - t z`` node per element, with raw ``targets`` of the logits'
     shape; ``nn.functional.binary_cross_entropy_with_logits`` checks and reduces it."""
     return apply(OPS["bce_with_logits"], targets, logits)
+
+
+def standardize(x: Value, axes: tuple[int, ...], eps: float) -> Value:
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` as ONE node (mean and biased variance
+    over those axes): the normalisation of batch norm and layer norm. ``axes`` are checked
+    by the caller (``nn.functional.batch_norm`` and ``layer_norm``): non-negative, sorted.
+
+    >>> import numpy as np, tinygrad_lite as tl
+    >>> standardize(tl.Value(np.array([[1.0, 3.0], [2.0, 6.0]])), (1,), 0.0).data
+    array([[-1.,  1.],
+           [-1.,  1.]])
+    """
+    return apply(OPS["standardize"], Standardize(axes, float(eps), Kept()), x)

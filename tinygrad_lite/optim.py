@@ -3,8 +3,9 @@
 An optimizer holds a list of parameters (Values) and, on ``step()``, moves each one against
 its gradient. Updates are made on ``p.data`` in place and keep its kind: a scalar parameter
 stays a Python float, a float32 array stays float32. A parameter whose ``grad`` is None (no
-backward pass reached it) is left alone. The update rules are PyTorch's, so the same
-hyperparameters give the same trajectory.
+backward pass reached it), or that is frozen (``requires_grad`` False, as
+``module.requires_grad_(False)`` makes it), is left alone. The update rules are PyTorch's, so
+the same hyperparameters give the same trajectory.
 
 >>> import tinygrad_lite as tl
 >>> from tinygrad_lite import optim
@@ -70,9 +71,9 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient and is not frozen."""
         for p, state in zip(self.params, self.state):
-            if p.grad is not None:
+            if p.grad is not None and p.requires_grad:
                 _descend(p, self.update(p.grad, p.data, state))
 
     def update(self, g: Any, w: Any, state: State) -> Any:
@@ -124,14 +125,14 @@ class SGD(Optimizer):
         self._parts: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self.params)
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient and is not frozen."""
         if self.momentum or self.weight_decay:
             return super().step()
         # plain descent, w -= lr * g, a chunk at a time through one small scratch buffer: no
         # temporary the size of a parameter, and the scratch stays in the cache
         for i, p in enumerate(self.params):
             g, w = p.grad, p.data
-            if g is None:
+            if g is None or not p.requires_grad:
                 continue
             known = self._parts[i]
             if known is not None and known[0] is w and type(g) is np.ndarray and w.flags.writeable:

@@ -277,6 +277,15 @@ class Value:
         inner = (self + 0.044715 * self * self * self) * 0.7978845608028654  # sqrt(2/pi)
         return 0.5 * self * (1.0 + inner.tanh())
 
+    def erf(self) -> Value:
+        """The error function, 2/sqrt(pi) times the integral of exp(-t^2) from 0 to x.
+
+        >>> import tinygrad_lite as tl
+        >>> round(tl.Value(0.5).erf().data, 12)
+        0.520499877813
+        """
+        return apply(OPS["erf"], None, self)
+
     def clip(self, min: float | None = None, max: float | None = None) -> Value:
         """Limit to [min, max]; the gradient passes where the input is inside the bounds."""
         if min is None and max is None:

@@ -10,7 +10,7 @@
 """
 
 from ..optional import MissingDependencyError
-from . import datasets
+from . import datasets, transforms
 from .datasets import (
     CATEGORIES,
     FEATURES,
@@ -27,14 +27,19 @@ from .errors import DataError
 from .loader import DataLoader
 from .preprocessing import Standardizer, one_hot
 from .splits import k_fold, random_generator, train_test_split, train_val_test_split
+from .transforms import Compose, GaussianNoise, RandomCrop, RandomHorizontalFlip
 
 __all__ = [
     "CATEGORIES",
     "FEATURES",
+    "Compose",
     "DataError",
     "DataLoader",
+    "GaussianNoise",
     "Hotels",
     "MissingDependencyError",
+    "RandomCrop",
+    "RandomHorizontalFlip",
     "Standardizer",
     "TrainTest",
     "datasets",
@@ -49,4 +54,5 @@ __all__ = [
     "spirals",
     "train_test_split",
     "train_val_test_split",
+    "transforms",
 ]

@@ -27,16 +27,23 @@ from .activations import (
     Softmax,
     Tanh,
 )
+from .layers import GELU, Dropout2d, Unflatten, Upsample
 from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 
 __all__ = [
+    "GELU",
     "ArgumentError",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "CheckpointError",
     "Dropout",
+    "Dropout2d",
     "Flatten",
     "Identity",
     "IncompatibleKeys",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Module",
@@ -46,6 +53,8 @@ __all__ = [
     "Softmax",
     "StateDictError",
     "Tanh",
+    "Unflatten",
+    "Upsample",
     "functional",
     "init",
     "scalar",

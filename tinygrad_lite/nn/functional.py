@@ -20,12 +20,13 @@ every sample for ``cross_entropy``), ``"sum"``, or ``"none"`` (the per-element l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import functions
-from ..core import ArgumentError, IndexingError, ShapeError, Value, rng
+from ..core import OPS, ArgumentError, IndexingError, ShapeError, Value, apply, rng
 from ..core.shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -105,6 +106,285 @@ def dropout(
 
 
 linear = functions.linear  # x @ weight + bias, weight (in_features, out_features): one node
+
+
+# ---------------------------------------------------------------- normalisation, GELU, 2-d
+# dropout, upsampling: torch's functions, arguments and layouts (channels on axis 1)
+
+_SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
+
+
+def gelu(input: Any, approximate: str = "none") -> Value:
+    """GELU, ``x * Phi(x)`` with Phi the standard normal CDF: ``0.5 x (1 + erf(x / sqrt(2)))``
+    (torch's default), or its tanh approximation with ``approximate="tanh"`` (``Value.gelu``).
+
+    >>> round(gelu(Value(1.0)).item(), 6), round(gelu(Value(1.0), approximate="tanh").item(), 6)
+    (0.841345, 0.841192)
+    """
+    x = as_value(input)
+    if approximate == "tanh":
+        return x.gelu()
+    if approximate != "none":
+        raise ArgumentError(
+            f"gelu: approximate={approximate!r}; choose 'none' (exact, with erf) or 'tanh'"
+        )
+    return 0.5 * x * (1.0 + (x * _SQRT_HALF).erf())
+
+
+def batch_norm(
+    input: Any,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Value:
+    """Batch normalisation of ``input`` (N, C, ...) per channel C, as ``torch.nn.functional``.
+
+    ``training=True`` normalises with the batch's mean and biased variance over every axis
+    but the channel axis, and updates ``running_mean`` and ``running_var`` in place (when
+    given) by ``(1 - momentum) * running + momentum * batch``, the variance unbiased (divided
+    by n - 1) as torch does. ``training=False`` normalises with the running statistics.
+    Then ``weight`` and ``bias`` (C,) scale and shift each channel.
+
+    >>> x = Value(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    >>> mean, var = np.zeros(2), np.ones(2)
+    >>> batch_norm(x, mean, var, training=True, eps=0.0).data
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    >>> mean, var      # 0.1 of the batch's mean and of its unbiased variance (2 and 200)
+    (array([0.2, 2. ]), array([ 1.1, 20.9]))
+    """
+    x = as_value(input)
+    name = "batch_norm"
+    if x.ndim < 2:
+        raise ShapeError(
+            f"{name}: input of shape {x.shape} needs a batch axis and a channel axis (N, C, ...)"
+        )
+    channels = x.shape[1]
+    running_mean = _channel_stat(running_mean, "running_mean", channels, x, name)
+    running_var = _channel_stat(running_var, "running_var", channels, x, name)
+    weight = _channel_param(weight, "weight", channels, x, name)
+    bias = _channel_param(bias, "bias", channels, x, name)
+    eps = _non_negative(eps, "eps", name)
+    shape = (channels,) + (1,) * (x.ndim - 2)  # per channel, broadcasting over (N, C, ...)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ArgumentError(
+                f"{name}: training=False normalises with running_mean and running_var; pass "
+                "both, or training=True to normalise with the batch's own statistics"
+            )
+        # y = (x - mean) rstd w + b = x scale + shift: two passes over x, as torch computes it
+        scale: Any = 1.0 / np.sqrt(running_var + eps)  # (C,)
+        if weight is not None:
+            scale = weight * scale
+        shift = -running_mean * scale
+        if bias is not None:
+            shift = shift + bias
+        return x * _per_channel(scale, shape) + _per_channel(shift, shape)
+    momentum = _non_negative(momentum, "momentum", name)
+    axes = (0, *range(2, x.ndim))  # every axis but the channels'
+    count = x.size // channels  # values per channel
+    if count < 2:
+        raise ShapeError(
+            f"{name}: training needs more than one value per channel to take a variance; input "
+            f"of shape {x.shape} has {count}. Use a batch of 2 or more, or eval mode"
+        )
+    y = functions.standardize(x, axes, eps)
+    if running_mean is not None or running_var is not None:
+        _update_running_stats(x.data, axes, count, running_mean, running_var, momentum)
+    if weight is not None:
+        y = y * _per_channel(weight, shape)
+    if bias is not None:
+        y = y + _per_channel(bias, shape)
+    return y
+
+
+def layer_norm(
+    input: Any,
+    normalized_shape: int | Sequence[int],
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+) -> Value:
+    """Layer normalisation: each sample standardized over its last axes, those of
+    ``normalized_shape`` (mean and biased variance), then scaled by ``weight`` and shifted by
+    ``bias`` (both of ``normalized_shape``), as ``torch.nn.functional.layer_norm``.
+
+    >>> layer_norm(Value(np.array([[1.0, 2.0, 3.0]])), 3, eps=0.0).data.round(4)
+    array([[-1.2247,  0.    ,  1.2247]])
+    """
+    name = "layer_norm"
+    x = as_value(input)
+    shape = _shape_tuple(normalized_shape, name)
+    k = len(shape)
+    if x.shape[x.ndim - k :] != shape or k > x.ndim:
+        raise ShapeError(
+            f"{name}: input of shape {x.shape} does not end in normalized_shape {shape}; "
+            "normalized_shape names the last axes of the input (e.g. the features)"
+        )
+    for what, p in (("weight", weight), ("bias", bias)):
+        if p is not None and np.shape(p.data if isinstance(p, Value) else p) != shape:
+            raise ShapeError(
+                f"{name}: {what} has shape {np.shape(p.data if isinstance(p, Value) else p)}; "
+                f"it must be normalized_shape {shape}"
+            )
+    y = functions.standardize(x, tuple(range(x.ndim - k, x.ndim)), _non_negative(eps, "eps", name))
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def dropout2d(input: Any, p: float = 0.5, training: bool = True) -> Value:
+    """Channel dropout: zero whole channels of (N, C, H, W) with probability ``p`` and scale
+    the others by 1/(1-p), so the expected value is kept; the identity when not training.
+
+    A 3-D input is read as (N, C, L), as torch does today. Draws from ``tl.rng()``.
+    """
+    p = check_probability(p, "dropout2d")
+    x = as_value(input)
+    if x.ndim not in (3, 4):
+        raise ShapeError(
+            f"dropout2d: input of shape {x.shape}; expected (N, C, H, W) or (N, C, L). For "
+            "element-wise dropout use dropout"
+        )
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = rng().random(x.shape[:2] + (1,) * (x.ndim - 2)) >= p  # (N, C, 1, 1): per channel
+    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+
+
+def interpolate(input: Any, scale_factor: int | Sequence[int], mode: str = "nearest") -> Value:
+    """Upsample (N, C, *spatial) by whole ``scale_factor`` s (one, or one per spatial axis),
+    repeating each element s times along each axis (``mode="nearest"``, the one mode here).
+
+    >>> interpolate(Value(np.array([[[1.0, 2.0]]])), 2).data
+    array([[[1., 1., 2., 2.]]])
+    """
+    x = as_value(input)
+    if x.ndim < 3:
+        raise ShapeError(
+            f"interpolate: input of shape {x.shape}; expected (N, C, L), (N, C, H, W) or "
+            "(N, C, D, H, W): a batch axis, a channel axis, then the axes to upsample"
+        )
+    spatial = x.shape[2:]
+    factors = check_upsampling(scale_factor, mode, "interpolate", len(spatial))
+    if all(s == 1 for s in factors):
+        return x
+    # one node: each element repeated, its gradient the sum over each s x s block
+    return apply(OPS["upsample"], factors, x)
+
+
+def check_upsampling(
+    scale_factor: Any, mode: str, op: str, axes: int | None = None
+) -> tuple[int, ...]:
+    """The whole factors (>= 1) of ``scale_factor``, one per spatial axis when their number
+    ``axes`` is given; ArgumentError for a mode other than "nearest" or another factor."""
+    if mode != "nearest":
+        raise ArgumentError(
+            f"{op}: mode={mode!r} is not supported; only 'nearest' (repeat each element)"
+        )
+    several = isinstance(scale_factor, (tuple, list))
+    factors = tuple(scale_factor) if several else (scale_factor,)
+    for s in factors:
+        number = isinstance(s, (int, float, np.integer, np.floating)) and not isinstance(s, bool)
+        if not number or not np.isfinite(s) or s != int(s) or s < 1:
+            raise ArgumentError(
+                f"{op}: scale_factor={scale_factor!r}: only whole factors >= 1 are supported "
+                "(nearest-neighbour upsampling repeats each element s times)"
+            )
+    if axes is None:
+        return tuple(int(s) for s in factors)
+    if several and len(factors) != axes:
+        raise ShapeError(
+            f"{op}: scale_factor={scale_factor!r} gives {len(factors)} factors for {axes} "
+            "spatial axes; give one number, or one per spatial axis"
+        )
+    return tuple(int(s) for s in factors) * (1 if several else axes)
+
+
+def _channel_stat(stat: Any, what: str, channels: int, x: Value, op: str) -> np.ndarray | None:
+    """A running statistic: None, or a float array of shape (C,) (updated in place)."""
+    if stat is None:
+        return None
+    arr = stat.data if isinstance(stat, Value) else stat
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+        raise ArgumentError(
+            f"{op}: {what} must be a float NumPy array of shape ({channels},) or None; got "
+            f"{type(arr).__name__}"
+        )
+    if arr.shape != (channels,):
+        raise ShapeError(
+            f"{op}: {what} has shape {arr.shape} but the input {x.shape} has {channels} "
+            f"channels (axis 1); it must have shape ({channels},)"
+        )
+    return arr
+
+
+def _channel_param(p: Any, what: str, channels: int, x: Value, op: str) -> Any:
+    """``weight`` or ``bias``: None, or a Value or an array of shape (C,)."""
+    if p is None:
+        return None
+    given = np.shape(p.data if isinstance(p, Value) else p)
+    if given != (channels,):
+        raise ShapeError(
+            f"{op}: {what} has shape {given} but the input {x.shape} has {channels} channels "
+            f"(axis 1); it must have shape ({channels},)"
+        )
+    return p if isinstance(p, Value) else np.asarray(p, dtype=x.dtype)
+
+
+def _per_channel(p: Any, shape: tuple[int, ...]) -> Any:
+    """A (C,) Value or array reshaped to broadcast over (N, C, ...)."""
+    return p.reshape(shape) if isinstance(p, Value) else np.reshape(p, shape)
+
+
+def _update_running_stats(
+    data: np.ndarray,
+    axes: tuple[int, ...],
+    count: int,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    momentum: float,
+) -> None:
+    """running = (1 - momentum) running + momentum batch, in place; the variance unbiased."""
+    mean = data.mean(axis=axes)  # (C,)
+    if running_mean is not None:
+        running_mean *= 1.0 - momentum
+        running_mean += momentum * mean
+    if running_var is not None:
+        shape = (len(mean),) + (1,) * (data.ndim - 2)
+        var = np.square(data - mean.reshape(shape)).sum(axis=axes) / (count - 1)
+        running_var *= 1.0 - momentum
+        running_var += momentum * var
+
+
+def _non_negative(x: Any, what: str, op: str) -> float:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"{op}: {what}={x!r} must be a number >= 0") from None
+    if not value >= 0.0:
+        raise ArgumentError(f"{op}: {what}={x!r} must be a number >= 0")
+    return value
+
+
+def _shape_tuple(shape: Any, op: str) -> tuple[int, ...]:
+    """An int or a sequence of ints as a shape tuple of positive sizes."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not dims or not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims
+    ):
+        raise ShapeError(
+            f"{op}: normalized_shape={shape!r} must be a positive int or a tuple of them"
+        )
+    return tuple(int(d) for d in dims)
 
 
 # ---------------------------------------------------------------- losses

@@ -50,7 +50,7 @@ class Linear(Module):
                 raise ShapeError(f"Linear: {name}={n!r} must be a positive whole number")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.dtype = _float_dtype(dtype)
+        self.dtype = float_dtype(dtype, "Linear")
         # storage that starts on a cache line: the optimizer writes these in place every step,
         # and an array that starts mid-line makes each of those vector stores straddle two lines
         self.weight = Value(empty_aligned((self.in_features, self.out_features), self.dtype))
@@ -75,13 +75,14 @@ class Linear(Module):
         return text if self.dtype == np.float32 else f"{text}, dtype={self.dtype}"
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
+def float_dtype(dtype: Any, layer: str) -> np.dtype:
+    """``dtype`` as a NumPy floating-point dtype, or a DTypeError that names ``layer``."""
     try:
         dt = np.dtype(dtype)
     except TypeError:
         dt = None
     if dt is None or dt.kind != "f":
         raise DTypeError(
-            f"Linear: dtype={dtype!r} is not a floating-point dtype; use np.float32 or np.float64"
+            f"{layer}: dtype={dtype!r} is not a floating-point dtype; use np.float32 or np.float64"
         )
     return dt

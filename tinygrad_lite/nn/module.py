@@ -16,10 +16,17 @@ through lists, tuples and dicts and into sub-Modules: there is nothing to regist
 >>> [name for name, _ in Affine().named_parameters()]
 ['scale', 'shift']
 
+State that is not a parameter (a batch norm's running statistics) is a **buffer**: a NumPy
+array registered with ``register_buffer(name, array)``, read as an attribute, listed by
+``named_buffers()`` and saved with the parameters, under torch's names.
+
 ``state_dict()`` / ``load_state_dict()`` copy the numbers out and back in (loading writes into
-the existing Values, so an optimizer that holds them keeps working), and ``save(path)`` /
-``load(path)`` store them in a NumPy ``.npz`` file that is read with ``allow_pickle=False``:
-loading a file never runs code from it.
+the existing Values and arrays, so an optimizer that holds them keeps working), and
+``save(path)`` / ``load(path)`` store them in a NumPy ``.npz`` file that is read with
+``allow_pickle=False``: loading a file never runs code from it.
+
+``requires_grad_(False)`` freezes a module: its parameters get no gradient and optimizers
+leave them alone (transfer learning: freeze the layers you keep, train the new head).
 """
 
 from __future__ import annotations
@@ -28,11 +35,11 @@ import io
 import os
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, Union
 
 import numpy as np
 
-from ..core import ShapeError, TinygradLiteError, Value
+from ..core import ArgumentError, DTypeError, ShapeError, TinygradLiteError, Value
 
 
 class StateDictError(TinygradLiteError, ValueError):
@@ -53,6 +60,28 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list[str]
     unexpected_keys: list[str]
+
+
+class BufferSlot(NamedTuple):
+    """Where a buffer lives: the attribute ``name`` of the module ``owner``."""
+
+    owner: Module
+    name: str
+
+    def get(self) -> np.ndarray | None:
+        return getattr(self.owner, self.name, None)
+
+    def set(self, data: np.ndarray) -> None:
+        """Write ``data`` into the buffer in place, keeping its dtype (a read-only array is
+        replaced by a copy)."""
+        current = self.get()
+        if current is not None and current.flags.writeable:
+            np.copyto(current, data, casting="unsafe")
+        else:
+            setattr(self.owner, self.name, np.array(data, dtype=getattr(current, "dtype", None)))
+
+
+Item = Union[Value, "Module", BufferSlot]  # noqa: UP007 (a forward reference)
 
 
 def _forward_unimplemented(self: Module, *args: Any, **kwargs: Any) -> Any:
@@ -83,13 +112,15 @@ class Module:
         """
         return iter(vars(self).items())
 
-    def _named_items(self) -> list[tuple[str, Value | Module]]:
-        """Every Value and sub-Module below this module, depth first, in definition order.
+    def _named_items(self) -> list[tuple[str, Item]]:
+        """Every Value, buffer and sub-Module below this module, depth first, in definition
+        order; a module's buffers come after its own parameters, before its sub-Modules (as in
+        torch's state_dict).
 
         Each sub-Module is entered once (shared ones, and cycles, are not walked twice);
         a Value appears once per path that reaches it.
         """
-        found: list[tuple[str, Value | Module]] = []
+        found: list[tuple[str, Item]] = []
         _collect(self, "", {id(self)}, found)
         return found
 
@@ -111,6 +142,51 @@ class Module:
     def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
 
+    # ------------------------------------------------------------ buffers
+
+    def register_buffer(self, name: str, tensor: np.ndarray | None) -> None:
+        """Keep ``tensor`` as state of this module that is not a parameter: it is the attribute
+        ``name``, gets no gradient, and is saved in ``state_dict()`` (unless it is None).
+
+        >>> class Counter(Module):
+        ...     def __init__(self):
+        ...         self.register_buffer("count", np.array(0))
+        >>> c = Counter()
+        >>> c.count += 1             # in place: the registered array itself
+        >>> c.state_dict()
+        {'count': array(1)}
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ArgumentError(
+                f"register_buffer: name {name!r} must be a Python identifier (no dots: a "
+                "buffer belongs to the module that registers it)"
+            )
+        if tensor is not None and type(tensor) is not np.ndarray:
+            raise DTypeError(
+                f"register_buffer: {name!r} must be a NumPy array or None, not "
+                f"{type(tensor).__name__}; wrap numbers in np.asarray(...), and keep Values "
+                "(parameters) as plain attributes"
+            )
+        names: list[str] = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            if hasattr(self, name):
+                raise ArgumentError(
+                    f"register_buffer: {type(self).__name__} already has an attribute {name!r}; "
+                    "give the buffer another name"
+                )
+            names.append(name)
+        setattr(self, name, tensor)
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """``(dotted name, array)`` for every buffer below this module that is not None."""
+        for name, item in self._named_items():
+            array = item.get() if isinstance(item, BufferSlot) else None
+            if array is not None:
+                yield name, array
+
+    def buffers(self) -> list[np.ndarray]:
+        return [b for _, b in self.named_buffers()]
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """The sub-Modules held directly (not their own sub-Modules)."""
         found: list[tuple[str, Any]] = []
@@ -128,44 +204,79 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
+        """Set ``requires_grad`` of every parameter: ``False`` freezes the module (no gradient,
+        so optimizers skip its parameters), ``True`` unfreezes it. Returns the module.
+
+        >>> m = Module()
+        >>> m.w = Value(np.ones(2))
+        >>> m.requires_grad_(False).w.requires_grad
+        False
+        """
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def train(self: M, mode: bool = True) -> M:
-        """Set training mode (``Dropout`` active) on this module and every sub-Module."""
+        """Set training mode (``Dropout`` active, ``BatchNorm`` on the batch's statistics) on
+        this module and every sub-Module."""
         for m in self.modules():
             m.training = bool(mode)
         return self
 
     def eval(self: M) -> M:
-        """Set evaluation mode (``Dropout`` is the identity) on this module and every sub-Module."""
+        """Set evaluation mode (``Dropout`` is the identity, ``BatchNorm`` uses its running
+        statistics) on this module and every sub-Module."""
         return self.train(False)
 
     # ------------------------------------------------------------ saving and loading
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's data, by dotted name (a scalar becomes a 0-d array)."""
-        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        """A copy of every parameter's data and every buffer, by dotted name (a scalar becomes
+        a 0-d array), in torch's order: each module's parameters, then its buffers."""
+        return {
+            name: np.array(item.data if isinstance(item, Value) else item.get(), copy=True)
+            for name, item in self._state_items()
+        }
+
+    def _state_items(self) -> list[tuple[str, Value | BufferSlot]]:
+        """What ``state_dict`` holds: each parameter once, each buffer that is not None."""
+        items: list[tuple[str, Value | BufferSlot]] = []
+        seen: set[int] = set()
+        for name, item in self._named_items():
+            if isinstance(item, Value) and id(item) not in seen:
+                seen.add(id(item))
+                items.append((name, item))
+            elif isinstance(item, BufferSlot) and item.get() is not None:
+                items.append((name, item))
+        return items
 
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True
     ) -> IncompatibleKeys:
-        """Copy ``state_dict`` into the parameters, in place, keeping each parameter's dtype.
+        """Copy ``state_dict`` into the parameters and buffers, in place, keeping their dtypes.
 
         With ``strict=True`` a missing or unexpected key raises ``StateDictError``; with
         ``strict=False`` they are returned. A wrong shape always raises, and nothing is written
         unless every entry fits.
         """
-        own = dict(self.named_parameters())
+        own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise StateDictError(
-                f"load_state_dict: {type(self).__name__} has parameters the state dict lacks "
-                f"(missing: {missing}) or the state dict has keys the module lacks "
+                f"load_state_dict: {type(self).__name__} has parameters or buffers the state "
+                f"dict lacks (missing: {missing}) or the state dict has keys the module lacks "
                 f"(unexpected: {unexpected}); load a state dict saved from the same "
                 "architecture, or pass strict=False"
             )
         arrays = {k: _checked_array(k, state_dict[k], own[k]) for k in own if k in state_dict}
         for key, arr in arrays.items():
-            copy_(own[key], arr)
+            target = own[key]
+            if isinstance(target, Value):
+                copy_(target, arr)
+            else:
+                target.set(arr)
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: PathLike) -> None:
@@ -277,15 +388,19 @@ def _first_of_each(items: list[tuple[str, Any]], kind: type[T]) -> Iterator[tupl
             yield name, item
 
 
-def _collect(
-    module: Module, prefix: str, entered: set[int], found: list[tuple[str, Value | Module]]
-) -> None:
-    """Append everything below ``module`` to ``found``, entering each sub-Module once."""
+def _collect(module: Module, prefix: str, entered: set[int], found: list[tuple[str, Item]]) -> None:
+    """Append everything below ``module`` to ``found``, entering each sub-Module once; the
+    module's buffers go before its first sub-Module."""
     direct: list[tuple[str, Any]] = []
     for name, obj in module._members():
         _reachable(prefix + name, obj, direct)
+    buffers = [
+        (prefix + n, BufferSlot(module, n)) for n in module.__dict__.get("_buffer_names", ())
+    ]
     for path, item in direct:
         if isinstance(item, Module):
+            found += buffers
+            buffers = []
             if id(item) in entered:
                 continue
             entered.add(id(item))
@@ -293,19 +408,22 @@ def _collect(
             _collect(item, path + ".", entered, found)
         else:
             found.append((path, item))
+    found += buffers
 
 
-def _checked_array(key: str, data: Any, param: Value) -> np.ndarray:
+def _checked_array(key: str, data: Any, target: Value | BufferSlot) -> np.ndarray:
     arr = np.asarray(data.data if isinstance(data, Value) else data)
+    what, like = ("parameter", target) if isinstance(target, Value) else ("buffer", target.get())
+    assert like is not None  # _state_items leaves out buffers that are None
     if arr.dtype.kind not in "fiu":
         raise StateDictError(
             f"load_state_dict: {key!r} holds data of dtype {arr.dtype}; expected numbers "
-            f"for a parameter of dtype {param.dtype}"
+            f"for a {what} of dtype {like.dtype}"
         )
-    if arr.shape != param.shape:
+    if arr.shape != like.shape:
         raise StateDictError(
             f"load_state_dict: {key!r} has shape {arr.shape} in the state dict but the "
-            f"parameter has shape {param.shape}; was it saved from a different architecture?"
+            f"{what} has shape {like.shape}; was it saved from a different architecture?"
         )
     return arr
 

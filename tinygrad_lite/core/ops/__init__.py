@@ -4,8 +4,9 @@ The rows live by family, one file each, and read top to bottom:
 
 * ``elementwise.py``: ``+ - * / **``, the activations, ``clip``, ``where``;
 * ``reduce.py``: ``sum``, ``max``, ``softmax``, ``log_softmax``;
-* ``movement.py``: reshape, transpose, indexing, broadcasting, concatenation;
+* ``movement.py``: reshape, transpose, indexing, broadcasting, concatenation, upsampling;
 * ``linalg.py``: ``matmul``;
+* ``norm.py``: ``standardize``, the normalisation of batch and layer norm (fused);
 * ``fused.py``: one node for a common pattern (``linear``, ``weighted_sum``, the
   cross-entropies), each naming its plain composite.
 
@@ -16,14 +17,14 @@ entry point on ``Value`` or in ``tinygrad_lite.functions``, and its spec in ``te
 
 from __future__ import annotations
 
-from . import elementwise, fused, linalg, movement, reduce
+from . import elementwise, fused, linalg, movement, norm, reduce
 from .row import Label, Op, Rule, number, render
 
 __all__ = ["OPS", "WITH_CONSTANT", "Label", "Op", "Rule", "number", "render", "with_constant"]
 
 OPS: dict[str, Op] = {
     row.name: row
-    for family in (elementwise, reduce, movement, linalg, fused)
+    for family in (elementwise, reduce, movement, linalg, fused, norm)
     for row in family.ROWS
 }
 

@@ -1,4 +1,4 @@
-"""Elementwise rows: ``+ - * / **``, the activations, ``clip`` and ``where``.
+"""Elementwise rows: ``+ - * / **``, the activations, ``erf``, ``clip`` and ``where``.
 
 Their inputs broadcast against each other like NumPy's; a rule returns gradients in the
 output's shape and the engine sums the broadcast axes away (``shapes.fit_grad``).
@@ -85,6 +85,93 @@ def _leaky_relu(slope: float, x: Any) -> Any:
     if type(x) is float:
         return x if x > 0.0 else slope * x
     return np.where(x > 0, x, x * slope)
+
+
+# erf for arrays: NumPy has none, so W. J. Cody's rational approximations ("Rational Chebyshev
+# approximations for the error function", Math. Comp. 23, 1969; his CALERF routine), accurate
+# to a few units in the last place of a float64. Three ranges of |x|: erf itself near 0, then
+# erfc(|x|) = exp(-x^2) R(|x|) and, past 4, exp(-x^2) / |x| (1/sqrt(pi) + R(1/x^2) / x^2).
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)  # fmt: skip
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)  # fmt: skip
+_ERFC_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+           2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+           2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)  # fmt: skip
+_ERFC_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+           1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+           3.43936767414372164e03, 1.23033935480374942e03)  # fmt: skip
+_ERFC_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+           1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)  # fmt: skip
+_ERFC_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+           6.05183413124413191e-2, 2.33520497626869185e-3)  # fmt: skip
+_INV_SQRT_PI = 0.56418958354775628695
+_TWO_OVER_SQRT_PI = 2.0 * _INV_SQRT_PI
+
+
+def _ratio(num: tuple[float, ...], den: tuple[float, ...], t: np.ndarray) -> np.ndarray:
+    """Cody's rational function of the array ``t``: the last numerator coefficient is the
+    leading one, the denominator is monic, and both end on their constant term. Horner's
+    scheme, in place: two arrays however long the polynomials."""
+    top, bottom = num[-1] * t, t.copy()
+    for a, b in zip(num[: len(den) - 1], den[: len(den) - 1]):
+        top += a
+        top *= t
+        bottom += b
+        bottom *= t
+    top += num[len(den) - 1]
+    bottom += den[-1]
+    top /= bottom
+    return top
+
+
+def _erfc_tail(y: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """exp(-y^2) r, with y^2 split as s^2 + (y - s)(y + s), s = y rounded down to 1/16: s^2
+    is exact, and the two exponentials keep the digits that rounding the sum would lose."""
+    s = np.trunc(y * 16.0)
+    s /= 16.0
+    rest = (y - s) * (y + s)
+    s *= -s
+    np.exp(s, out=s)
+    np.negative(rest, out=rest)
+    np.exp(rest, out=rest)
+    s *= rest
+    s *= r
+    return s
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf of every element of a float array, computed in float64, in ``x``'s dtype.
+
+    Every range's formula runs on the whole array and the right one is kept per element:
+    selecting the elements of each range first (boolean indexing) is slower for arrays whose
+    values fall in all of them, as activations do.
+    """
+    x64 = np.asarray(x, dtype=np.float64).ravel()  # 1-d: in-place ufuncs need arrays, not 0-d
+    y = np.abs(x64)
+    # from 8 on, erfc(|x|) < 1e-28 is far below half a unit in the last place of 1: clamping
+    # keeps inf out of the formulas and changes no result (nan stays nan)
+    np.minimum(y, 8.0, out=y)
+    r = _ratio(_ERFC_C, _ERFC_D, y)  # erfc(|x|) exp(x^2), for 0.46875 < |x| <= 4
+    far = y > 4.0
+    if far.any():  # rare in practice: only those elements
+        yf = y[far]
+        t = 1.0 / (yf * yf)
+        r[far] = (_INV_SQRT_PI - t * _ratio(_ERFC_P, _ERFC_Q, t)) / yf
+    out = _erfc_tail(y, r)  # erfc(|x|)
+    np.subtract(1.0, out, out=out)
+    np.copysign(out, x64, out=out)  # erf is odd
+    near = y <= 0.46875
+    y *= y
+    small = _ratio(_ERF_A, _ERF_B, y)  # erf(x) / x, for |x| <= 0.46875
+    small *= x64
+    np.copyto(out, small, where=near)
+    out = out.reshape(x.shape)
+    return out if x.dtype == np.float64 else out.astype(x.dtype)
+
+
+def _erf(static: Any, x: Any) -> Any:
+    return math.erf(x) if type(x) is float else erf_array(x)
 
 
 def _clip(bounds: tuple[float | None, float | None], x: Any) -> Any:
@@ -202,6 +289,13 @@ ROWS = [
     Op("abs", lambda s, x: abs(x), lambda s, g, o, x: (g * sign(x),), "x sign({0})"),
     Op("tanh", _tanh, lambda s, g, o, x: (g * (1.0 - o * o),), "x (1-tanh^2)"),
     Op("sigmoid", _sigmoid, _sigmoid_backward, "x sigmoid(1-sigmoid)"),
+    # erf'(x) = 2/sqrt(pi) exp(-x^2), written with rows: differentiable again
+    Op(
+        "erf",
+        _erf,
+        lambda s, g, o, x: (g * (_TWO_OVER_SQRT_PI * exp(-(x * x))),),
+        "x 2/sqrt(pi) exp(-{0}^2)",
+    ),
     # relu'(0) = 0
     Op("relu", _relu, lambda s, g, o, x: (g * (data_of(x) > 0),), "x relu'({0})"),
     Op(

@@ -1,8 +1,11 @@
 """Rows that move elements without arithmetic: reshape, transpose, indexing and its adjoint,
-broadcasting and its adjoint, concatenation. Each backward moves the gradient back."""
+broadcasting and its adjoint, concatenation, nearest upsampling. Each backward moves the
+gradient back."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -49,6 +52,56 @@ def _concat_backward(axis: int, g: Any, out: Any, *xs: Any) -> Any:
     return tuple(grads)
 
 
+# ---------------------------------------------------------------- nearest upsampling
+# Each element of the last len(factors) axes repeated s times along each: (..., H, W) with
+# factors (2, 3) gives (..., 2H, 3W). The composite (reshape, broadcast_to, reshape) gives the
+# same numbers, but its backward sums over small interleaved axes, which NumPy does element by
+# element; here both directions move whole strided slices, one per offset in an s x s block.
+
+
+def _offsets(factors: tuple[int, ...]) -> Iterator[tuple[Any, ...]]:
+    """For each offset in a block, the index of every element at that offset: (..., i::s, j::t)."""
+    for offset in itertools.product(*(range(s) for s in factors)):
+        yield (Ellipsis, *(slice(o, None, s) for o, s in zip(offset, factors)))
+
+
+def _upsample(factors: tuple[int, ...], x: Any) -> Any:
+    lead = x.ndim - len(factors)
+    out = np.empty((*x.shape[:lead], *(d * s for d, s in zip(x.shape[lead:], factors))), x.dtype)
+    for at in _offsets(factors):
+        out[at] = x
+    return out
+
+
+def _upsample_backward(factors: tuple[int, ...], g: Any, out: Any, x: Any) -> Any:
+    if not is_raw(g):  # graph mode: the same sum with rows (its own gradient is the upsampling)
+        return (g.reshape(_blocks(shape(x), factors)).sum(_block_axes(shape(x), factors)),)
+    blocks = _offsets(factors)
+    gx = g[next(blocks)].copy()  # (..., H, W): the gradient's elements at offset (0, 0)
+    for at in blocks:
+        gx += g[at]
+    return (gx,)
+
+
+def _blocks(x_shape: tuple[int, ...], factors: tuple[int, ...]) -> tuple[int, ...]:
+    """(..., H, s, W, t) for (..., H, W): the upsampled shape, each block on axes of its own."""
+    lead = len(x_shape) - len(factors)
+    return (*x_shape[:lead], *(n for d, s in zip(x_shape[lead:], factors) for n in (d, s)))
+
+
+def _block_axes(x_shape: tuple[int, ...], factors: tuple[int, ...]) -> tuple[int, ...]:
+    lead = len(x_shape) - len(factors)
+    return tuple(lead + 2 * i + 1 for i in range(len(factors)))
+
+
+def _upsample_composite(factors: tuple[int, ...], x: Any) -> Any:
+    lead = x.ndim - len(factors)
+    split = (*x.shape[:lead], *(n for d in x.shape[lead:] for n in (d, 1)))  # (..., H, 1, W, 1)
+    wide = _blocks(x.shape, factors)  # (..., H, s, W, t)
+    out = (*x.shape[:lead], *(d * s for d, s in zip(x.shape[lead:], factors)))
+    return x.reshape(split).broadcast_to(wide).reshape(out)
+
+
 ROWS = [
     Op(
         "reshape",
@@ -77,4 +130,11 @@ ROWS = [
         "broadcast back",
     ),
     Op("concat", lambda axis, *xs: np.concatenate(xs, axis=axis), _concat_backward, "slice {k}"),
+    Op(
+        "upsample",
+        _upsample,
+        _upsample_backward,
+        "sum over each block",
+        composite=_upsample_composite,
+    ),
 ]
