@@ -313,3 +313,9 @@ def test_one_hot() -> None:
         data.one_hot([0.5])
     with pytest.raises(tl.ShapeError, match="1-D"):
         data.one_hot(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("batch_size", [float("nan"), float("inf"), "4", 0, 2.5, True])
+def test_data_loader_refuses_a_batch_size_that_is_not_a_whole_number(batch_size: object) -> None:
+    with pytest.raises(DataError, match=f"DataLoader: batch_size={batch_size!r}"):
+        DataLoader(np.zeros((3, 1)), np.zeros(3), batch_size=batch_size)  # type: ignore[arg-type]

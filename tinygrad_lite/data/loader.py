@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import whole_number
 from .errors import DataError
 from .splits import Seed, as_array, random_generator, same_length
 
@@ -50,12 +51,11 @@ class DataLoader:
         self.n = same_length("DataLoader", X=self.X, y=self.y)
         if self.n == 0:
             raise DataError("DataLoader: X and y hold no examples")
-        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-            raise DataError(
-                f"DataLoader: batch_size={batch_size!r}; give a whole number >= 1, "
-                "or None for the full batch"
+        if batch_size is not None:  # None: the full batch
+            batch_size = min(
+                whole_number("DataLoader", "batch_size", batch_size, 1, DataError), self.n
             )
-        self.batch_size = self.n if batch_size is None else min(int(batch_size), self.n)
+        self.batch_size = self.n if batch_size is None else batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
         # an explicit seed: one generator for the loader's life, so every epoch differs;
