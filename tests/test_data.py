@@ -6,6 +6,7 @@ import csv
 import gzip
 import struct
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -319,3 +320,32 @@ def test_one_hot() -> None:
 def test_data_loader_refuses_a_batch_size_that_is_not_a_whole_number(batch_size: object) -> None:
     with pytest.raises(DataError, match=f"DataLoader: batch_size={batch_size!r}"):
         DataLoader(np.zeros((3, 1)), np.zeros(3), batch_size=batch_size)  # type: ignore[arg-type]
+
+
+def test_read_idx_refuses_a_header_whose_size_overflows_before_reading(tmp_path: Path) -> None:
+    # four dimensions of 2**32 - 1: the product overflows int64 (np.prod wraps it round)
+    dims = struct.pack(">4I", *[2**32 - 1] * 4)
+    for compress in (False, True):
+        content = b"\x00\x00\x08\x04" + dims + bytes(64)
+        path = tmp_path / "forged"
+        path.write_bytes(gzip.compress(content) if compress else content)
+        tracemalloc.start()
+        with pytest.raises(DataError, match=r"read_idx: .*forged declares shape \(4294967295,"):
+            data.read_idx(path)
+        assert tracemalloc.get_traced_memory()[1] < 1_000_000
+        tracemalloc.stop()
+
+
+def test_read_idx_refuses_a_gzip_file_declaring_more_than_it_can_expand_to(tmp_path: Path) -> None:
+    content = b"\x00\x00\x08\x01" + struct.pack(">I", 2**31) + bytes(1000)  # 2 GB declared
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(content))
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"\(2147483648,\) of uint8 .* at most \d+ bytes"):
+        data.read_idx(path)
+    assert tracemalloc.get_traced_memory()[1] < 1_000_000
+    tracemalloc.stop()
+    longer = write_idx(tmp_path / "longer", np.zeros(3, dtype=np.uint8), 0x08)
+    longer.write_bytes(longer.read_bytes() + b"\x00")  # one byte more than declared
+    with pytest.raises(DataError, match="holds 4 bytes after its header"):
+        data.read_idx(longer)
