@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import struct
 import sys
 import tracemalloc
@@ -349,3 +350,21 @@ def test_read_idx_refuses_a_gzip_file_declaring_more_than_it_can_expand_to(tmp_p
     longer.write_bytes(longer.read_bytes() + b"\x00")  # one byte more than declared
     with pytest.raises(DataError, match="holds 4 bytes after its header"):
         data.read_idx(longer)
+
+
+def test_sizes_beyond_any_memory_are_refused_before_allocating() -> None:
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"one_hot: an array of shape \(2, 4611686018427387904\)"):
+        data.one_hot([0, 1], num_classes=2**62)
+    with pytest.raises(DataError, match="k_fold: an array of shape"):
+        list(data.k_fold(10**15, k=3))
+    with pytest.raises(tl.ShapeError, match=r"Linear: an array of shape \(1000000, 1000000\)"):
+        tl.nn.Linear(10**6, 10**6)
+    assert tracemalloc.get_traced_memory()[1] < 1_000_000
+    tracemalloc.stop()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7", tl.Value(1.0), 1 + 2j])
+def test_a_seed_must_be_a_whole_number_or_a_generator(seed: object) -> None:
+    with pytest.raises(DataError, match=re.escape(f"DataLoader: seed={seed!r}")):
+        DataLoader(np.zeros((3, 1)), np.zeros(3), shuffle=True, seed=seed)  # type: ignore[arg-type]

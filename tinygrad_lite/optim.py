@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import flag
 from .core import ArgumentError, Value
 from .core.shapes import empty_aligned
 
@@ -129,9 +130,9 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _in_range("SGD", "momentum", momentum, 0.0, math.inf)
         self.weight_decay = _in_range("SGD", "weight_decay", weight_decay, 0.0, math.inf)
-        if nesterov and self.momentum == 0.0:
+        if flag("SGD", "nesterov", nesterov) and self.momentum == 0.0:
             raise ArgumentError("SGD: nesterov=True needs a momentum > 0")
-        self.nesterov = bool(nesterov)
+        self.nesterov = flag("SGD", "nesterov", nesterov)
         self._scratch: dict[np.dtype, np.ndarray] = {}  # one small buffer per dtype
         # for each parameter that fits in one chunk: (its data array, the scratch in its shape)
         self._parts: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self.params)
@@ -259,7 +260,7 @@ class RMSprop(Optimizer):
         self.eps = _in_range("RMSprop", "eps", eps, 0.0, math.inf)
         self.weight_decay = _in_range("RMSprop", "weight_decay", weight_decay, 0.0, math.inf)
         self.momentum = _in_range("RMSprop", "momentum", momentum, 0.0, math.inf)
-        self.centered = bool(centered)
+        self.centered = flag("RMSprop", "centered", centered)
 
     def update(self, g: Any, w: Any, state: State) -> Any:
         alpha = self.alpha
@@ -448,6 +449,8 @@ def _check_keys(owner: str, state_dict: Any, keys: tuple[str, ...]) -> None:
 
 
 def _checked_params(params: Any, owner: str) -> list[Value]:
+    if isinstance(params, Value) and owner != "clip_grad_norm_":
+        raise ArgumentError(f"{owner}: params is one Value; pass a list of them: {owner}([w], ...)")
     if hasattr(params, "parameters") and not isinstance(params, (list, tuple)):
         raise ArgumentError(
             f"{owner}: got a {type(params).__name__}; pass its parameters: "

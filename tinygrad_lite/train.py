@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import real_number, whole_number
+from .checks import flag, real_number, whole_number
 from .core import TinygradLiteError, Value, no_grad
 from .data.loader import DataLoader
 from .data.preprocessing import Standardizer
@@ -229,6 +229,16 @@ def fit(
     (and tqdm is installed), True prints every epoch, an int n every n-th, False nothing.
     """
     epochs = whole_number("fit", "epochs", epochs, 1, TrainingError)
+    shuffle = flag("fit", "shuffle", shuffle, TrainingError)
+    if (
+        verbose is not None
+        and not isinstance(verbose, (bool, int, np.integer))
+        or (isinstance(verbose, (int, np.integer)) and verbose < 0)
+    ):
+        raise TrainingError(
+            f"fit: verbose={verbose!r}; give None (a progress bar on a terminal), True, "
+            "False, or print every n-th epoch with an int n >= 1"
+        )
     _check_model_and_optimizer("fit", model, optimizer)
     loader = _loader(train_data, batch_size, shuffle, seed)
     if validation_data is not None:
@@ -301,7 +311,7 @@ def predict(model: Module, X: Any, batch_size: int | None = None) -> np.ndarray:
     """
     if not callable(model):
         raise TrainingError(f"predict: model is a {type(model).__name__}, not a callable model")
-    X = as_array(X)
+    X = as_array(X, "predict", "X")
     if X.ndim == 0:
         raise TrainingError(
             f"predict: X is a single number ({X!r}); give an array with one row per example"
@@ -344,7 +354,7 @@ def _evaluate(
     batch_size: int | None = None,
 ) -> dict[str, float]:
     outputs = predict(model, X, batch_size)
-    y = as_array(y)
+    y = as_array(y, "evaluate", "y")
     with no_grad():
         logs = {"cost": _cost("evaluate", loss_fn, Value(outputs, requires_grad=False), y).item()}
     logs.update({name: float(fn(y, outputs)) for name, fn in metrics})
@@ -366,7 +376,8 @@ def _loader(data: Data, batch_size: int | None, shuffle: bool, seed: Seed) -> Da
     X, y = data
     if batch_size is not None:
         batch_size = whole_number("fit", "batch_size", batch_size, 1, TrainingError)
-    full_batch = batch_size is None or batch_size >= len(as_array(X))
+    n = DataLoader(X, y).n  # checks X and y: arrays of numbers, one row per example each
+    full_batch = batch_size is None or batch_size >= n
     return DataLoader(X, y, batch_size, shuffle=shuffle and not full_batch, seed=seed)
 
 
@@ -411,7 +422,7 @@ def _as_output(owner: str, output: Any) -> np.ndarray:
     """The model's output for one batch as an array with at least one axis."""
     if output is None:
         raise TrainingError(f"{owner}: the model returned None; its forward must return a Value")
-    return np.atleast_1d(as_array(output))
+    return np.atleast_1d(as_array(output, owner, "the model's output"))
 
 
 def _set_training(model: Any, mode: bool) -> bool:
@@ -514,10 +525,10 @@ def cross_validate(
     e.g. ``lambda p: optim.SGD(p, lr=0.08)``. With ``standardize`` each fold's inputs are
     standardized with the statistics of that fold's training part only.
     """
-    X, y = as_array(X), as_array(y)
+    X, y = as_array(X, "cross_validate", "X"), as_array(y, "cross_validate", "y")
     if not callable(make_model) or not callable(make_optimizer):
         raise TrainingError("cross_validate: make_model and make_optimizer must be functions")
-    gen = random_generator(seed)
+    gen = random_generator(seed, "cross_validate")
     histories, scores = [], []
     for train, val in k_fold(len(X), k, shuffle=shuffle, seed=gen):
         X_train, X_val = X[train], X[val]

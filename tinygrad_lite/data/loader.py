@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import whole_number
+from ..checks import flag, whole_number
 from .errors import DataError
 from .splits import Seed, as_array, random_generator, same_length
 
@@ -47,7 +47,12 @@ class DataLoader:
         drop_last: bool = False,
         seed: Seed = None,
     ) -> None:
-        self.X, self.y = as_array(X), as_array(y)
+        self.X, self.y = as_array(X, "DataLoader", "X"), as_array(y, "DataLoader", "y")
+        if self.X.ndim == 0 or self.y.ndim == 0:
+            raise DataError(
+                f"DataLoader: X has shape {self.X.shape} and y {self.y.shape}; give one row "
+                "per example (a single number is not a data set)"
+            )
         self.n = same_length("DataLoader", X=self.X, y=self.y)
         if self.n == 0:
             raise DataError("DataLoader: X and y hold no examples")
@@ -56,11 +61,11 @@ class DataLoader:
                 whole_number("DataLoader", "batch_size", batch_size, 1, DataError), self.n
             )
         self.batch_size = self.n if batch_size is None else batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
+        self.shuffle = flag("DataLoader", "shuffle", shuffle, DataError)
+        self.drop_last = flag("DataLoader", "drop_last", drop_last, DataError)
         # an explicit seed: one generator for the loader's life, so every epoch differs;
         # None: tl.manual_seed's generator, looked up each epoch
-        self._seed_rng = None if seed is None else random_generator(seed)
+        self._seed_rng = None if seed is None else random_generator(seed, "DataLoader")
 
     def __len__(self) -> int:
         """The number of batches (optimizer steps) in one epoch."""

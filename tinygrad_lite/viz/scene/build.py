@@ -312,7 +312,7 @@ class _Reducer:
         if _count(groups) > self.max_nodes:
             return False
         pairs = {(groups[a], groups[b]) for a, b, _, _ in self.links if groups[a] != groups[b]}
-        return len(pairs) <= ARROWS_PER_BOX * self.max_nodes
+        return len(pairs) / ARROWS_PER_BOX <= self.max_nodes  # an int max_nodes of any size
 
     def _note(self, depth: int | None, folded: str, groups: dict[Value, str]) -> list[str]:
         done = [f"modules at depth {depth} collapsed"] if depth is not None else []
