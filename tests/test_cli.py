@@ -122,3 +122,96 @@ def test_the_tour_writes_a_report(tmp_path):
     assert {"dz1", "da1", "dz3", "da3", "dw4_3", "db4", "dprice"} <= set(network)
     assert "d(relu)" not in network and "d(weighted_sum)" not in network
     assert "cost: binary cross-entropy" in report
+
+
+# ---------------------------------------------------------------- user mistakes: one line, status 2
+
+
+def one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``main(argv)``: it must return 2 and print exactly one ``error:`` line."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("expression", "named"),
+    [
+        ("a=2; b=" + "-" * 3000 + "a", "nests too deeply"),
+        ("a=2; b=" + "+" * 3000 + "a", "nests too deeply"),
+        ("a=2; b=" + "-" * 100 + "a", "nests deeper than 60 levels"),
+        ("a=" + "9" * 400 + "; b=a*2", "(400 digits) is too large for a float"),
+        ("a=" + "9" * 5000, "characters; at most"),
+        ("a=2; b=" + "a" + "*a" * 2000, "nests deeper than 60 levels"),
+    ],
+)
+def test_expressions_that_break_parsers_get_one_line(
+    expression: str, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = one_line_error(["graph", expression], capsys)
+    assert named in err and err.startswith("error: graph:")
+
+
+def test_a_big_number_that_fits_a_float_is_kept() -> None:
+    assert evaluate("a=" + "9" * 300 + "; b=a*1").data == pytest.approx(1e300)
+
+
+def test_output_paths_that_cannot_be_written_get_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    cases = {
+        str(tmp_path): "is a folder; give a file name",
+        str(tmp_path / "missing" / "g.svg"): "does not exist; create it first",
+        str(tmp_path / "missing" / "g.dot"): "does not exist; create it first",
+        str(a_file / "g.svg"): "notes.txt is a file, not a folder",
+    }
+    for output, named in cases.items():
+        err = one_line_error(["graph", EXPR, "-o", output], capsys)
+        assert "argument -o/--output" in err and named in err
+    assert a_file.read_text() == "not a folder"  # nothing was overwritten
+
+
+def test_tour_out_that_is_not_a_folder_gets_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "report"
+    a_file.write_text("mine")
+    err = one_line_error(["tour", "--out", str(a_file), "--no-plots"], capsys)
+    assert "report is a file; give a folder" in err
+    err = one_line_error(["tour", "--out", str(a_file / "inside"), "--no-plots"], capsys)
+    assert "report is a file, not a folder" in err
+    assert a_file.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["graph", EXPR, "--max-nodes", "0"], "--max-nodes: 0 must be at least 1"),
+        (["graph", EXPR, "--max-nodes", "many"], "'many' is not a whole number"),
+        (["tour", "--seeds", "-1"], "--seeds: -1 must be at least 1"),
+        (["tour", "--epochs", "1.5"], "--epochs: '1.5' is not a whole number"),
+        (["graph"], "required: expression"),
+        (["draw"], "invalid choice: 'draw'"),
+        (["graph", EXPR, "--renderer", "png"], "invalid choice: 'png'"),
+    ],
+)
+def test_bad_options_get_one_line(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = one_line_error(argv, capsys)
+    assert named in err and "--help" in err
+
+
+def test_a_write_the_system_refuses_gets_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    err = one_line_error(["graph", EXPR, "-o", str(tmp_path / "g.dot")], capsys)
+    assert "cannot write" in err and "g.dot: Permission denied" in err

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import struct
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -313,3 +315,56 @@ def test_one_hot() -> None:
         data.one_hot([0.5])
     with pytest.raises(tl.ShapeError, match="1-D"):
         data.one_hot(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("batch_size", [float("nan"), float("inf"), "4", 0, 2.5, True])
+def test_data_loader_refuses_a_batch_size_that_is_not_a_whole_number(batch_size: object) -> None:
+    with pytest.raises(DataError, match=f"DataLoader: batch_size={batch_size!r}"):
+        DataLoader(np.zeros((3, 1)), np.zeros(3), batch_size=batch_size)  # type: ignore[arg-type]
+
+
+def test_read_idx_refuses_a_header_whose_size_overflows_before_reading(tmp_path: Path) -> None:
+    # four dimensions of 2**32 - 1: the product overflows int64 (np.prod wraps it round)
+    dims = struct.pack(">4I", *[2**32 - 1] * 4)
+    for compress in (False, True):
+        content = b"\x00\x00\x08\x04" + dims + bytes(64)
+        path = tmp_path / "forged"
+        path.write_bytes(gzip.compress(content) if compress else content)
+        tracemalloc.start()
+        with pytest.raises(DataError, match=r"read_idx: .*forged declares shape \(4294967295,"):
+            data.read_idx(path)
+        assert tracemalloc.get_traced_memory()[1] < 1_000_000
+        tracemalloc.stop()
+
+
+def test_read_idx_refuses_a_gzip_file_declaring_more_than_it_can_expand_to(tmp_path: Path) -> None:
+    content = b"\x00\x00\x08\x01" + struct.pack(">I", 2**31) + bytes(1000)  # 2 GB declared
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(content))
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"\(2147483648,\) of uint8 .* at most \d+ bytes"):
+        data.read_idx(path)
+    assert tracemalloc.get_traced_memory()[1] < 1_000_000
+    tracemalloc.stop()
+    longer = write_idx(tmp_path / "longer", np.zeros(3, dtype=np.uint8), 0x08)
+    longer.write_bytes(longer.read_bytes() + b"\x00")  # one byte more than declared
+    with pytest.raises(DataError, match="holds 4 bytes after its header"):
+        data.read_idx(longer)
+
+
+def test_sizes_beyond_any_memory_are_refused_before_allocating() -> None:
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"one_hot: an array of shape \(2, 4611686018427387904\)"):
+        data.one_hot([0, 1], num_classes=2**62)
+    with pytest.raises(DataError, match="k_fold: an array of shape"):
+        list(data.k_fold(10**15, k=3))
+    with pytest.raises(tl.ShapeError, match=r"Linear: an array of shape \(1000000, 1000000\)"):
+        tl.nn.Linear(10**6, 10**6)
+    assert tracemalloc.get_traced_memory()[1] < 1_000_000
+    tracemalloc.stop()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7", tl.Value(1.0), 1 + 2j])
+def test_a_seed_must_be_a_whole_number_or_a_generator(seed: object) -> None:
+    with pytest.raises(DataError, match=re.escape(f"DataLoader: seed={seed!r}")):
+        DataLoader(np.zeros((3, 1)), np.zeros(3), shuffle=True, seed=seed)  # type: ignore[arg-type]

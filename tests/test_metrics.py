@@ -122,3 +122,10 @@ def test_mistakes_raise_named_errors() -> None:
         metrics.mse([1.0, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(DataError, match="unknown"):
         metrics.get_metric("auc")
+
+
+@pytest.mark.parametrize("metric", [metrics.accuracy, metrics.precision, metrics.f1, metrics.mse])
+def test_a_metric_names_itself_when_its_data_is_not_numbers(metric) -> None:
+    for bad in (["a", "b"], [[1.0, 2.0], [3.0]], [1, None], 10**400):
+        with pytest.raises(tl.TinygradLiteError, match=f"^{metric.__name__}: "):
+            metric(bad, [0, 1])

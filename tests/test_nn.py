@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import pickle
+import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -268,6 +270,109 @@ def test_corrupted_bytes_inside_the_zip_raise_checkpoint_error(tmp_path: Path) -
     path.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="Bad CRC-32"):
         _model(0).load(path)
+
+
+# ---------------------------------------------------------------- hostile checkpoints
+
+
+def _bounded(action: Any) -> tuple[BaseException, float, int]:
+    """Run ``action``, which must raise; the error, the seconds and the peak bytes it took."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        action()
+    except BaseException as e:  # noqa: BLE001 - handed back to the test to check
+        error = e
+    else:
+        pytest.fail("the hostile file was accepted")
+    finally:
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return error, seconds, peak
+
+
+def _forged_npz(path: Path, members: dict[str, tuple[dict[str, Any], bytes]]) -> Path:
+    """A zip of .npy members, each a header (as a dict) followed by the given bytes."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, (header, payload) in members.items():
+            with zf.open(name + ".npy", "w") as f:
+                np.lib.format.write_array_header_1_0(f, header)
+                f.write(payload)
+    return path
+
+
+def test_a_header_declaring_a_huge_shape_is_refused_before_allocating(tmp_path: Path) -> None:
+    honest = {
+        k: ({"descr": a.dtype.str, "fortran_order": False, "shape": a.shape}, a.tobytes())
+        for k, a in _model(0).state_dict().items()
+    }
+    huge = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}  # 8 TB
+    path = _forged_npz(tmp_path / "huge.npz", {**honest, "0.weight": (huge, b"\0" * 96)})
+    for load in (lambda: _model(1).load(path), lambda: nn.module.read_checkpoint(path)):
+        error, seconds, peak = _bounded(load)
+        assert isinstance(error, CheckpointError), error
+        assert "declares shape (1000000, 1000000)" in str(error) and "huge.npz" in str(error)
+        assert seconds < 1.0 and peak < 2_000_000
+
+
+def test_a_right_sized_member_of_the_wrong_shape_is_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    state = _model(0).state_dict()
+    state["0.weight"] = np.zeros((4, 3), dtype=np.float32)  # same bytes, transposed shape
+    path = tmp_path / "transposed.npz"
+    np.savez(path, **state)
+    with pytest.raises(StateDictError, match=r"'0.weight' has shape \(4, 3\) in the file"):
+        _model(1).load(path)
+
+
+def test_a_huge_extra_member_is_never_decompressed(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.npz"
+    _model(0).save(path)
+    size = 128 * 2**20  # 128 MB of zeros: about 130 KB compressed
+    chunk = bytes(2**20)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("extra.npy", "w", force_zip64=True) as f:
+            header = {"descr": "|u1", "fortran_order": False, "shape": (size,)}
+            np.lib.format.write_array_header_1_0(f, header)
+            for _ in range(size // len(chunk)):
+                f.write(chunk)
+    assert path.stat().st_size < 2_000_000
+    target = _model(1)
+    error, seconds, peak = _bounded(lambda: target.load(path))
+    assert isinstance(error, StateDictError) and "unexpected: ['extra']" in str(error)
+    assert seconds < 1.0 and peak < 2_000_000
+    tracemalloc.start()
+    start = time.perf_counter()
+    keys = target.load(path, strict=False)  # the rest loads; the extra key is only named
+    assert time.perf_counter() - start < 1.0 and tracemalloc.get_traced_memory()[1] < 2_000_000
+    tracemalloc.stop()
+    assert keys.unexpected_keys == ["extra"] and keys.missing_keys == []
+    np.testing.assert_array_equal(
+        target.state_dict()["0.weight"], _model(0).state_dict()["0.weight"]
+    )
+
+
+def test_a_member_claiming_more_than_compression_can_give_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "liar.npz"
+    _model(0).save(path)
+    data = bytearray(path.read_bytes())
+    # the central directory's record of the first member (stored, 176 bytes): make its
+    # uncompressed size claim 4 GB
+    at = data.index(b"PK\x01\x02")
+    data[at + 24 : at + 28] = (2**32 - 2).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    error, seconds, peak = _bounded(lambda: _model(1).load(path))
+    assert isinstance(error, CheckpointError), error
+    assert "claims 4294967294 bytes from 176 compressed bytes" in str(error)
+    assert seconds < 1.0 and peak < 2_000_000
+
+
+def test_load_state_dict_refuses_what_is_not_a_mapping() -> None:
+    for wrong in (None, [("0.weight", np.zeros((3, 4)))], "weights.npz"):
+        with pytest.raises(StateDictError, match="load_state_dict: expected a mapping"):
+            _model(0).load_state_dict(wrong)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- Linear

@@ -358,3 +358,46 @@ def test_bad_parameter_lists_raise_named_errors() -> None:
         optim.Adam([model.weight, model.weight])
     with pytest.raises(ArgumentError, match="params must be a list of Values, got float"):
         optim.SGD(1.0, lr=0.1)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- careless arguments
+
+
+def test_an_optimizer_refuses_a_computed_value_which_it_could_not_train() -> None:
+    w = Value(np.ones(3))
+    doubled = w * 2.0  # not a parameter: backward keeps no gradient on it
+    for make in (optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop):
+        with pytest.raises(ArgumentError, match=r"params\[1\] is the result of 'mul'.*leaves"):
+            make([w, doubled], lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("state", "named"),
+    [
+        ({}, r"lacks \['lr', 'state'\]"),
+        (None, "got NoneType"),
+        ({"lr": -1.0, "state": [{}, {}]}, "lr=-1.0 must be in"),
+        ({"lr": math.nan, "state": [{}, {}]}, "lr=nan must be in"),
+        ({"lr": "fast", "state": [{}, {}]}, "lr='fast' must be a number"),
+        ({"lr": 0.1, "state": [{}]}, "1 parameter states but this optimizer has 2"),
+        ({"lr": 0.1, "state": "x"}, "'state' must be a list"),
+    ],
+)
+def test_load_state_dict_refuses_what_state_dict_never_returns(state: Any, named: str) -> None:
+    model = nn.Linear(3, 2)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    before = opt.state_dict()
+    with pytest.raises(ArgumentError, match=f"Adam.load_state_dict: .*{named}"):
+        opt.load_state_dict(state)
+    assert opt.lr == before["lr"] and opt.state == before["state"]  # left as it was
+
+
+def test_a_scheduler_load_state_dict_is_checked_too() -> None:
+    opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+    sched = optim.StepLR(opt, step_size=2)
+    with pytest.raises(ArgumentError, match="StepLR.load_state_dict: the state dict lacks"):
+        sched.load_state_dict({})
+    with pytest.raises(ArgumentError, match="last_epoch=-3"):
+        sched.load_state_dict({"base_lr": 0.1, "last_epoch": -3})
+    sched.load_state_dict({"base_lr": 0.2, "last_epoch": 2})
+    assert opt.lr == pytest.approx(0.02)

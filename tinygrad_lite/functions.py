@@ -9,15 +9,17 @@ from typing import Any
 
 import numpy as np
 
+from .checks import constant, whole_number
 from .core import OPS, DTypeError, ShapeError, Value, apply, lift
 from .core.ops.fused import Kept, Targets
 from .core.ops.norm import Standardize
-from .core.shapes import as_data, ndarray, shape_of
+from .core.shapes import ndarray, shape_of
 
 
 def concat(values: Sequence[Any], axis: int = 0) -> Value:
     """Join Values along an existing axis (like ``np.concatenate``)."""
     vals = _values(values, "concat")
+    axis = whole_number("concat", "axis", axis, -_BIG)
     nd = vals[0].ndim
     if nd == 0 or any(v.ndim != nd for v in vals):
         raise ShapeError(
@@ -35,6 +37,7 @@ def concat(values: Sequence[Any], axis: int = 0) -> Value:
 def stack(values: Sequence[Any], axis: int = 0) -> Value:
     """Join Values along a new axis (like ``np.stack``)."""
     vals = _values(values, "stack")
+    axis = whole_number("stack", "axis", axis, -_BIG)
     shapes = {v.shape for v in vals}
     if len(shapes) != 1:
         raise ShapeError(f"stack: all Values need the same shape; got {[v.shape for v in vals]}")
@@ -48,11 +51,17 @@ def stack(values: Sequence[Any], axis: int = 0) -> Value:
 
 def where(condition: Any, a: Any, b: Any) -> Value:
     """``a`` where ``condition`` is true, else ``b``; the condition gets no gradient."""
-    cond = np.asarray(condition.data if isinstance(condition, Value) else condition)
+    raw = condition.data if isinstance(condition, Value) else condition
+    try:
+        cond = np.asarray(raw)
+    except (ValueError, TypeError, OverflowError):
+        raise DTypeError("where: the condition cannot be made an array of booleans") from None
+    if cond.dtype.kind not in "biuf":
+        raise DTypeError(f"where: a condition of dtype {cond.dtype}; give booleans or numbers")
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
-    like = a if isinstance(a, Value) else b if isinstance(b, Value) else Value(as_data(a), False)
-    va, vb = lift(a, like, "where"), lift(b, like, "where")
+    like = a if isinstance(a, Value) else b if isinstance(b, Value) else constant("where", a)
+    va, vb = _lift(a, like, "where"), _lift(b, like, "where")
     try:
         np.broadcast_shapes(cond.shape, va.shape, vb.shape)
     except ValueError:
@@ -83,13 +92,16 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Any], bias: Any = No
     Works on scalar Values (and numbers for the inputs); its backward gives dw_k = x_k dz,
     dx_k = w_k dz and db = dz, exactly the arrows of the book's backward graph.
     """
-    ws, xs = list(weights), list(inputs)
+    ws, xs = (
+        _sequence(weights, "weighted_sum", "weights"),
+        _sequence(inputs, "weighted_sum", "inputs"),
+    )
     if len(ws) != len(xs):
         raise ShapeError(f"weighted_sum: {len(ws)} weights but {len(xs)} inputs")
     first = ws[0] if ws and isinstance(ws[0], Value) else Value(0.0, False)
-    parts = [lift(v, first, "weighted_sum") for v in ws + xs]
+    parts = [_lift(v, first, "weighted_sum") for v in ws + xs]
     if bias is not None:
-        parts.append(lift(bias, first, "weighted_sum"))
+        parts.append(_lift(bias, first, "weighted_sum"))
     if any(type(p.data) is not float for p in parts):
         raise ShapeError(
             "weighted_sum: works on scalar Values; for arrays use x @ W + b "
@@ -115,7 +127,7 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
             f"linear: weight must be a 2-d Value (in_features, out_features); got "
             f"{getattr(weight, 'shape', type(weight).__name__)}"
         )
-    vx = x if type(x) is Value else lift(x, weight, "linear")
+    vx = x if type(x) is Value else _lift(x, weight, "linear")
     n_in, n_out = w.shape
     if type(vx.data) is not ndarray or vx.data.shape[-1:] != (n_in,):
         raise ShapeError(
@@ -124,7 +136,7 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
         )
     if bias is None:
         return apply(OPS["linear"], (vx.requires_grad, weight.requires_grad), vx, weight)
-    vb = bias if type(bias) is Value else lift(bias, weight, "linear")
+    vb = bias if type(bias) is Value else _lift(bias, weight, "linear")
     if shape_of(vb.data) not in ((n_out,), (1, n_out), ()):
         raise ShapeError(f"linear: bias of shape {vb.shape} does not fit {n_out} outputs")
     need = (vx.requires_grad, weight.requires_grad, vb.requires_grad)
@@ -132,12 +144,33 @@ def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
 
 
 def _values(values: Sequence[Any], op: str) -> list[Value]:
-    if isinstance(values, Value) or not len(values):
+    values = _sequence(values, op, "values")
+    if not values:
         raise ShapeError(f"{op}: expected a non-empty list of Values")
     like = next((v for v in values if isinstance(v, Value)), None)
     if like is None:
-        like = Value(as_data(values[0]), False)
-    return [lift(v, like, op) for v in values]
+        like = constant(op, values[0])
+    return [_lift(v, like, op) for v in values]
+
+
+def _sequence(values: Any, op: str, name: str) -> list[Any]:
+    """``values`` as a list: a list, a tuple, an array with at least one axis, or another
+    iterable that is not a Value or text."""
+    scalar_array = isinstance(values, ndarray) and values.ndim == 0
+    if isinstance(values, (Value, str, bytes)) or scalar_array or not hasattr(values, "__iter__"):
+        raise ShapeError(f"{op}: {name} must be a list of Values; got a {type(values).__name__}")
+    return list(values)
+
+
+def _lift(x: Any, like: Value, op: str) -> Value:
+    """``lift`` with the one error NumPy's conversion leaks (an int beyond float64) named."""
+    try:
+        return lift(x, like, op)
+    except OverflowError:
+        raise DTypeError(f"{op}: an operand holds a number too large for a float64") from None
+
+
+_BIG = 2**62  # axes: any whole number (the range is checked against the shape)
 
 
 def softmax_cross_entropy(

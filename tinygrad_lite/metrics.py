@@ -45,7 +45,7 @@ class BinaryCounts(NamedTuple):
 # ---------------------------------------------------------------- labels
 
 
-def to_labels(y: Any, threshold: float = 0.5) -> np.ndarray:
+def to_labels(y: Any, threshold: float = 0.5, where: str = "to_labels") -> np.ndarray:
     """Class labels (n,) from labels, one-hot rows, class scores or probabilities.
 
     >>> to_labels([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1]]).tolist()
@@ -53,20 +53,20 @@ def to_labels(y: Any, threshold: float = 0.5) -> np.ndarray:
     >>> to_labels([0.2, 0.9, 0.5]).tolist()
     [0, 1, 1]
     """
-    arr = as_array(y)
+    arr = as_array(y, where, "labels")
     if arr.ndim == 2 and arr.shape[1] > 1:
         return arr.argmax(axis=1)
     if arr.ndim == 2:
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise ShapeError(
-            f"to_labels: got shape {arr.shape}; give labels (n,), probabilities (n,) or (n, 1), "
-            "or one score per class (n, classes)"
+            f"{where}: got labels of shape {arr.shape}; give labels (n,), probabilities (n,) "
+            "or (n, 1), or one score per class (n, classes)"
         )
     if arr.dtype.kind == "b":
         return arr.astype(np.int64)
     if arr.dtype.kind not in "iuf":
-        raise DataError(f"to_labels: labels of dtype {arr.dtype}; use integers 0, 1, 2...")
+        raise DataError(f"{where}: labels of dtype {arr.dtype}; use integers 0, 1, 2...")
     if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
         return (arr >= threshold).astype(np.int64)  # probabilities of class 1
     return arr.astype(np.int64)
@@ -75,7 +75,7 @@ def to_labels(y: Any, threshold: float = 0.5) -> np.ndarray:
 def _labels_pair(
     where: str, y_true: Any, y_pred: Any, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    t, p = to_labels(y_true, threshold), to_labels(y_pred, threshold)
+    t, p = to_labels(y_true, threshold, where), to_labels(y_pred, threshold, where)
     same_length(where, y_true=t, y_pred=p)
     return t, p
 
@@ -252,7 +252,8 @@ def f1(
 
 def _errors(where: str, y_true: Any, y_pred: Any) -> np.ndarray:
     """``y_pred - y_true``; a column (n, 1) and a vector (n,) are taken to be the same thing."""
-    t, p = as_array(y_true).astype(np.float64), as_array(y_pred).astype(np.float64)
+    t = as_array(y_true, where, "y_true").astype(np.float64)
+    p = as_array(y_pred, where, "y_pred").astype(np.float64)
     if t.shape != p.shape:
         if t.size != p.size or t.squeeze().shape != p.squeeze().shape:
             raise ShapeError(
@@ -308,7 +309,7 @@ def get_metric(metric: str | Metric) -> tuple[str, Metric]:
     """``(name, function)`` for a metric given by name or as a function ``(y_true, y_pred)``."""
     if callable(metric):
         return getattr(metric, "__name__", type(metric).__name__), metric
-    if metric not in METRICS:
+    if not isinstance(metric, str) or metric not in METRICS:
         raise DataError(
             f"metric {metric!r} is unknown; use one of {sorted(METRICS)} "
             "or a function f(y_true, y_pred) -> float"

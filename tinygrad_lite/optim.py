@@ -29,11 +29,12 @@ Regularization" (2019, AdamW) and "SGDR" (2017, cosine annealing); Hinton's lect
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from .checks import flag
 from .core import ArgumentError, Value
 from .core.shapes import empty_aligned
 
@@ -85,15 +86,28 @@ class Optimizer:
         return {"lr": self.lr, "state": [_copy_state(s) for s in self.state]}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what ``state_dict()`` returned (for an optimizer over the same parameters)."""
+        """Restore what ``state_dict()`` returned (for an optimizer over the same parameters).
+
+        Everything is checked before anything changes: a dict without ``lr`` and ``state``,
+        a negative or NaN ``lr``, or a state list of the wrong length raises an ArgumentError
+        and leaves the optimizer as it was.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        _check_keys(owner, state_dict, ("lr", "state"))
         states = state_dict["state"]
+        if not isinstance(states, (list, tuple)) or not all(isinstance(s, Mapping) for s in states):
+            raise ArgumentError(
+                f"{owner}: 'state' must be a list of one dict per parameter, as state_dict() "
+                f"gives; got {type(states).__name__}"
+            )
         if len(states) != len(self.params):
             raise ArgumentError(
-                f"{type(self).__name__}.load_state_dict: the state dict has {len(states)} "
+                f"{owner}: the state dict has {len(states)} "
                 f"parameter states but this optimizer has {len(self.params)} parameters"
             )
-        self.lr = float(state_dict["lr"])
-        self.state = [_copy_state(s) for s in states]
+        lr = _in_range(owner, "lr", state_dict["lr"], 0.0, math.inf)
+        self.lr = lr
+        self.state = [_copy_state(dict(s)) for s in states]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
@@ -117,9 +131,9 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _in_range("SGD", "momentum", momentum, 0.0, math.inf)
         self.weight_decay = _in_range("SGD", "weight_decay", weight_decay, 0.0, math.inf)
-        if nesterov and self.momentum == 0.0:
+        if flag("SGD", "nesterov", nesterov) and self.momentum == 0.0:
             raise ArgumentError("SGD: nesterov=True needs a momentum > 0")
-        self.nesterov = bool(nesterov)
+        self.nesterov = flag("SGD", "nesterov", nesterov)
         self._scratch: dict[np.dtype, np.ndarray] = {}  # one small buffer per dtype
         # for each parameter that fits in one chunk: (its data array, the scratch in its shape)
         self._parts: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self.params)
@@ -247,7 +261,7 @@ class RMSprop(Optimizer):
         self.eps = _in_range("RMSprop", "eps", eps, 0.0, math.inf)
         self.weight_decay = _in_range("RMSprop", "weight_decay", weight_decay, 0.0, math.inf)
         self.momentum = _in_range("RMSprop", "momentum", momentum, 0.0, math.inf)
-        self.centered = bool(centered)
+        self.centered = flag("RMSprop", "centered", centered)
 
     def update(self, g: Any, w: Any, state: State) -> Any:
         alpha = self.alpha
@@ -296,8 +310,16 @@ class LRScheduler:
         return {"base_lr": self.base_lr, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.base_lr = float(state_dict["base_lr"])
-        self.last_epoch = int(state_dict["last_epoch"])
+        """Restore what ``state_dict()`` returned; checked before anything changes."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        _check_keys(owner, state_dict, ("base_lr", "last_epoch"))
+        base_lr = _in_range(owner, "base_lr", state_dict["base_lr"], 0.0, math.inf)
+        last_epoch = state_dict["last_epoch"]
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, (int, np.integer)):
+            raise ArgumentError(f"{owner}: last_epoch={last_epoch!r} must be a whole number")
+        if last_epoch < 0:
+            raise ArgumentError(f"{owner}: last_epoch={last_epoch!r} must be >= 0")
+        self.base_lr, self.last_epoch = base_lr, int(last_epoch)
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
 
@@ -413,7 +435,23 @@ def _copy_state(state: State) -> State:
     return {k: _copy(v) for k, v in state.items()}
 
 
+def _check_keys(owner: str, state_dict: Any, keys: tuple[str, ...]) -> None:
+    """A state dict must be a mapping that holds ``keys``."""
+    if not isinstance(state_dict, Mapping):
+        raise ArgumentError(
+            f"{owner}: expected the dict that state_dict() returns, got {type(state_dict).__name__}"
+        )
+    missing = [k for k in keys if k not in state_dict]
+    if missing:
+        raise ArgumentError(
+            f"{owner}: the state dict lacks {missing} (it has {sorted(map(str, state_dict))}); "
+            "give what state_dict() returned"
+        )
+
+
 def _checked_params(params: Any, owner: str) -> list[Value]:
+    if isinstance(params, Value) and owner != "clip_grad_norm_":
+        raise ArgumentError(f"{owner}: params is one Value; pass a list of them: {owner}([w], ...)")
     if hasattr(params, "parameters") and not isinstance(params, (list, tuple)):
         raise ArgumentError(
             f"{owner}: got a {type(params).__name__}; pass its parameters: "
@@ -433,6 +471,13 @@ def _checked_params(params: Any, owner: str) -> list[Value]:
             raise ArgumentError(
                 f"{owner}: params[{i}] appears twice; each parameter must be listed once"
             )
+        if not p.is_leaf and owner != "clip_grad_norm_":
+            # backward keeps no gradient on a computed Value, and a step would change a copy
+            # of the forward result, not a weight: the optimizer would train nothing
+            raise ArgumentError(
+                f"{owner}: params[{i}] is the result of {p.op!r}, not a parameter; pass the "
+                "leaves the model learns (model.parameters(), or Values made with tl.Value)"
+            )
         seen.add(id(p))
     if not ps and owner != "clip_grad_norm_":
         raise ArgumentError(f"{owner}: got an empty list of parameters")
@@ -444,8 +489,10 @@ def _in_range(
 ) -> float:
     """``value`` as a float in [low, high) (or [low, high] with ``closed=True``)."""
     try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError(name)
         x = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ArgumentError(f"{owner}: {name}={value!r} must be a number") from None
     upper_ok = x <= high if closed else x < high
     if not (low <= x and upper_ok):

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import flag, real_number, whole_number
 from .core import TinygradLiteError, Value, no_grad
 from .data.loader import DataLoader
 from .data.preprocessing import Standardizer
@@ -143,13 +144,14 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best: bool = True,
     ) -> None:
-        if int(patience) != patience or patience < 1:
-            raise TrainingError(f"EarlyStopping: patience={patience}; give a whole number >= 1")
-        if min_delta < 0:
-            raise TrainingError(f"EarlyStopping: min_delta={min_delta} must be >= 0")
+        if not isinstance(monitor, str):
+            raise TrainingError(
+                f"EarlyStopping: monitor={monitor!r} must be a name in the History, "
+                "such as 'val_cost' or 'val_accuracy'"
+            )
         self.monitor = monitor
-        self.patience = int(patience)
-        self.min_delta = float(min_delta)
+        self.patience = whole_number("EarlyStopping", "patience", patience, 1, TrainingError)
+        self.min_delta = real_number("EarlyStopping", "min_delta", min_delta, 0.0, TrainingError)
         self.restore_best = restore_best
         self._sign = 1.0 if lower_is_better(monitor) else -1.0  # compare as "lower is better"
         self.best = float("inf")
@@ -226,20 +228,32 @@ def fit(
     ``f(y_true, y_pred)``. ``verbose``: None shows a progress bar when attached to a terminal
     (and tqdm is installed), True prints every epoch, an int n every n-th, False nothing.
     """
-    if int(epochs) != epochs or epochs < 1:
-        raise TrainingError(f"fit: epochs={epochs}; give a whole number >= 1")
+    epochs = whole_number("fit", "epochs", epochs, 1, TrainingError)
+    shuffle = flag("fit", "shuffle", shuffle, TrainingError)
+    if (
+        verbose is not None
+        and not isinstance(verbose, (bool, int, np.integer))
+        or (isinstance(verbose, (int, np.integer)) and verbose < 0)
+    ):
+        raise TrainingError(
+            f"fit: verbose={verbose!r}; give None (a progress bar on a terminal), True, "
+            "False, or print every n-th epoch with an int n >= 1"
+        )
+    _check_model_and_optimizer("fit", model, optimizer)
     loader = _loader(train_data, batch_size, shuffle, seed)
+    if validation_data is not None:
+        _pair("fit", "validation_data", validation_data)
     named = [get_metric(m) for m in metrics]
     history = History()
-    progress = _Progress(int(epochs), verbose)
+    progress = _Progress(epochs, verbose)
     for cb in callbacks:
         cb.on_train_begin(model)
     try:
-        for epoch in range(1, int(epochs) + 1):
+        for epoch in range(1, epochs + 1):
             _set_training(model, True)
             logs = train_epoch(model, loss_fn, optimizer, loader, named)
             if validation_data is not None:
-                X_val, y_val = validation_data
+                X_val, y_val = _pair("fit", "validation_data", validation_data)
                 measured = _evaluate(model, loss_fn, X_val, y_val, named)
                 logs.update({f"val_{name}": value for name, value in measured.items()})
             history.record(epoch, logs)
@@ -267,7 +281,7 @@ def train_epoch(
     outputs, targets = [], []
     for xb, yb in loader:
         prediction = model(Value(xb, requires_grad=False))  # 1. predict
-        cost = loss_fn(prediction, yb)  # 2. measure
+        cost = _cost("fit", loss_fn, prediction, yb)  # 2. measure
         optimizer.zero_grad()
         cost.backward()  # 3. feedback
         optimizer.step()  # 4. adjust
@@ -284,15 +298,35 @@ def train_epoch(
 
 
 def predict(model: Module, X: Any, batch_size: int | None = None) -> np.ndarray:
-    """The model's outputs for ``X`` as an array: evaluation mode, no graph recorded."""
-    X = as_array(X)
+    """The model's outputs for ``X`` as an array: evaluation mode, no graph recorded.
+
+    ``batch_size`` rows go through the model at a time (all of them when None). ``X`` with
+    no rows gives an array with no rows and the model's output width: the model runs once
+    on the empty batch, so the width is the model's own.
+
+    >>> import numpy as np
+    >>> from tinygrad_lite import nn
+    >>> predict(nn.Linear(3, 2), np.zeros((0, 3))).shape
+    (0, 2)
+    """
+    if not callable(model):
+        raise TrainingError(f"predict: model is a {type(model).__name__}, not a callable model")
+    X = as_array(X, "predict", "X")
+    if X.ndim == 0:
+        raise TrainingError(
+            f"predict: X is a single number ({X!r}); give an array with one row per example"
+        )
+    size = (
+        len(X)
+        if batch_size is None
+        else whole_number("predict", "batch_size", batch_size, 1, TrainingError)
+    )
     was_training = _set_training(model, False)
     try:
         with no_grad():
-            size = len(X) if batch_size is None else batch_size
             parts = [
-                as_array(model(Value(X[i : i + size], requires_grad=False)))
-                for i in range(0, len(X), max(size, 1))
+                _as_output("predict", model(Value(X[i : i + size], requires_grad=False)))
+                for i in range(0, max(len(X), 1), max(size, 1))  # once for an empty X
             ]
     finally:
         _set_training(model, was_training)
@@ -320,9 +354,9 @@ def _evaluate(
     batch_size: int | None = None,
 ) -> dict[str, float]:
     outputs = predict(model, X, batch_size)
-    y = as_array(y)
+    y = as_array(y, "evaluate", "y")
     with no_grad():
-        logs = {"cost": loss_fn(Value(outputs, requires_grad=False), y).item()}
+        logs = {"cost": _cost("evaluate", loss_fn, Value(outputs, requires_grad=False), y).item()}
     logs.update({name: float(fn(y, outputs)) for name, fn in metrics})
     return logs
 
@@ -340,8 +374,55 @@ def _loader(data: Data, batch_size: int | None, shuffle: bool, seed: Seed) -> Da
             f"fit: train_data must be (X, y) or a DataLoader; got {type(data).__name__}"
         )
     X, y = data
-    full_batch = batch_size is None or batch_size >= len(as_array(X))
+    if batch_size is not None:
+        batch_size = whole_number("fit", "batch_size", batch_size, 1, TrainingError)
+    n = DataLoader(X, y).n  # checks X and y: arrays of numbers, one row per example each
+    full_batch = batch_size is None or batch_size >= n
     return DataLoader(X, y, batch_size, shuffle=shuffle and not full_batch, seed=seed)
+
+
+def _pair(owner: str, name: str, data: Any) -> tuple[Any, Any]:
+    """``data`` as ``(X, y)``, or a TrainingError that says what it got."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        got = f"{len(data)} items" if isinstance(data, (tuple, list)) else type(data).__name__
+        raise TrainingError(f"{owner}: {name} must be a pair (X, y); got {got}")
+    return data[0], data[1]
+
+
+def _check_model_and_optimizer(owner: str, model: Any, optimizer: Any) -> None:
+    if not callable(model):
+        raise TrainingError(f"{owner}: model is a {type(model).__name__}, not a callable model")
+    if not isinstance(optimizer, Optimizer):
+        raise TrainingError(
+            f"{owner}: optimizer is a {type(optimizer).__name__}; give one from "
+            "tinygrad_lite.optim, e.g. optim.SGD(model.parameters(), lr=0.1)"
+        )
+
+
+def _cost(owner: str, loss_fn: LossFn, prediction: Value, y: Any) -> Value:
+    """``loss_fn(prediction, y)``, checked to be one number held in a Value."""
+    if not callable(loss_fn):
+        raise TrainingError(f"{owner}: loss_fn is a {type(loss_fn).__name__}, not a function")
+    cost = loss_fn(prediction, y)
+    if not isinstance(cost, Value):
+        raise TrainingError(
+            f"{owner}: loss_fn returned a {type(cost).__name__}, not a Value; training needs "
+            "the cost as a Value to run backward from: build it with tinygrad_lite ops "
+            "(e.g. nn.functional.mse_loss), not with float() or NumPy"
+        )
+    if cost.size != 1:
+        raise TrainingError(
+            f"{owner}: loss_fn returned a Value of shape {cost.shape}; the cost must be one "
+            "number (reduce it with .mean() or .sum())"
+        )
+    return cost
+
+
+def _as_output(owner: str, output: Any) -> np.ndarray:
+    """The model's output for one batch as an array with at least one axis."""
+    if output is None:
+        raise TrainingError(f"{owner}: the model returned None; its forward must return a Value")
+    return np.atleast_1d(as_array(output, owner, "the model's output"))
 
 
 def _set_training(model: Any, mode: bool) -> bool:
@@ -444,8 +525,10 @@ def cross_validate(
     e.g. ``lambda p: optim.SGD(p, lr=0.08)``. With ``standardize`` each fold's inputs are
     standardized with the statistics of that fold's training part only.
     """
-    X, y = as_array(X), as_array(y)
-    gen = random_generator(seed)
+    X, y = as_array(X, "cross_validate", "X"), as_array(y, "cross_validate", "y")
+    if not callable(make_model) or not callable(make_optimizer):
+        raise TrainingError("cross_validate: make_model and make_optimizer must be functions")
+    gen = random_generator(seed, "cross_validate")
     histories, scores = [], []
     for train, val in k_fold(len(X), k, shuffle=shuffle, seed=gen):
         X_train, X_val = X[train], X[val]

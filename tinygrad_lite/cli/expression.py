@@ -26,6 +26,7 @@ METHODS: dict[str, tuple[int, int]] = {
 }
 MAX_LENGTH = 5000  # characters of an expression: a slide, not a program
 MAX_DEPTH = 60  # nesting of an expression
+MAX_FLOAT = int(np.finfo(np.float64).max)  # a larger integer literal has no float
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -58,6 +59,10 @@ def evaluate(text: str, data: Sequence[str] = ()) -> Value:
     except SyntaxError as e:
         raise ExpressionError(
             f"graph: cannot parse the expression: {e.msg} (column {e.offset})"
+        ) from None
+    except (RecursionError, MemoryError, ValueError):  # Python's parser gave up on the nesting
+        raise ExpressionError(
+            f"graph: the expression nests too deeply to parse; at most {MAX_DEPTH} levels"
         ) from None
     return _Interpreter(set(data)).run(tree)
 
@@ -110,7 +115,13 @@ class _Interpreter:
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise _refuse(node, f"the constant {value!r} (only numbers)")
+                raise _refuse(node, f"the constant {_short(repr(value))} (only numbers)")
+            if isinstance(value, int) and abs(value) > MAX_FLOAT:
+                digits = len(str(abs(value)))
+                raise ExpressionError(
+                    f"graph: the number {_short(str(value))} ({digits} digits) is too large for "
+                    f"a float (at most about 1.8e308); write it as a float, e.g. 1e300"
+                )
             return float(value)
         if isinstance(node, ast.Name):
             if node.id not in self.names:
@@ -124,7 +135,7 @@ class _Interpreter:
             return -x if isinstance(node.op, ast.USub) else x
         if isinstance(node, ast.Call) and not node.keywords:
             return self.call(node, d)
-        raise _refuse(node, f"`{ast.unparse(node)}`")
+        raise _refuse(node, f"`{_source(node)}`")
 
     def call(self, node: ast.Call, depth: int) -> Any:
         func = node.func
@@ -146,7 +157,7 @@ class _Interpreter:
                 raise _refuse(node, ".leaky_relu() with a Value slope (a number is needed)")
             return getattr(target, func.attr)(*args)
         allowed = ", .".join(sorted(METHODS))
-        raise _refuse(node, f"the call `{ast.unparse(node)}` (allowed: .{allowed}, weighted_sum)")
+        raise _refuse(node, f"the call `{_source(node)}` (allowed: .{allowed}, weighted_sum)")
 
     def list(self, node: ast.expr, depth: int) -> list[Any]:
         if not isinstance(node, (ast.List, ast.Tuple)):
@@ -159,6 +170,18 @@ def _arithmetic(fn: Callable[[Any, Any], Any], symbol: str, a: Any, b: Any) -> A
         return fn(a, b)
     with np.errstate(all="ignore"):  # two numbers: IEEE results (inf, nan), never an exception
         return float(fn(np.float64(a), np.float64(b)))
+
+
+def _source(node: ast.AST) -> str:
+    """The text of ``node``, shortened for a one-line message."""
+    try:
+        return _short(ast.unparse(node))
+    except RecursionError:  # nested too deeply for the unparser: say where instead
+        return "this part"
+
+
+def _short(text: str, keep: int = 60) -> str:
+    return text if len(text) <= keep else f"{text[: keep // 2]}...{text[-keep // 2 :]}"
 
 
 def _refuse(node: ast.AST, what: str) -> ExpressionError:

@@ -22,6 +22,7 @@ import csv
 import functools
 import gzip
 import io
+import math
 import struct
 import zlib
 from collections.abc import Sequence
@@ -238,41 +239,65 @@ def read_idx(path: str | Path) -> np.ndarray:
 
     The file starts with a magic number (two zero bytes, a type code, the number of
     dimensions), then each dimension as a big-endian int32, then the data. Every part is
-    checked: a wrong or truncated file raises ``DataError`` saying what was found.
+    checked: a wrong or truncated file raises ``DataError`` saying what was found. The size
+    the header declares is compared with the file (or with what its compressed size can
+    hold) before any data is read, so a forged header cannot exhaust memory.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip's magic number
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"read_idx: {path} looks gzip-compressed but is corrupt: {e}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+    with path.open("rb") as raw_file:
+        compressed = raw_file.read(2) == b"\x1f\x8b"  # gzip's magic number
+    on_disk = path.stat().st_size
+    opened = gzip.open(path, "rb") if compressed else path.open("rb")
+    try:
+        with opened as f:
+            head = f.read(4)
+            dtype, ndim = _idx_type(path, head)
+            dims = f.read(4 * ndim)
+            if ndim == 0 or len(dims) < 4 * ndim:
+                raise DataError(
+                    f"read_idx: {path} declares {ndim} dimensions but the file ends inside its "
+                    "header"
+                )
+            shape = struct.unpack(f">{ndim}I", dims)
+            expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+            header = 4 + 4 * ndim
+            # gzip's deflate cannot expand data by more than about 1032:1
+            room = 1032 * on_disk if compressed else on_disk - header
+            if expected > room:
+                raise _idx_size_error(path, shape, dtype, expected, f"at most {max(room, 0)}")
+            payload = f.read(expected + 1)  # one byte more: a longer file is refused too
+    except (OSError, EOFError, zlib.error) as e:
+        if not compressed:
+            raise
+        raise DataError(f"read_idx: {path} looks gzip-compressed but is corrupt: {e}") from None
+    if len(payload) != expected:
+        raise _idx_size_error(path, shape, dtype, expected, str(len(payload)))
+    data = np.frombuffer(payload, dtype=dtype, count=math.prod(shape))
+    return data.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _idx_type(path: Path, head: bytes) -> tuple[np.dtype, int]:
+    """The element type and the number of dimensions from an IDX magic number."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
         raise DataError(
             f"read_idx: {path} does not start with an IDX magic number (0x00 0x00 type ndim); "
-            f"its first bytes are {raw[:4].hex(' ') or 'missing (empty file)'}. "
+            f"its first bytes are {head.hex(' ') or 'missing (empty file)'}. "
             "Is it an MNIST idx file (e.g. train-images-idx3-ubyte[.gz])?"
         )
-    code, ndim = raw[2], raw[3]
+    code, ndim = head[2], head[3]
     if code not in _IDX_TYPES:
         known = ", ".join(f"0x{c:02X}" for c in _IDX_TYPES)
         raise DataError(f"read_idx: {path} has type code 0x{code:02X}; IDX knows {known}")
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise DataError(
-            f"read_idx: {path} declares {ndim} dimensions but the file ends inside its header"
-        )
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = _IDX_TYPES[code]
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DataError(
-            f"read_idx: {path} declares shape {shape} of {dtype.name} ({expected} bytes of data) "
-            f"but holds {len(raw) - header} bytes after its header; the file is truncated or "
-            "not an IDX file"
-        )
-    data = np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=header)
-    return data.reshape(shape).astype(dtype.newbyteorder("="))
+    return _IDX_TYPES[code], ndim
+
+
+def _idx_size_error(
+    path: Path, shape: tuple[int, ...], dtype: np.dtype, expected: int, held: str
+) -> DataError:
+    return DataError(
+        f"read_idx: {path} declares shape {shape} of {dtype.name} ({expected} bytes of data) "
+        f"but holds {held} bytes after its header; the file is truncated or not an IDX file"
+    )
 
 
 _MNIST_FILES = {

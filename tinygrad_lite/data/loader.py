@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import flag, whole_number
 from ..core import ShapeError
 from .errors import DataError
 from .splits import Seed, as_array, random_generator, same_length
@@ -55,18 +56,22 @@ class DataLoader:
         seed: Seed = None,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
-        self.X, self.y = as_array(X), as_array(y)
+        self.X, self.y = as_array(X, "DataLoader", "X"), as_array(y, "DataLoader", "y")
+        if self.X.ndim == 0 or self.y.ndim == 0:
+            raise DataError(
+                f"DataLoader: X has shape {self.X.shape} and y {self.y.shape}; give one row "
+                "per example (a single number is not a data set)"
+            )
         self.n = same_length("DataLoader", X=self.X, y=self.y)
         if self.n == 0:
             raise DataError("DataLoader: X and y hold no examples")
-        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-            raise DataError(
-                f"DataLoader: batch_size={batch_size!r}; give a whole number >= 1, "
-                "or None for the full batch"
+        if batch_size is not None:  # None: the full batch
+            batch_size = min(
+                whole_number("DataLoader", "batch_size", batch_size, 1, DataError), self.n
             )
-        self.batch_size = self.n if batch_size is None else min(int(batch_size), self.n)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
+        self.batch_size = self.n if batch_size is None else batch_size
+        self.shuffle = flag("DataLoader", "shuffle", shuffle, DataError)
+        self.drop_last = flag("DataLoader", "drop_last", drop_last, DataError)
         if transform is not None and not callable(transform):
             raise DataError(
                 f"DataLoader: transform={transform!r} is not callable; give a function of a "
@@ -75,7 +80,7 @@ class DataLoader:
         self.transform = transform
         # an explicit seed: one generator for the loader's life, so every epoch differs;
         # None: tl.manual_seed's generator, looked up each epoch
-        self._seed_rng = None if seed is None else random_generator(seed)
+        self._seed_rng = None if seed is None else random_generator(seed, "DataLoader")
 
     def __len__(self) -> int:
         """The number of batches (optimizer steps) in one epoch."""

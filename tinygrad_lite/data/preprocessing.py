@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import room, whole_number
 from ..core import ShapeError
 from .errors import DataError
 from .splits import as_array
@@ -30,13 +31,17 @@ def one_hot(labels: Any, num_classes: int | None = None) -> np.ndarray:
     >>> one_hot([0, 2, 1]).tolist()
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
     """
-    y = as_array(labels)
+    y = as_array(labels, "one_hot", "labels")
     if y.ndim != 1:
         raise ShapeError(f"one_hot: labels of shape {y.shape}; give a 1-D array of class numbers")
     if y.size and (y.dtype.kind not in "biuf" or np.any(y != np.round(y))):
         raise DataError(f"one_hot: labels must be whole numbers 0, 1, 2...; got {y[:5]!r}...")
     y = y.astype(np.int64)
+    if num_classes is not None:
+        num_classes = whole_number("one_hot", "num_classes", num_classes, 1, DataError)
+        room("one_hot", (len(y), num_classes), 8, DataError)
     classes = int(y.max()) + 1 if num_classes is None and y.size else (num_classes or 0)
+    room("one_hot", (len(y), classes), 8, DataError)
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise DataError(
             f"one_hot: labels range from {y.min()} to {y.max()}, outside 0..{classes - 1} "
@@ -97,7 +102,7 @@ class Standardizer:
         return self._floats(Z, "inverse_transform") * std + mean
 
     def _floats(self, X: Any, what: str) -> np.ndarray:
-        X = as_array(X)
+        X = as_array(X, f"Standardizer.{what}", "X")
         if X.ndim not in (1, 2) or X.dtype.kind not in "biuf":
             raise ShapeError(
                 f"Standardizer.{what}: got an array of shape {X.shape} and dtype {X.dtype}; "
@@ -108,7 +113,7 @@ class Standardizer:
     def _stats(self, X: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
         if self.mean_ is None or self.std_ is None:
             raise DataError(f"Standardizer.{what}: call fit(X_train) first")
-        shape = as_array(X).shape
+        shape = as_array(X, f"Standardizer.{what}", "X").shape
         width = shape[1] if len(shape) == 2 else None
         fitted = self.mean_.shape[0] if self.mean_.ndim == 1 else None
         if width != fitted and not (width == 1 and fitted is None):

@@ -20,25 +20,47 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import flag, room, whole_number
 from ..core import ShapeError, Value, rng
 from .errors import DataError
 
 Seed = int | np.random.Generator | None
 
 
-def random_generator(seed: Seed = None) -> np.random.Generator:
+def random_generator(seed: Seed = None, owner: str = "random_generator") -> np.random.Generator:
     """The generator to shuffle with: ``tl.manual_seed``'s one when ``seed`` is None, a fresh
     ``np.random.default_rng(seed)`` for an int, or the Generator itself."""
     if seed is None:
         return rng()
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DataError(
+            f"{owner}: seed={seed!r}: give a whole number >= 0, a numpy Generator, or None for "
+            "tl.manual_seed's generator"
+        )
     return np.random.default_rng(seed)
 
 
-def as_array(x: Any) -> np.ndarray:
-    """The data of a Value, or ``np.asarray`` of anything else (lists, arrays)."""
-    return np.asarray(x.data if isinstance(x, Value) else x)
+def as_array(x: Any, owner: str = "as_array", name: str = "the data") -> np.ndarray:
+    """The data of a Value, or ``np.asarray`` of anything else (lists, arrays), checked to
+    hold numbers (or booleans): ragged rows, text, objects, complex numbers and integers too
+    large for 64 bits raise a DataError that names ``owner`` and ``name``."""
+    raw = x.data if isinstance(x, Value) else x
+    try:
+        arr = np.asarray(raw)
+    except (ValueError, TypeError, OverflowError) as e:
+        why = str(e).split(". ")[0]
+        raise DataError(
+            f"{owner}: {name} cannot be made an array of numbers ({why}); give rows of numbers "
+            "of one length"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        shown = repr(raw) if len(repr(raw)) < 60 else repr(raw)[:57] + "..."
+        raise DataError(
+            f"{owner}: {name} {shown} holds {arr.dtype} values, not real numbers; give numbers"
+        )
+    return arr
 
 
 def same_length(where: str, **arrays: np.ndarray) -> int:
@@ -58,12 +80,12 @@ def train_test_split(
     ``test_size`` is a fraction of the examples (rounded up, as scikit-learn does) or a count.
     Without ``shuffle`` the last examples form the test set.
     """
-    X, y = as_array(X), as_array(y)
+    X, y = as_array(X, "train_test_split", "X"), as_array(y, "train_test_split", "y")
     n = same_length("train_test_split", X=X, y=y)
     n_test = _part_size("train_test_split", "test_size", test_size, n)
     _check_train_left("train_test_split", n, n - n_test)
-    if shuffle:
-        order = random_generator(seed).permutation(n)
+    if flag("train_test_split", "shuffle", shuffle, DataError):
+        order = random_generator(seed, "train_test_split").permutation(n)
         train, test = order[n_test:], order[:n_test]
     else:
         train, test = np.arange(n - n_test), np.arange(n - n_test, n)
@@ -87,13 +109,16 @@ def train_val_test_split(
     >>> [p.tolist() for p in parts[3:]]
     [[0, 1, 2, 3, 4], [5, 6], [7, 8, 9]]
     """
-    X, y = as_array(X), as_array(y)
+    X, y = as_array(X, "train_val_test_split", "X"), as_array(y, "train_val_test_split", "y")
     n = same_length("train_val_test_split", X=X, y=y)
     n_val = _part_size("train_val_test_split", "val_size", val_size, n)
     n_test = _part_size("train_val_test_split", "test_size", test_size, n)
     n_train = n - n_val - n_test
     _check_train_left("train_val_test_split", n, n_train)
-    order = random_generator(seed).permutation(n) if shuffle else np.arange(n)
+    if flag("train_val_test_split", "shuffle", shuffle, DataError):
+        order = random_generator(seed, "train_val_test_split").permutation(n)
+    else:
+        order = np.arange(n)
     train, val, test = np.split(order, [n_train, n_train + n_val])
     return X[train], X[val], X[test], y[train], y[val], y[test]
 
@@ -110,13 +135,24 @@ def k_fold(
     >>> [val.tolist() for _, val in k_fold(5, k=2)]
     [[0, 1, 2], [3, 4]]
     """
-    count = n if isinstance(n, (int, np.integer)) else len(as_array(n))
-    if int(k) != k or not 2 <= k <= count:
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+        count = int(n)
+    else:
+        arr = as_array(n, "k_fold", "n")
+        if arr.ndim == 0:
+            raise DataError(f"k_fold: n={n!r}; give the number of examples or an array of them")
+        count = len(arr)
+    room("k_fold", (count,), 8, DataError)  # the permutation of the examples
+    k = whole_number("k_fold", "k", k, 2, DataError)
+    if k > count:
         raise DataError(
             f"k_fold: k={k} folds of {count} examples; k must be a whole number from 2 to {count}"
         )
-    order = random_generator(seed).permutation(count) if shuffle else np.arange(count)
-    folds = np.array_split(order, int(k))
+    if flag("k_fold", "shuffle", shuffle, DataError):
+        order = random_generator(seed, "k_fold").permutation(count)
+    else:
+        order = np.arange(count)
+    folds = np.array_split(order, k)
     for i, val in enumerate(folds):
         train = np.concatenate([f for j, f in enumerate(folds) if j != i])
         yield train, val

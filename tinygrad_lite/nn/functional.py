@@ -26,15 +26,17 @@ from typing import Any
 import numpy as np
 
 from .. import functions
+from ..checks import constant, flag
 from ..core import OPS, ArgumentError, IndexingError, ShapeError, Value, apply, rng
 from ..core.shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def as_value(x: Any) -> Value:
-    """``x`` itself if it is a Value, else a constant Value (``requires_grad=False``) of it."""
-    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+def as_value(x: Any, owner: str = "as_value") -> Value:
+    """``x`` itself if it is a Value, else a constant Value (``requires_grad=False``) of it;
+    data that cannot be one raises a DTypeError naming ``owner``."""
+    return constant(owner, x)
 
 
 # ---------------------------------------------------------------- activations
@@ -42,21 +44,21 @@ def as_value(x: Any) -> Value:
 
 def relu(x: Any) -> Value:
     """max(x, 0), elementwise."""
-    return as_value(x).relu()
+    return as_value(x, "relu").relu()
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Value:
     """x where x > 0, else ``negative_slope * x``."""
-    return as_value(x).leaky_relu(negative_slope)
+    return as_value(x, "leaky_relu").leaky_relu(negative_slope)
 
 
 def sigmoid(x: Any) -> Value:
     """1 / (1 + exp(-x)), elementwise."""
-    return as_value(x).sigmoid()
+    return as_value(x, "sigmoid").sigmoid()
 
 
 def tanh(x: Any) -> Value:
-    return as_value(x).tanh()
+    return as_value(x, "tanh").tanh()
 
 
 def softplus(x: Any) -> Value:
@@ -69,19 +71,19 @@ def softplus(x: Any) -> Value:
     >>> round(softplus(0.0).item(), 6), softplus(1000.0).item(), softplus(-1000.0).item()
     (0.693147, 1000.0, 0.0)
     """
-    x = as_value(x)
+    x = as_value(x, "softplus")
     r = x.relu()
     return r + ((x - r).exp() + (-r).exp()).log()
 
 
 def softmax(x: Any, axis: int = -1) -> Value:
     """exp(x) / sum(exp(x)) along ``axis`` (each slice sums to 1)."""
-    return as_value(x).softmax(axis)
+    return as_value(x, "softmax").softmax(axis)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Value:
     """log(softmax(x)), computed without overflow for any x."""
-    return as_value(x).log_softmax(axis)
+    return as_value(x, "log_softmax").log_softmax(axis)
 
 
 def dropout(
@@ -94,8 +96,8 @@ def dropout(
     default ``tl.rng()``.
     """
     p = check_probability(p, "dropout")
-    x = as_value(x)
-    if not training or p == 0.0:
+    x = as_value(x, "dropout")
+    if not flag("dropout", "training", training) or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
@@ -455,7 +457,12 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
     """
     name = "cross_entropy"
     _check_reduction(reduction, name)
-    z = as_value(logits)
+    z = as_value(logits, "cross_entropy")
+    if z.ndim == 0 or z.shape[-1] == 0:
+        raise ShapeError(
+            f"{name}: logits of shape {z.shape} have no class axis with a class on it; give "
+            "one score per class on the last axis: (classes,) or (N, classes)"
+        )
     if z.ndim == 0:
         raise ShapeError(f"{name}: logits must have a class axis (the last); got a scalar")
     index = _class_indices(labels, z, name)
@@ -473,8 +480,10 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
 def check_probability(p: Any, op: str) -> float:
     """``p`` as a float, or ArgumentError if it is not a probability in [0, 1]."""
     try:
+        if isinstance(p, (str, bytes)):
+            raise TypeError(op)
         value = float(p)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ArgumentError(f"{op}: p={p!r} must be a number in [0, 1]") from None
     if not 0.0 <= value <= 1.0:
         raise ArgumentError(f"{op}: p={p!r} must be a probability in [0, 1]")
@@ -482,7 +491,7 @@ def check_probability(p: Any, op: str) -> float:
 
 
 def _check_reduction(reduction: str, loss: str) -> None:
-    if reduction not in REDUCTIONS:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ArgumentError(f"{loss}: reduction={reduction!r}; choose one of {REDUCTIONS}")
 
 
@@ -494,7 +503,7 @@ def _reduce(loss: Value, reduction: str) -> Value:
 
 def _constant_like(data: Any, like: Value, loss: str) -> Value:
     """A target as a constant Value of ``like``'s kind: a Python float, or its dtype."""
-    raw = as_data(data, loss)
+    raw = constant(loss, data).data
     if type(like.data) is float and np.ndim(raw) == 0:
         raw = float(raw)
     elif type(like.data) is not float and type(raw) is not float and raw.dtype != like.dtype:
@@ -505,7 +514,7 @@ def _constant_like(data: Any, like: Value, loss: str) -> Value:
 def _pair(input: Any, target: Any, loss: str, reduction: str) -> tuple[Value, Value]:
     """The prediction and the target of an elementwise loss, checked to have one shape."""
     _check_reduction(reduction, loss)
-    x = as_value(input)
+    x = as_value(input, loss)
     t = target if isinstance(target, Value) else _constant_like(target, x, loss)
     if x.shape != t.shape:
         raise ShapeError(
@@ -520,7 +529,10 @@ def _class_indices(labels: Any, logits: Value, loss: str) -> np.ndarray | None:
     distributions of the logits' shape (one-hot rows or probabilities)."""
     raw = labels.data if isinstance(labels, Value) else labels
     shape, classes = logits.shape, logits.shape[-1]
-    given = raw.shape if type(raw) is np.ndarray else np.shape(raw)
+    try:
+        given = raw.shape if type(raw) is np.ndarray else np.shape(raw)
+    except ValueError:  # ragged lists
+        raise ShapeError(f"{loss}: labels {raw!r} are ragged; give one label per row") from None
     if given == shape:
         return None
     if given != shape[:-1]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import flag, room
 from ..core import DTypeError, ShapeError, Value
 from ..core.shapes import empty_aligned
 from . import functional as F
@@ -51,8 +52,10 @@ class Linear(Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.dtype = float_dtype(dtype, "Linear")
+        room("Linear", (self.in_features, self.out_features), self.dtype.itemsize, ShapeError)
         # storage that starts on a cache line: the optimizer writes these in place every step,
         # and an array that starts mid-line makes each of those vector stores straddle two lines
+        bias = flag("Linear", "bias", bias, ShapeError)
         self.weight = Value(empty_aligned((self.in_features, self.out_features), self.dtype))
         self.bias = Value(empty_aligned(self.out_features, self.dtype)) if bias else None
         self.reset_parameters()

