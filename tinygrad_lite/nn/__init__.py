@@ -27,6 +27,7 @@ from .activations import (
     Softmax,
     Tanh,
 )
+from .embedding import Embedding
 from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
 
@@ -34,6 +35,7 @@ __all__ = [
     "ArgumentError",
     "CheckpointError",
     "Dropout",
+    "Embedding",
     "Flatten",
     "Identity",
     "IncompatibleKeys",

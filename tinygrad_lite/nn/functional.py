@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import functions
-from ..core import ArgumentError, IndexingError, ShapeError, Value, rng
+from ..core import ArgumentError, DTypeError, IndexingError, ShapeError, Value, rng
 from ..core.shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -270,3 +270,60 @@ def _class_targets(labels: Any, logits: Value, loss: str) -> Value:
     if isinstance(labels, Value):
         return labels
     return _constant_like(labels, logits, loss)
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+def embedding(ids: Any, weight: Value, padding_idx: int | None = None) -> Value:
+    """Rows of ``weight`` (num_embeddings, dim) at the integer ``ids``: shape ``(*ids.shape, dim)``.
+
+    The backward adds each position's gradient into its row (repeated ids add up); the row
+    ``padding_idx`` gets no gradient, as in PyTorch.
+
+    >>> w = Value(np.arange(6.0).reshape(3, 2))
+    >>> embedding([2, 0, 2], w).data.tolist()
+    [[4.0, 5.0], [0.0, 1.0], [4.0, 5.0]]
+    """
+    if not isinstance(weight, Value) or weight.ndim != 2:
+        shape = weight.shape if isinstance(weight, Value) else np.shape(weight)
+        raise ShapeError(f"embedding: weight must be a 2-d Value (num, dim); got shape {shape}")
+    num = weight.shape[0]
+    index = check_token_ids(ids, num, "embedding")
+    pad = check_padding_idx(padding_idx, num)
+    rows = weight[index]  # (*ids.shape, dim)
+    if pad is None or not np.any(index == pad):
+        return rows
+    # the padding positions read the row as a constant, so no gradient reaches it
+    return functions.where((index == pad)[..., None], weight.data[pad], rows)
+
+
+def check_token_ids(ids: Any, num_embeddings: int, layer: str) -> np.ndarray:
+    """``ids`` as an integer array in [0, num_embeddings), or a named error."""
+    raw = np.asarray(ids.data if isinstance(ids, Value) else ids)
+    if raw.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{layer}: token ids must be integers; got dtype {raw.dtype} "
+            f"(convert with ids.astype(np.int64) if they are whole numbers)"
+        )
+    if raw.size and (raw.min() < 0 or raw.max() >= num_embeddings):
+        raise IndexingError(
+            f"{layer}: token ids range over [{raw.min()}, {raw.max()}] but the table has "
+            f"{num_embeddings} rows (ids 0 to {num_embeddings - 1}); grow num_embeddings or "
+            "map unknown tokens to a reserved id"
+        )
+    return raw
+
+
+def check_padding_idx(padding_idx: Any, num_embeddings: int) -> int | None:
+    """``padding_idx`` as a row in [0, num_embeddings) (negative counts from the end), or None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise ArgumentError(f"Embedding: padding_idx={padding_idx!r} must be an int or None")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise IndexingError(
+            f"Embedding: padding_idx={padding_idx} is outside the table's {num_embeddings} rows "
+            f"(use 0 to {num_embeddings - 1}, or a negative index from the end)"
+        )
+    return int(padding_idx) % num_embeddings
