@@ -30,6 +30,7 @@ from .activations import (
 from .embedding import Embedding
 from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "ArgumentError",
@@ -37,11 +38,17 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRU",
+    "GRUCell",
     "Identity",
     "IncompatibleKeys",
+    "LSTM",
+    "LSTMCell",
     "LeakyReLU",
     "Linear",
     "Module",
+    "RNN",
+    "RNNCell",
     "ReLU",
     "Sequential",
     "Sigmoid",

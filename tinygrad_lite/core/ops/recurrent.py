@@ -1,0 +1,171 @@
+"""Fused recurrent rows: a whole LSTM layer's time loop in one node.
+
+Built from plain rows, an LSTM step is a dozen nodes (a product, four slices, three sigmoids,
+two tanhs, the products and sums of the cell update), and a sequence of 50 steps is 600 nodes
+whose bookkeeping costs more than their arithmetic. The row ``lstm`` runs the loop in NumPy
+and its backward is backpropagation through time written out, one rule for the whole layer.
+
+Inputs, with T steps, N sequences and H hidden units (torch's gate order i, f, g, o):
+
+* ``xw`` (T, N, 4H): the input's share of every gate, ``x_t W_ih^T + b_ih + b_hh``, computed for
+  all steps at once by one matrix product before the loop;
+* ``h0``, ``c0`` (N, H): the initial hidden and cell states;
+* ``w_hh`` (4H, H): the recurrent weight, torch's layout.
+
+The output (T, N, 2H) holds each step's hidden state h_t in ``[..., :H]`` and cell state c_t in
+``[..., H:]``: the layer's output, h_n and c_n are slices of it. Per step::
+
+    a = xw_t + h_{t-1} W_hh^T                       # (N, 4H)
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+    c_t = f c_{t-1} + i g
+    h_t = o tanh(c_t)
+
+``lstm_composite`` is the same loop in plain rows; ``tests/test_fused.py`` holds them equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .elementwise import sigmoid
+from .fused import Kept
+from .modes import is_raw
+from .row import Op
+
+
+def _lstm(kept: Kept, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    steps, n, four_h = xw.shape
+    hid = four_h // 4
+    out = np.empty((steps, n, 2 * hid), dtype=xw.dtype)  # (T, N, [h | c])
+    gates = np.empty_like(xw)  # (T, N, 4H): i, f, g, o after their activations, for backward
+    w_t = w_hh.T  # (H, 4H)
+    h, c = h0, c0
+    for t in range(steps):
+        a = gates[t]
+        np.matmul(h, w_t, out=a)
+        a += xw[t]  # (N, 4H)
+        a[:, : 2 * hid] = sigmoid(a[:, : 2 * hid])  # i, f
+        np.tanh(a[:, 2 * hid : 3 * hid], out=a[:, 2 * hid : 3 * hid])  # g
+        a[:, 3 * hid :] = sigmoid(a[:, 3 * hid :])  # o
+        i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
+        c_new = out[t, :, hid:]
+        np.multiply(f, c, out=c_new)
+        c_new += i * g
+        h_new = out[t, :, :hid]
+        np.tanh(c_new, out=h_new)
+        h_new *= o
+        h, c = h_new, c_new
+    kept.keep(xw, gates)
+    return out
+
+
+def _lstm_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    if not is_raw(g):
+        return _lstm_backward_graph(g, out, xw, h0, c0, w_hh)
+    gates = kept.take(xw)
+    if gates is None:  # a second backward, or a forward re-run on other inputs: recompute
+        gates = Kept()
+        _lstm(gates, xw, h0, c0, w_hh)
+        gates = gates.take(xw)
+    steps, n, four_h = xw.shape
+    hid = four_h // 4
+    hs, cs = out[..., :hid], out[..., hid:]  # (T, N, H) each
+    d_a = gates  # the gates are not needed once their step is done: reuse the array
+    dh = np.zeros((n, hid), dtype=xw.dtype)
+    dc = np.zeros((n, hid), dtype=xw.dtype)
+    for t in range(steps - 1, -1, -1):
+        dh += g[t, :, :hid]
+        dc += g[t, :, hid:]
+        a = gates[t]
+        i, f, gg, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
+        c_prev = cs[t - 1] if t else c0
+        tc = np.tanh(cs[t])
+        do = dh * tc
+        dc += dh * o * (1.0 - tc * tc)
+        di, df, dg = dc * gg, dc * c_prev, dc * i
+        dc *= f  # to c_{t-1}
+        # through the activations, into the gate array in place: (N, 4H)
+        di *= i * (1.0 - i)
+        df *= f * (1.0 - f)
+        dg *= 1.0 - gg * gg
+        do *= o * (1.0 - o)
+        a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :] = di, df, dg, do
+        dh = a @ w_hh  # to h_{t-1}: (N, 4H) @ (4H, H)
+    h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, N, H): the state each step read
+    dw = d_a.reshape(-1, four_h).T @ h_prev.reshape(-1, hid)  # (4H, H), summed over steps
+    return d_a, dh, dc, dw
+
+
+def _lstm_backward_graph(g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    # the same equations on Values (graph mode, for higher-order gradients): the gates are
+    # recomputed from the saved states, and each step's gate gradient is placed into (T, N, 4H)
+    steps, n, four_h = xw.shape
+    hid = four_h // 4
+    dh, dc, dw, d_xw = None, None, None, None
+    for t in range(steps - 1, -1, -1):
+        h_prev = out[t - 1, :, :hid] if t else h0
+        c_prev = out[t - 1, :, hid:] if t else c0
+        a = xw[t] + h_prev @ w_hh.T
+        i, f = a[:, :hid].sigmoid(), a[:, hid : 2 * hid].sigmoid()
+        gg, o = a[:, 2 * hid : 3 * hid].tanh(), a[:, 3 * hid :].sigmoid()
+        tc = out[t, :, hid:].tanh()
+        dh = g[t, :, :hid] if dh is None else dh + g[t, :, :hid]
+        dc = g[t, :, hid:] if dc is None else dc + g[t, :, hid:]
+        dc = dc + dh * o * (1.0 - tc * tc)
+        d_gates = [
+            dc * gg * i * (1.0 - i),
+            dc * c_prev * f * (1.0 - f),
+            dc * i * (1.0 - gg * gg),
+            dh * tc * o * (1.0 - o),
+        ]
+        # (N, 4H): the four blocks side by side, without a concat row in the core
+        blocks = [
+            part.scatter_to((n, four_h), (slice(None), slice(k * hid, (k + 1) * hid)))
+            for k, part in enumerate(d_gates)
+        ]
+        da = blocks[0] + blocks[1] + blocks[2] + blocks[3]
+        dc = dc * f
+        dh = da @ w_hh
+        step_w = da.T @ h_prev
+        dw = step_w if dw is None else dw + step_w
+        placed = da.scatter_to((steps, n, four_h), t)
+        d_xw = placed if d_xw is None else d_xw + placed
+    return d_xw, dh, dc, dw
+
+
+def lstm_composite(kept: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    """The ``lstm`` row in plain rows: the time loop, one cell step after another."""
+    steps, hid = xw.shape[0], xw.shape[2] // 4
+    h, c, states = h0, c0, []
+    w_t = w_hh.T
+    for t in range(steps):
+        a = xw[t] + h @ w_t  # (N, 4H)
+        i, f = a[:, :hid].sigmoid(), a[:, hid : 2 * hid].sigmoid()
+        g, o = a[:, 2 * hid : 3 * hid].tanh(), a[:, 3 * hid :].sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        states += [h, c]
+    # (T, N, 2H): stack each step's [h | c] along a new first axis, with plain rows
+    total = None
+    for t in range(steps):
+        h, c = states[2 * t], states[2 * t + 1]
+        n = h.shape[0]
+        shape = (steps, n, 2 * hid)
+        placed = h.scatter_to(shape, (t, slice(None), slice(0, hid))) + c.scatter_to(
+            shape, (t, slice(None), slice(hid, 2 * hid))
+        )
+        total = placed if total is None else total + placed
+    return total
+
+
+ROWS = [
+    Op(
+        "lstm",
+        _lstm,
+        _lstm_backward,
+        "x LSTM backprop through time",
+        composite=lstm_composite,
+    ),
+]
