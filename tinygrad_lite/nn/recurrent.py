@@ -220,7 +220,11 @@ class RNNBase(Module):
         hid = self.hidden_size
         if self.mode == "LSTM":
             bias = None if b_ih is None or b_hh is None else b_ih + b_hh
-            xw = functions.linear(x, w_ih.T, bias)  # (L, N, 4H): every step's input, one product
+            steps, n, _ = x.shape
+            # every step's share of the gates in one product, on (L*N, H_in) rows: NumPy runs a
+            # 2-d product on BLAS directly, a 3-d one with a transposed weight much slower
+            xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih.T, bias)
+            xw = xw.reshape(steps, n, 4 * hid)  # (L, N, 4H)
             states = lstm_states(xw, start[0], start[1], w_hh)  # (L, N, 2H): [h | c]
             return states[:, :, :hid], [states[-1, :, :hid], states[-1, :, hid:]]
         w_ih_t, w_hh_t = w_ih.T, w_hh.T  # (H_in, gates * H), (H, gates * H)

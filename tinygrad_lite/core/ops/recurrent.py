@@ -29,10 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from .elementwise import sigmoid
 from .fused import Kept
 from .modes import is_raw
 from .row import Op
+
+
+def _scales(hid: int, dtype: Any) -> tuple[Any, Any]:
+    """(half, shift) over the 4H gate columns: sigmoid(a) = tanh(a half) half + shift with
+    half = shift = 1/2 for i, f, o, and tanh(a) = tanh(a 1) 1 + 0 for g."""
+    half = np.full(4 * hid, 0.5, dtype=dtype)
+    half[2 * hid : 3 * hid] = 1.0
+    shift = half.copy()
+    shift[2 * hid : 3 * hid] = 0.0
+    return half, shift
 
 
 def _lstm(kept: Kept, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
@@ -40,60 +49,72 @@ def _lstm(kept: Kept, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
     hid = four_h // 4
     out = np.empty((steps, n, 2 * hid), dtype=xw.dtype)  # (T, N, [h | c])
     gates = np.empty_like(xw)  # (T, N, 4H): i, f, g, o after their activations, for backward
+    tanh_c = np.empty((steps, n, hid), dtype=xw.dtype)  # (T, N, H): tanh(c_t), for backward
+    half, shift = _scales(hid, xw.dtype)  # all four activations are one tanh between scalings
     w_t = w_hh.T  # (H, 4H)
     h, c = h0, c0
     for t in range(steps):
         a = gates[t]
         np.matmul(h, w_t, out=a)
         a += xw[t]  # (N, 4H)
-        a[:, : 2 * hid] = sigmoid(a[:, : 2 * hid])  # i, f
-        np.tanh(a[:, 2 * hid : 3 * hid], out=a[:, 2 * hid : 3 * hid])  # g
-        a[:, 3 * hid :] = sigmoid(a[:, 3 * hid :])  # o
+        a *= half
+        np.tanh(a, out=a)
+        a *= half
+        a += shift  # i, f, g, o
         i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
         c_new = out[t, :, hid:]
         np.multiply(f, c, out=c_new)
         c_new += i * g
+        np.tanh(c_new, out=tanh_c[t])
         h_new = out[t, :, :hid]
-        np.tanh(c_new, out=h_new)
-        h_new *= o
+        np.multiply(o, tanh_c[t], out=h_new)
         h, c = h_new, c_new
-    kept.keep(xw, gates)
+    kept.keep(xw, (gates, tanh_c))
     return out
 
 
 def _lstm_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
     if not is_raw(g):
         return _lstm_backward_graph(g, out, xw, h0, c0, w_hh)
-    gates = kept.take(xw)
-    if gates is None:  # a second backward, or a forward re-run on other inputs: recompute
-        gates = Kept()
-        _lstm(gates, xw, h0, c0, w_hh)
-        gates = gates.take(xw)
+    saved = kept.take(xw)
+    if saved is None:  # a second backward, or a forward re-run on other inputs: recompute
+        again = Kept()
+        _lstm(again, xw, h0, c0, w_hh)
+        saved = again.take(xw)
+    gates, tanh_c = saved
     steps, n, four_h = xw.shape
     hid = four_h // 4
-    hs, cs = out[..., :hid], out[..., hid:]  # (T, N, H) each
-    d_a = gates  # the gates are not needed once their step is done: reuse the array
+    cs = out[..., hid:]  # (T, N, H)
+    _, below = _scales(hid, xw.dtype)
+    below = 1.0 - 2.0 * below  # the activations' derivatives are (1 - a)(a + below): 0 for i, f, o
     dh = np.zeros((n, hid), dtype=xw.dtype)
     dc = np.zeros((n, hid), dtype=xw.dtype)
+    d = np.empty((n, four_h), dtype=xw.dtype)  # gradient of the activated gates, one step
+    tmp = np.empty((n, hid), dtype=xw.dtype)
+    local = np.empty((n, four_h), dtype=xw.dtype)
     for t in range(steps - 1, -1, -1):
         dh += g[t, :, :hid]
         dc += g[t, :, hid:]
-        a = gates[t]
+        a, tc = gates[t], tanh_c[t]
         i, f, gg, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
-        c_prev = cs[t - 1] if t else c0
-        tc = np.tanh(cs[t])
-        do = dh * tc
-        dc += dh * o * (1.0 - tc * tc)
-        di, df, dg = dc * gg, dc * c_prev, dc * i
+        np.multiply(dh, tc, out=d[:, 3 * hid :])  # do
+        np.multiply(tc, tc, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp  # through h_t = o tanh(c_t)
+        np.multiply(dc, gg, out=d[:, :hid])  # di
+        np.multiply(dc, cs[t - 1] if t else c0, out=d[:, hid : 2 * hid])  # df
+        np.multiply(dc, i, out=d[:, 2 * hid : 3 * hid])  # dg
         dc *= f  # to c_{t-1}
-        # through the activations, into the gate array in place: (N, 4H)
-        di *= i * (1.0 - i)
-        df *= f * (1.0 - f)
-        dg *= 1.0 - gg * gg
-        do *= o * (1.0 - o)
-        a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :] = di, df, dg, do
+        # through the activations, into the gate array (not needed any more) in place
+        np.subtract(1.0, a, out=local)
+        a += below
+        a *= local
+        a *= d  # (N, 4H): the gradient of the step's pre-activations
         dh = a @ w_hh  # to h_{t-1}: (N, 4H) @ (4H, H)
-    h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, N, H): the state each step read
+    d_a = gates  # now every step's pre-activation gradient: (T, N, 4H)
+    h_prev = np.concatenate([h0[None], out[:-1, :, :hid]])  # (T, N, H): the state each step read
     dw = d_a.reshape(-1, four_h).T @ h_prev.reshape(-1, hid)  # (4H, H), summed over steps
     return d_a, dh, dc, dw
 
