@@ -218,7 +218,9 @@ def main() -> None:
         times = {name: float(pick(s)) for name, s in samples.items()}
         for name, t in times.items():
             ratios = ", ".join(f"{t / times[o]:.2f}x {o}" for o in times if o != name)
-            print(f"{label:>8} {name:>14}: {1000 * t:7.2f} ms per step of {len(samples[name])}; {ratios}")
+            count = len(samples[name])
+            print(f"{label:>8} {name:>14}: {1000 * t:7.2f} ms per step of {count}; {ratios}")
+
 
 if __name__ == "__main__":
     main()
