@@ -27,6 +27,7 @@ from .activations import (
     Softmax,
     Tanh,
 )
+from .attention import MultiheadAttention, causal_mask, sinusoidal_positional_encoding
 from .embedding import Embedding
 from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
@@ -47,6 +48,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "Module",
+    "MultiheadAttention",
     "RNN",
     "RNNCell",
     "ReLU",
@@ -55,7 +57,9 @@ __all__ = [
     "Softmax",
     "StateDictError",
     "Tanh",
+    "causal_mask",
     "functional",
     "init",
     "scalar",
+    "sinusoidal_positional_encoding",
 ]
