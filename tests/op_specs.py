@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
-from tinygrad_lite.nn.recurrent import lstm_states
+from tinygrad_lite.nn.recurrent import gru_states, lstm_states
 from tinygrad_lite.testing import strategies as tst
 
 Shape = tuple[int, ...]
@@ -311,6 +311,25 @@ def _torch_lstm(T: Any, xw: Any, h: Any, c: Any, w_hh: Any) -> Any:
         c = i.sigmoid() * g.tanh() + f.sigmoid() * c
         h = o.sigmoid() * c.tanh()
         states.append(T.cat([h, c], dim=-1))
+    return T.stack(states)
+
+
+@st.composite
+def _gru(draw: st.DrawFn) -> Case:
+    """A short sequence for the fused GRU layer: xw (T, N, 3H), h0 (N, H), w_hh (3H, H), b_hh."""
+    steps, n, hid = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    shapes = [(steps, n, 3 * hid), (n, hid), (3 * hid, hid), (3 * hid,)]
+    return Case(tuple(draw(SMALL.data(shape)) for shape in shapes))
+
+
+def _torch_gru(T: Any, xw: Any, h: Any, w_hh: Any, b_hh: Any) -> Any:
+    states = []
+    for t in range(xw.shape[0]):
+        xr, xz, xn = xw[t].chunk(3, dim=-1)
+        hr, hz, hn = (h @ w_hh.T + b_hh).chunk(3, dim=-1)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        h = (1 - z) * (xn + r * hn).tanh() + z * h
+        states.append(h)
     return T.stack(states)
 
 
@@ -689,6 +708,13 @@ SPECS: list[OpSpec] = [
         lambda *xs: lstm_states(*xs),
         _lstm(),
         _torch_lstm,
+    ),
+    OpSpec(
+        "gru",
+        ("gru",),  # fused: a whole GRU layer's time loop
+        lambda *xs: gru_states(*xs),
+        _gru(),
+        _torch_gru,
     ),
     OpSpec(
         "composition",

@@ -14,10 +14,12 @@ for the LSTM, r, z, n for the GRU, and one block for the plain RNN:
 * ``weight_ih_l{k}`` (gates * H, H_in of that layer), ``weight_hh_l{k}`` (gates * H, H);
 * ``bias_ih_l{k}``, ``bias_hh_l{k}`` (gates * H,).
 
-The LSTM runs each layer's time loop as one fused node (``core/ops/recurrent.py``); the RNN and
-GRU are written step by step with plain operations. References: Hochreiter & Schmidhuber, "Long
-Short-Term Memory" (1997); Cho et al., "Learning Phrase Representations using RNN
-Encoder-Decoder" (2014); the PyTorch documentation of ``torch.nn.LSTM`` and ``torch.nn.GRU``.
+The LSTM and the GRU run each layer's time loop as one fused node (``core/ops/recurrent.py``);
+the plain RNN and the cells are written step by step with plain operations.
+
+References: Hochreiter & Schmidhuber, "Long Short-Term Memory" (1997); Cho et al., "Learning
+Phrase Representations using RNN Encoder-Decoder" (2014); the PyTorch documentation of
+``torch.nn.LSTM`` and ``torch.nn.GRU``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,25 @@ def lstm_states(xw: Value, h0: Value, c0: Value, w_hh: Value) -> Value:
         if s.shape != (n, hid):
             raise ShapeError(f"lstm: {name} has shape {s.shape}; it must be (N, H) = {(n, hid)}")
     return apply(OPS["lstm"], Kept(), xw, h0, c0, w_hh)
+
+
+def gru_states(xw: Value, h0: Value, w_hh: Value, b_hh: Value) -> Value:
+    """One GRU layer's time loop as one node: (T, N, H), each step's h_t.
+
+    ``xw`` (T, N, 3H) is the input's share of the gates (``x W_ih^T + b_ih``), ``h0`` (N, H) the
+    initial state, ``w_hh`` (3H, H) and ``b_hh`` (3H,) the recurrent weight and bias.
+    """
+    steps, n, three_h = xw.shape
+    hid = three_h // 3
+    if xw.ndim != 3 or three_h != 3 * hid or w_hh.shape != (three_h, hid):
+        raise ShapeError(
+            f"gru: xw {xw.shape} must be (T, N, 3H) and w_hh {w_hh.shape} (3H, H) with one H"
+        )
+    if h0.shape != (n, hid) or b_hh.shape != (three_h,):
+        raise ShapeError(
+            f"gru: h0 {h0.shape} must be (N, H) = {(n, hid)} and b_hh {b_hh.shape} (3H,)"
+        )
+    return apply(OPS["gru"], Kept(), xw, h0, w_hh, b_hh)
 
 
 # ---------------------------------------------------------------- one step of each kind
@@ -227,15 +248,20 @@ class RNNBase(Module):
             xw = xw.reshape(steps, n, 4 * hid)  # (L, N, 4H)
             states = lstm_states(xw, start[0], start[1], w_hh)  # (L, N, 2H): [h | c]
             return states[:, :, :hid], [states[-1, :, :hid], states[-1, :, hid:]]
+        if self.mode == "GRU":
+            steps, n, _ = x.shape
+            xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih.T, b_ih)
+            xw = xw.reshape(steps, n, 3 * hid)  # (L, N, 3H): every step's input share
+            if b_hh is None:
+                b_hh = Value(np.zeros(3 * hid, self.dtype), requires_grad=False)
+            states = gru_states(xw, start[0], w_hh, b_hh)  # (L, N, H)
+            return states, [states[-1]]
         w_ih_t, w_hh_t = w_ih.T, w_hh.T  # (H_in, gates * H), (H, gates * H)
         h = start[0]
         hs = []
         for t in range(x.shape[0]):
             xw = functions.linear(x[t], w_ih_t, b_ih)  # (N, gates * H)
-            if self.mode == "GRU":
-                h = _gru_step(xw, h, w_hh_t, b_hh)
-            else:
-                h = _rnn_step(xw, h, w_hh_t, b_hh, relu=self.mode == "RNN_RELU")
+            h = _rnn_step(xw, h, w_hh_t, b_hh, relu=self.mode == "RNN_RELU")
             hs.append(h)
         return functions.stack(hs, axis=0), [h]
 

@@ -8,7 +8,7 @@ The rows live by family, one file each, and read top to bottom:
 * ``linalg.py``: ``matmul``;
 * ``fused.py``: one node for a common pattern (``linear``, ``weighted_sum``, the
   cross-entropies), each naming its plain composite;
-* ``recurrent.py``: ``lstm``, a whole LSTM layer's time loop in one node (fused too).
+* ``recurrent.py``: ``lstm`` and ``gru``, a whole layer's time loop in one node (fused too).
 
 ``row.py`` says what a row is and how its rules are called; ``modes.py`` holds the helpers that
 let one backward rule run on raw data and on Values. Adding an op is one row here, its
