@@ -190,6 +190,25 @@ def test_lstm_trains_through_time_on_float32():
     assert losses[-1] < 0.2 * losses[0]
 
 
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_a_layer_is_its_cell_unrolled(kind):
+    # the layers' fused time loops (LSTM, GRU) give the numbers of the plain cells, step by step
+    _ = tl.manual_seed(1)
+    layer = getattr(nn, kind)(3, 4, dtype=np.float64)
+    cell = getattr(nn, kind + "Cell")(3, 4, dtype=np.float64)
+    cell.load_state_dict({k.removesuffix("_l0"): v for k, v in layer.state_dict().items()})
+    x = Value(tl.rng().standard_normal((5, 2, 3)))
+    out, _ = layer(x)
+    state: Any = None
+    for t in range(5):
+        state = cell(x[t], state)
+        h = state[0] if kind == "LSTM" else state
+        np.testing.assert_allclose(out.data[t], h.data, rtol=1e-12, atol=1e-12)
+    (gx_layer,) = tl.grad(out[-1].sum(), [x])
+    (gx_cells,) = tl.grad(h.sum(), [x])
+    np.testing.assert_allclose(gx_layer, gx_cells, rtol=1e-12, atol=1e-12)
+
+
 # ---------------------------------------------------------------- embedding
 
 
