@@ -166,20 +166,27 @@ class MultiheadAttention(Module):
         source = k.shape[1]
         heads, hd = self.num_heads, self.head_dim
         w, b = self.in_proj_weight, self.in_proj_bias
-        projected = []
-        for j, x in enumerate((q, k, v)):
-            wj = w[j * e : (j + 1) * e]  # (E, E), torch's (out, in)
-            bj = None if b is None else b[j * e : (j + 1) * e]
-            y = functions.linear(x, wj.T, bj)  # (N, len, E)
-            projected.append(y.reshape(n, -1, heads, hd).transpose(0, 2, 1, 3))  # (N, h, len, hd)
+        if query is key and key is value:  # self-attention: the three projections in one product
+            qkv = functions.linear(q.reshape(n * length, e), w.T, b)  # (N*L, 3E)
+            qkv = qkv.reshape(n, length, 3, heads, hd).transpose(2, 0, 3, 1, 4)  # (3, N, h, L, hd)
+            projected = [qkv[0], qkv[1], qkv[2]]
+        else:
+            projected = []
+            for j, x in enumerate((q, k, v)):
+                wj = w[j * e : (j + 1) * e]  # (E, E), torch's (out, in)
+                bj = None if b is None else b[j * e : (j + 1) * e]
+                y = functions.linear(x.reshape(-1, e), wj.T, bj)  # (N*len, E): 2-d rows for BLAS
+                projected.append(
+                    y.reshape(n, -1, heads, hd).transpose(0, 2, 1, 3)
+                )  # (N, h, len, hd)
         mask = self._mask(key_padding_mask, attn_mask, is_causal, n, length, source, batched)
         q, k, v = projected
         out, weights = F.attention(q, k, v, mask, False, "MultiheadAttention")
         if self.dropout and self.training:  # dropout on the weights, as torch
             weights = F.dropout(weights, self.dropout)
             out = weights @ v
-        out = out.transpose(0, 2, 1, 3).reshape(n, length, e)  # (N, L, E): the heads side by side
-        out = self.out_proj(out)
+        out = out.transpose(0, 2, 1, 3).reshape(n * length, e)  # (N*L, E): heads side by side
+        out = self.out_proj(out).reshape(n, length, e)
         if not batched:
             out = out.reshape(length, e)
         elif not self.batch_first:
