@@ -182,8 +182,8 @@ class RNNBase(Module):
             x = x.reshape(x.shape[0], 1, x.shape[1])  # (L, 1, H_in)
         elif self.batch_first:
             x = x.transpose(1, 0, 2)  # (L, N, H_in): time first inside the layer
-        if x.dtype != self.dtype:
-            x = Value(x.data.astype(self.dtype), requires_grad=False) if not x.requires_grad else x
+        if x.dtype != self.dtype and not x.requires_grad:  # data (float64 arrays, say): the
+            x = Value(x.data.astype(self.dtype), requires_grad=False)  # layer's dtype, as torch
         n = x.shape[1]
         states = self._initial_states(hx, n, batched)  # each (layers * D, N, H)
         directions = 2 if self.bidirectional else 1
@@ -195,8 +195,8 @@ class RNNBase(Module):
                 seq = x if d == 0 else x[::-1]  # the reverse direction reads time backwards
                 out, last = self._run(seq, start, self._layer_params(k, suffix))
                 outputs.append(out if d == 0 else out[::-1])
-                for kept, s in zip(finals, last):
-                    kept.append(s)
+                for found, s in zip(finals, last):
+                    found.append(s)
             x = outputs[0] if directions == 1 else functions.concat(outputs, axis=-1)
             if k < self.num_layers - 1 and self.dropout and self.training:
                 x = F.dropout(x, self.dropout)  # between layers, in training only
