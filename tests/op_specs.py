@@ -27,6 +27,7 @@ import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.functions import identity
+from tinygrad_lite.nn.recurrent import gru_states, lstm_states
 from tinygrad_lite.testing import strategies as tst
 
 Shape = tuple[int, ...]
@@ -294,6 +295,43 @@ def _logits_and_targets(draw: st.DrawFn, scalar: bool) -> Case:
     shape = () if scalar else draw(tst.shapes(min_dims=1))
     target = draw(Domain(0.0, 1.0).data(shape))
     return Case((draw(ANY.data(shape)),), {"target": target})
+
+
+@st.composite
+def _lstm(draw: st.DrawFn) -> Case:
+    """A short sequence for the fused LSTM layer: xw (T, N, 4H), h0 and c0 (N, H), w_hh (4H, H)."""
+    steps, n, hid = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    shapes = [(steps, n, 4 * hid), (n, hid), (n, hid), (4 * hid, hid)]
+    return Case(tuple(draw(SMALL.data(shape)) for shape in shapes))
+
+
+def _torch_lstm(T: Any, xw: Any, h: Any, c: Any, w_hh: Any) -> Any:
+    states = []
+    for t in range(xw.shape[0]):
+        i, f, g, o = (xw[t] + h @ w_hh.T).chunk(4, dim=-1)
+        c = i.sigmoid() * g.tanh() + f.sigmoid() * c
+        h = o.sigmoid() * c.tanh()
+        states.append(T.cat([h, c], dim=-1))
+    return T.stack(states)
+
+
+@st.composite
+def _gru(draw: st.DrawFn) -> Case:
+    """A short sequence for the fused GRU layer: xw (T, N, 3H), h0 (N, H), w_hh (3H, H), b_hh."""
+    steps, n, hid = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    shapes = [(steps, n, 3 * hid), (n, hid), (3 * hid, hid), (3 * hid,)]
+    return Case(tuple(draw(SMALL.data(shape)) for shape in shapes))
+
+
+def _torch_gru(T: Any, xw: Any, h: Any, w_hh: Any, b_hh: Any) -> Any:
+    states = []
+    for t in range(xw.shape[0]):
+        xr, xz, xn = xw[t].chunk(3, dim=-1)
+        hr, hz, hn = (h @ w_hh.T + b_hh).chunk(3, dim=-1)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        h = (1 - z) * (xn + r * hn).tanh() + z * h
+        states.append(h)
+    return T.stack(states)
 
 
 def _torch_cross_entropy(T: Any, z: Any, labels: Any, reduction: str) -> Any:
@@ -665,6 +703,20 @@ SPECS: list[OpSpec] = [
             z, T.as_tensor(target, dtype=z.dtype), reduction="none"
         ),
         scalar_inputs=_logits_and_targets(scalar=True),
+    ),
+    OpSpec(
+        "lstm",
+        ("lstm",),  # fused: a whole LSTM layer's time loop
+        lambda *xs: lstm_states(*xs),
+        _lstm(),
+        _torch_lstm,
+    ),
+    OpSpec(
+        "gru",
+        ("gru",),  # fused: a whole GRU layer's time loop
+        lambda *xs: gru_states(*xs),
+        _gru(),
+        _torch_gru,
     ),
     OpSpec(
         "composition",

@@ -13,6 +13,7 @@ import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.core import OPS
+from tinygrad_lite.nn.recurrent import gru_states, lstm_states
 
 GEN = np.random.default_rng(7)
 
@@ -45,6 +46,14 @@ CASES: dict[str, list[tuple[Callable[..., Value], list[Any]]]] = {
     + [
         (lambda z: F.cross_entropy(z, np.full((4, 3), 1 / 3), reduction="sum"), [_array(4, 3)]),
         (lambda z: F.cross_entropy(z, np.zeros((2, 5), dtype=int)), [_array(2, 5, 3)]),
+    ],
+    "lstm": [
+        (lambda *xs: lstm_states(*xs), [_array(3, 2, 8), _array(2, 2), _array(2, 2), _array(8, 2)]),
+        (lambda *xs: lstm_states(*xs), [_array(1, 1, 4), _array(1, 1), _array(1, 1), _array(4, 1)]),
+    ],
+    "gru": [
+        (lambda *xs: gru_states(*xs), [_array(3, 2, 6), _array(2, 2), _array(6, 2), _array(6)]),
+        (lambda *xs: gru_states(*xs), [_array(1, 1, 3), _array(1, 1), _array(3, 1), _array(3)]),
     ],
     "bce_with_logits": [
         (

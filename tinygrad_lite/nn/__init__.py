@@ -27,10 +27,13 @@ from .activations import (
     Softmax,
     Tanh,
 )
+from .attention import MultiheadAttention, causal_mask, sinusoidal_positional_encoding
+from .embedding import Embedding
 from .layers import GELU, Dropout2d, Unflatten, Upsample
 from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "GELU",
@@ -40,13 +43,21 @@ __all__ = [
     "CheckpointError",
     "Dropout",
     "Dropout2d",
+    "Embedding",
     "Flatten",
+    "GRU",
+    "GRUCell",
     "Identity",
     "IncompatibleKeys",
     "LayerNorm",
+    "LSTM",
+    "LSTMCell",
     "LeakyReLU",
     "Linear",
     "Module",
+    "MultiheadAttention",
+    "RNN",
+    "RNNCell",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -55,7 +66,9 @@ __all__ = [
     "Tanh",
     "Unflatten",
     "Upsample",
+    "causal_mask",
     "functional",
     "init",
     "scalar",
+    "sinusoidal_positional_encoding",
 ]

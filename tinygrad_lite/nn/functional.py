@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import functions
 from ..checks import constant, flag
-from ..core import OPS, ArgumentError, IndexingError, ShapeError, Value, apply, rng
+from ..core import OPS, ArgumentError, DTypeError, IndexingError, ShapeError, Value, apply, rng
 from ..core.shapes import as_data
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -562,3 +562,123 @@ def _class_targets(labels: Any, logits: Value, loss: str) -> Value:
     if isinstance(labels, Value):
         return labels
     return _constant_like(labels, logits, loss)
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+def embedding(ids: Any, weight: Value, padding_idx: int | None = None) -> Value:
+    """Rows of ``weight`` (num_embeddings, dim) at the integer ``ids``: shape ``(*ids.shape, dim)``.
+
+    The backward adds each position's gradient into its row (repeated ids add up); the row
+    ``padding_idx`` gets no gradient, as in PyTorch.
+
+    >>> w = Value(np.arange(6.0).reshape(3, 2))
+    >>> embedding([2, 0, 2], w).data.tolist()
+    [[4.0, 5.0], [0.0, 1.0], [4.0, 5.0]]
+    """
+    if not isinstance(weight, Value) or weight.ndim != 2:
+        shape = weight.shape if isinstance(weight, Value) else np.shape(weight)
+        raise ShapeError(f"embedding: weight must be a 2-d Value (num, dim); got shape {shape}")
+    num = weight.shape[0]
+    index = check_token_ids(ids, num, "embedding")
+    pad = check_padding_idx(padding_idx, num)
+    rows = weight[index]  # (*ids.shape, dim)
+    if pad is None or not np.any(index == pad):
+        return rows
+    # the padding positions read the row as a constant, so no gradient reaches it
+    return functions.where((index == pad)[..., None], weight.data[pad], rows)
+
+
+def check_token_ids(ids: Any, num_embeddings: int, layer: str) -> np.ndarray:
+    """``ids`` as an integer array in [0, num_embeddings), or a named error."""
+    raw = np.asarray(ids.data if isinstance(ids, Value) else ids)
+    if raw.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{layer}: token ids must be integers; got dtype {raw.dtype} "
+            f"(convert with ids.astype(np.int64) if they are whole numbers)"
+        )
+    if raw.size and (raw.min() < 0 or raw.max() >= num_embeddings):
+        raise IndexingError(
+            f"{layer}: token ids range over [{raw.min()}, {raw.max()}] but the table has "
+            f"{num_embeddings} rows (ids 0 to {num_embeddings - 1}); grow num_embeddings or "
+            "map unknown tokens to a reserved id"
+        )
+    return raw
+
+
+def check_padding_idx(padding_idx: Any, num_embeddings: int) -> int | None:
+    """``padding_idx`` as a row in [0, num_embeddings) (negative counts from the end), or None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise ArgumentError(f"Embedding: padding_idx={padding_idx!r} must be an int or None")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise IndexingError(
+            f"Embedding: padding_idx={padding_idx} is outside the table's {num_embeddings} rows "
+            f"(use 0 to {num_embeddings - 1}, or a negative index from the end)"
+        )
+    return int(padding_idx) % num_embeddings
+
+
+# ---------------------------------------------------------------- attention
+
+
+def scaled_dot_product_attention(
+    query: Any, key: Any, value: Any, attn_mask: Any = None, is_causal: bool = False
+) -> Value:
+    """softmax(q k^T / sqrt(E) + mask) v, over the last two axes, as ``torch``'s function.
+
+    ``query`` (..., L, E), ``key`` (..., S, E), ``value`` (..., S, Ev) give (..., L, Ev); leading
+    axes broadcast. ``attn_mask`` (broadcasting to (..., L, S)) is a bool mask where True marks
+    the pairs that take part, or a float mask added to the scores (``-inf`` shuts a pair out);
+    ``is_causal=True`` lets position i see positions 0..i only.
+
+    >>> q = Value(np.eye(2)[None])  # (1, 2, 2)
+    >>> out = scaled_dot_product_attention(q, q, Value(np.array([[[1.0], [3.0]]])), is_causal=True)
+    >>> out.data[0, :, 0].round(4).tolist()  # the first position sees only itself
+    [1.0, 2.3395]
+    """
+    out, _ = attention(query, key, value, attn_mask, is_causal, "scaled_dot_product_attention")
+    return out
+
+
+def attention(
+    query: Any, key: Any, value: Any, attn_mask: Any, is_causal: bool, op: str
+) -> tuple[Value, Value]:
+    """``scaled_dot_product_attention`` and its weights softmax(q k^T / sqrt(E) + mask)."""
+    q, k, v = as_value(query), as_value(key), as_value(value)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ShapeError(
+            f"{op}: query {q.shape}, key {k.shape} and value {v.shape} need at least 2 axes "
+            "(..., length, features)"
+        )
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ShapeError(
+            f"{op}: query {q.shape} and key {k.shape} must share the feature size (last axis), "
+            f"key and value {v.shape} the source length (second to last axis)"
+        )
+    length, source = q.shape[-2], k.shape[-2]
+    axes = list(range(k.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    scores = (q @ k.transpose(*axes)) * (1.0 / np.sqrt(q.shape[-1]))  # (..., L, S)
+    if is_causal:
+        if attn_mask is not None:
+            raise ArgumentError(f"{op}: give attn_mask or is_causal=True, not both")
+        attn_mask = np.tril(np.ones((length, source), dtype=bool))
+    if attn_mask is not None:
+        mask = np.asarray(attn_mask.data if isinstance(attn_mask, Value) else attn_mask)
+        try:
+            np.broadcast_shapes(mask.shape, scores.shape)
+        except ValueError:
+            raise ShapeError(
+                f"{op}: attn_mask has shape {mask.shape} but the scores have shape "
+                f"{scores.shape} (..., L, S); give a mask of shape (L, S) = {(length, source)} "
+                "or one that broadcasts to the scores"
+            ) from None
+        if mask.dtype == np.bool_:
+            scores = functions.where(mask, scores, -np.inf)
+        else:
+            scores = scores + mask.astype(scores.dtype)
+    weights = scores.softmax(axis=-1)  # (..., L, S)
+    return weights @ v, weights

@@ -24,7 +24,11 @@ def _scatter(static: tuple[tuple[int, ...], Any, Any], g: Any) -> Any:
     # static: (shape, index, dtype); dtype None takes the gradient's
     target, index, dtype = static
     z = np.zeros(target, dtype=dtype if dtype is not None else np.asarray(g).dtype)
-    if _has_array_index(index):
+    if type(index) is ndarray and index.ndim > 1 and index.dtype.kind in "iu":
+        # rows picked by an array of ids (an embedding's lookup): the same sum over one flat
+        # list of rows, which np.add.at runs about twice as fast as over a nested one
+        np.add.at(z, index.reshape(-1), np.reshape(g, (index.size, *target[1:])))
+    elif _has_array_index(index):
         np.add.at(z, index, g)  # repeated integer indices add up
     else:
         z[index] = g  # basic and boolean indices touch each element at most once

@@ -1,0 +1,338 @@
+"""Fused recurrent rows: a whole LSTM or GRU layer's time loop in one node.
+
+Built from plain rows, an LSTM step is a dozen nodes (a product, four slices, three sigmoids,
+two tanhs, the products and sums of the cell update), and a sequence of 50 steps is 600 nodes
+whose bookkeeping costs more than their arithmetic. The row ``lstm`` runs the loop in NumPy
+and its backward is backpropagation through time written out, one rule for the whole layer.
+
+Inputs, with T steps, N sequences and H hidden units (torch's gate order i, f, g, o):
+
+* ``xw`` (T, N, 4H): the input's share of every gate, ``x_t W_ih^T + b_ih + b_hh``, computed for
+  all steps at once by one matrix product before the loop;
+* ``h0``, ``c0`` (N, H): the initial hidden and cell states;
+* ``w_hh`` (4H, H): the recurrent weight, torch's layout.
+
+The output (T, N, 2H) holds each step's hidden state h_t in ``[..., :H]`` and cell state c_t in
+``[..., H:]``: the layer's output, h_n and c_n are slices of it. Per step::
+
+    a = xw_t + h_{t-1} W_hh^T                       # (N, 4H)
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+    c_t = f c_{t-1} + i g
+    h_t = o tanh(c_t)
+
+``lstm_composite`` is the same loop in plain rows; ``tests/test_fused.py`` holds them equal.
+
+The row ``gru`` takes ``xw`` (T, N, 3H) (``x_t W_ih^T + b_ih``, gates r, z, n), ``h0`` (N, H),
+``w_hh`` (3H, H) and ``b_hh`` (3H,) (apart: r gates ``W_hn h + b_hn``) and gives h_t (T, N, H)::
+
+    r, z = sigmoid(xw_r + W_hr h + b_hr), sigmoid(xw_z + W_hz h + b_hz)
+    n = tanh(xw_n + r (W_hn h + b_hn))
+    h_t = (1 - z) n + z h_{t-1}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .fused import Kept
+from .modes import is_raw
+from .row import Op
+
+
+def _scales(hid: int, dtype: Any) -> tuple[Any, Any]:
+    """(half, shift) over the 4H gate columns: sigmoid(a) = tanh(a half) half + shift with
+    half = shift = 1/2 for i, f, o, and tanh(a) = tanh(a 1) 1 + 0 for g."""
+    half = np.full(4 * hid, 0.5, dtype=dtype)
+    half[2 * hid : 3 * hid] = 1.0
+    shift = half.copy()
+    shift[2 * hid : 3 * hid] = 0.0
+    return half, shift
+
+
+def _lstm(kept: Kept, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    steps, n, four_h = xw.shape
+    hid = four_h // 4
+    out = np.empty((steps, n, 2 * hid), dtype=xw.dtype)  # (T, N, [h | c])
+    gates = np.empty_like(xw)  # (T, N, 4H): i, f, g, o after their activations, for backward
+    tanh_c = np.empty((steps, n, hid), dtype=xw.dtype)  # (T, N, H): tanh(c_t), for backward
+    half, shift = _scales(hid, xw.dtype)  # all four activations are one tanh between scalings
+    w_t = w_hh.T  # (H, 4H)
+    h, c = h0, c0
+    for t in range(steps):
+        a = gates[t]
+        np.matmul(h, w_t, out=a)
+        a += xw[t]  # (N, 4H)
+        a *= half
+        np.tanh(a, out=a)
+        a *= half
+        a += shift  # i, f, g, o
+        i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
+        c_new = out[t, :, hid:]
+        np.multiply(f, c, out=c_new)
+        c_new += i * g
+        np.tanh(c_new, out=tanh_c[t])
+        h_new = out[t, :, :hid]
+        np.multiply(o, tanh_c[t], out=h_new)
+        h, c = h_new, c_new
+    kept.keep(xw, (gates, tanh_c))
+    return out
+
+
+def _lstm_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    if not is_raw(g):
+        return _lstm_backward_graph(g, out, xw, h0, c0, w_hh)
+    saved = kept.take(xw)
+    if saved is None:  # a second backward, or a forward re-run on other inputs: recompute
+        again = Kept()
+        _lstm(again, xw, h0, c0, w_hh)
+        saved = again.take(xw)
+    gates, tanh_c = saved
+    steps, n, four_h = xw.shape
+    hid = four_h // 4
+    cs = out[..., hid:]  # (T, N, H)
+    _, below = _scales(hid, xw.dtype)
+    below = 1.0 - 2.0 * below  # the activations' derivatives are (1 - a)(a + below): 0 for i, f, o
+    dh = np.zeros((n, hid), dtype=xw.dtype)
+    dc = np.zeros((n, hid), dtype=xw.dtype)
+    d = np.empty((n, four_h), dtype=xw.dtype)  # gradient of the activated gates, one step
+    tmp = np.empty((n, hid), dtype=xw.dtype)
+    local = np.empty((n, four_h), dtype=xw.dtype)
+    for t in range(steps - 1, -1, -1):
+        dh += g[t, :, :hid]
+        dc += g[t, :, hid:]
+        a, tc = gates[t], tanh_c[t]
+        i, f, gg, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
+        np.multiply(dh, tc, out=d[:, 3 * hid :])  # do
+        np.multiply(tc, tc, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp  # through h_t = o tanh(c_t)
+        np.multiply(dc, gg, out=d[:, :hid])  # di
+        np.multiply(dc, cs[t - 1] if t else c0, out=d[:, hid : 2 * hid])  # df
+        np.multiply(dc, i, out=d[:, 2 * hid : 3 * hid])  # dg
+        dc *= f  # to c_{t-1}
+        # through the activations, into the gate array (not needed any more) in place
+        np.subtract(1.0, a, out=local)
+        a += below
+        a *= local
+        a *= d  # (N, 4H): the gradient of the step's pre-activations
+        dh = a @ w_hh  # to h_{t-1}: (N, 4H) @ (4H, H)
+    d_a = gates  # now every step's pre-activation gradient: (T, N, 4H)
+    h_prev = np.concatenate([h0[None], out[:-1, :, :hid]])  # (T, N, H): the state each step read
+    dw = d_a.reshape(-1, four_h).T @ h_prev.reshape(-1, hid)  # (4H, H), summed over steps
+    return d_a, dh, dc, dw
+
+
+def _lstm_backward_graph(g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    # the same equations on Values (graph mode, for higher-order gradients): the gates are
+    # recomputed from the saved states, and each step's gate gradient is placed into (T, N, 4H)
+    steps, n, four_h = xw.shape
+    hid = four_h // 4
+    dh, dc, dw, d_xw = None, None, None, None
+    for t in range(steps - 1, -1, -1):
+        h_prev = out[t - 1, :, :hid] if t else h0
+        c_prev = out[t - 1, :, hid:] if t else c0
+        a = xw[t] + h_prev @ w_hh.T
+        i, f = a[:, :hid].sigmoid(), a[:, hid : 2 * hid].sigmoid()
+        gg, o = a[:, 2 * hid : 3 * hid].tanh(), a[:, 3 * hid :].sigmoid()
+        tc = out[t, :, hid:].tanh()
+        dh = g[t, :, :hid] if dh is None else dh + g[t, :, :hid]
+        dc = g[t, :, hid:] if dc is None else dc + g[t, :, hid:]
+        dc = dc + dh * o * (1.0 - tc * tc)
+        d_gates = [
+            dc * gg * i * (1.0 - i),
+            dc * c_prev * f * (1.0 - f),
+            dc * i * (1.0 - gg * gg),
+            dh * tc * o * (1.0 - o),
+        ]
+        # (N, 4H): the four blocks side by side, without a concat row in the core
+        blocks = [
+            part.scatter_to((n, four_h), (slice(None), slice(k * hid, (k + 1) * hid)))
+            for k, part in enumerate(d_gates)
+        ]
+        da = blocks[0] + blocks[1] + blocks[2] + blocks[3]
+        dc = dc * f
+        dh = da @ w_hh
+        step_w = da.T @ h_prev
+        dw = step_w if dw is None else dw + step_w
+        placed = da.scatter_to((steps, n, four_h), t)
+        d_xw = placed if d_xw is None else d_xw + placed
+    return d_xw, dh, dc, dw
+
+
+def lstm_composite(kept: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
+    """The ``lstm`` row in plain rows: the time loop, one cell step after another."""
+    steps, hid = xw.shape[0], xw.shape[2] // 4
+    h, c, states = h0, c0, []
+    w_t = w_hh.T
+    for t in range(steps):
+        a = xw[t] + h @ w_t  # (N, 4H)
+        i, f = a[:, :hid].sigmoid(), a[:, hid : 2 * hid].sigmoid()
+        g, o = a[:, 2 * hid : 3 * hid].tanh(), a[:, 3 * hid :].sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        states += [h, c]
+    # (T, N, 2H): stack each step's [h | c] along a new first axis, with plain rows
+    total = None
+    for t in range(steps):
+        h, c = states[2 * t], states[2 * t + 1]
+        n = h.shape[0]
+        shape = (steps, n, 2 * hid)
+        placed = h.scatter_to(shape, (t, slice(None), slice(0, hid))) + c.scatter_to(
+            shape, (t, slice(None), slice(hid, 2 * hid))
+        )
+        total = placed if total is None else total + placed
+    return total
+
+
+# ---------------------------------------------------------------- GRU
+
+
+def _gru(kept: Kept, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
+    steps, n, three_h = xw.shape
+    hid = three_h // 3
+    out = np.empty((steps, n, hid), dtype=xw.dtype)  # (T, N, H): h_t
+    rz = np.empty((steps, n, 2 * hid), dtype=xw.dtype)  # r, z after the sigmoid
+    ns = np.empty((steps, n, hid), dtype=xw.dtype)  # the candidate n
+    hns = np.empty((steps, n, hid), dtype=xw.dtype)  # W_hn h + b_hn, which r gates
+    w_t = w_hh.T  # (H, 3H)
+    h = h0
+    for t in range(steps):
+        hw = h @ w_t  # (N, 3H)
+        hw += b_hh
+        a = rz[t]
+        np.add(xw[t, :, : 2 * hid], hw[:, : 2 * hid], out=a)
+        a *= 0.5  # sigmoid(a) = (tanh(a / 2) + 1) / 2
+        np.tanh(a, out=a)
+        a *= 0.5
+        a += 0.5
+        r, z = a[:, :hid], a[:, hid:]
+        hns[t] = hw[:, 2 * hid :]
+        cand = ns[t]
+        np.multiply(r, hns[t], out=cand)
+        cand += xw[t, :, 2 * hid :]
+        np.tanh(cand, out=cand)
+        h_new = out[t]
+        np.subtract(1.0, z, out=h_new)
+        h_new *= cand
+        h_new += z * h  # (1 - z) n + z h
+        h = h_new
+    kept.keep(xw, (rz, ns, hns))
+    return out
+
+
+def _gru_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
+    if not is_raw(g):
+        return _gru_backward_graph(g, out, xw, h0, w_hh, b_hh)
+    saved = kept.take(xw)
+    if saved is None:  # a second backward, or a forward re-run on other inputs: recompute
+        again = Kept()
+        _gru(again, xw, h0, w_hh, b_hh)
+        saved = again.take(xw)
+    rz, ns, hns = saved
+    steps, n, three_h = xw.shape
+    hid = three_h // 3
+    d_xw = np.empty_like(xw)  # (T, N, 3H): the gradient of the input's share of the gates
+    d_hw = np.empty_like(xw)  # (T, N, 3H): ... and of the recurrent share W_hh h + b_hh
+    dh = np.zeros((n, hid), dtype=xw.dtype)
+    tmp = np.empty((n, hid), dtype=xw.dtype)
+    for t in range(steps - 1, -1, -1):
+        dh += g[t]
+        r, z, cand, hn = rz[t, :, :hid], rz[t, :, hid:], ns[t], hns[t]
+        h_prev = out[t - 1] if t else h0
+        dx, dr_ = d_xw[t], d_hw[t]
+        # n's pre-activation: dh (1 - z) (1 - n^2)
+        dan = dx[:, 2 * hid :]
+        np.multiply(cand, cand, out=dan)
+        np.subtract(1.0, dan, out=dan)
+        np.subtract(1.0, z, out=tmp)
+        tmp *= dh
+        dan *= tmp
+        np.multiply(dan, r, out=dr_[:, 2 * hid :])  # to W_hn h + b_hn
+        # z's pre-activation: dh (h_prev - n) z (1 - z)
+        daz = dx[:, hid : 2 * hid]
+        np.subtract(h_prev, cand, out=daz)
+        daz *= dh
+        np.subtract(1.0, z, out=tmp)
+        tmp *= z
+        daz *= tmp
+        # r's pre-activation: dan hn r (1 - r)
+        dar = dx[:, :hid]
+        np.multiply(dan, hn, out=dar)
+        np.subtract(1.0, r, out=tmp)
+        tmp *= r
+        dar *= tmp
+        dr_[:, : 2 * hid] = dx[:, : 2 * hid]
+        dh *= z  # to h_{t-1}, directly ...
+        dh += dr_ @ w_hh  # ... and through W_hh h_{t-1}: (N, 3H) @ (3H, H)
+    h_prev_all = np.concatenate([h0[None], out[:-1]])  # (T, N, H): the state each step read
+    flat = d_hw.reshape(-1, three_h)
+    dw = flat.T @ h_prev_all.reshape(-1, hid)  # (3H, H), summed over steps
+    return d_xw, dh, dw, flat.sum(axis=0)
+
+
+def _gru_backward_graph(g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
+    # the same equations on Values (graph mode, for higher-order gradients), as for the LSTM
+    steps, n, three_h = xw.shape
+    hid = three_h // 3
+    dh, dw, db, d_xw = None, None, None, None
+    for t in range(steps - 1, -1, -1):
+        h_prev = out[t - 1] if t else h0
+        hw = h_prev @ w_hh.T + b_hh  # (N, 3H)
+        r = (xw[t, :, :hid] + hw[:, :hid]).sigmoid()
+        z = (xw[t, :, hid : 2 * hid] + hw[:, hid : 2 * hid]).sigmoid()
+        hn = hw[:, 2 * hid :]
+        cand = (xw[t, :, 2 * hid :] + r * hn).tanh()
+        dh = g[t] if dh is None else dh + g[t]
+        dan = dh * (1.0 - z) * (1.0 - cand * cand)
+        dar = dan * hn * r * (1.0 - r)
+        daz = dh * (h_prev - cand) * z * (1.0 - z)
+        cols = lambda k: (slice(None), slice(k * hid, (k + 1) * hid))  # noqa: E731
+        shape = (n, three_h)
+        dx = dar.scatter_to(shape, cols(0)) + daz.scatter_to(shape, cols(1))
+        dhw = dx + (dan * r).scatter_to(shape, cols(2))
+        dx = dx + dan.scatter_to(shape, cols(2))
+        dh = dh * z + dhw @ w_hh
+        step_w, step_b = dhw.T @ h_prev, dhw.sum(axis=0)
+        dw = step_w if dw is None else dw + step_w
+        db = step_b if db is None else db + step_b
+        placed = dx.scatter_to((steps, n, three_h), t)
+        d_xw = placed if d_xw is None else d_xw + placed
+    return d_xw, dh, dw, db
+
+
+def gru_composite(kept: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
+    """The ``gru`` row in plain rows: the time loop, one cell step after another."""
+    steps, hid = xw.shape[0], xw.shape[2] // 3
+    h, total = h0, None
+    w_t = w_hh.T
+    for t in range(steps):
+        hw = h @ w_t + b_hh  # (N, 3H)
+        r = (xw[t, :, :hid] + hw[:, :hid]).sigmoid()
+        z = (xw[t, :, hid : 2 * hid] + hw[:, hid : 2 * hid]).sigmoid()
+        cand = (xw[t, :, 2 * hid :] + r * hw[:, 2 * hid :]).tanh()
+        h = (1.0 - z) * cand + z * h
+        placed = h.scatter_to((steps, *h.shape), t)  # stacked along time with plain rows
+        total = placed if total is None else total + placed
+    return total
+
+
+ROWS = [
+    Op(
+        "lstm",
+        _lstm,
+        _lstm_backward,
+        "x LSTM backprop through time",
+        composite=lstm_composite,
+    ),
+    Op(
+        "gru",
+        _gru,
+        _gru_backward,
+        "x GRU backprop through time",
+        composite=gru_composite,
+    ),
+]
