@@ -34,6 +34,7 @@ from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import TransformerEncoderLayer
 
 __all__ = [
     "GELU",
@@ -64,6 +65,7 @@ __all__ = [
     "Softmax",
     "StateDictError",
     "Tanh",
+    "TransformerEncoderLayer",
     "Unflatten",
     "Upsample",
     "causal_mask",
