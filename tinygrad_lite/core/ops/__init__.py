@@ -7,7 +7,8 @@ The rows live by family, one file each, and read top to bottom:
 * ``movement.py``: reshape, transpose, indexing, broadcasting, concatenation;
 * ``linalg.py``: ``matmul``;
 * ``fused.py``: one node for a common pattern (``linear``, ``weighted_sum``, the
-  cross-entropies), each naming its plain composite.
+  cross-entropies), each naming its plain composite;
+* ``conv.py``: convolutions (``conv2d`` and its two adjoints), pooling, ``pad``.
 
 ``row.py`` says what a row is and how its rules are called; ``modes.py`` holds the helpers that
 let one backward rule run on raw data and on Values. Adding an op is one row here, its
@@ -16,14 +17,14 @@ entry point on ``Value`` or in ``tinygrad_lite.functions``, and its spec in ``te
 
 from __future__ import annotations
 
-from . import elementwise, fused, linalg, movement, reduce
+from . import conv, elementwise, fused, linalg, movement, reduce
 from .row import Label, Op, Rule, number, render
 
 __all__ = ["OPS", "WITH_CONSTANT", "Label", "Op", "Rule", "number", "render", "with_constant"]
 
 OPS: dict[str, Op] = {
     row.name: row
-    for family in (elementwise, reduce, movement, linalg, fused)
+    for family in (elementwise, reduce, movement, linalg, fused, conv)
     for row in family.ROWS
 }
 
