@@ -27,18 +27,28 @@ from .activations import (
     Softmax,
     Tanh,
 )
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
+from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
+    "AdaptiveAvgPool2d",
     "ArgumentError",
+    "AvgPool1d",
+    "AvgPool2d",
     "CheckpointError",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
     "Dropout",
     "Flatten",
     "Identity",
     "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
     "ReLU",
     "Sequential",
