@@ -291,7 +291,8 @@ class ConvTranspose2d(_ConvNd):
     def _output_padding_for(
         self, image: tuple[int, ...], output_size: Sequence[int]
     ) -> tuple[int, ...]:
-        """The output_padding that makes the output (Ho, Wo) = ``output_size`` (torch's rule)."""
+        """The output_padding that makes the output (Ho, Wo) = ``output_size``: torch's rule,
+        which reaches the sizes from the smallest to stride - 1 more."""
         wanted = tuple(output_size)[-2:]
         smallest = tuple(
             (n - 1) * s - 2 * p + d * (k - 1) + 1
@@ -300,12 +301,8 @@ class ConvTranspose2d(_ConvNd):
             )
         )
         extra = tuple(int(w) - m for w, m in zip(wanted, smallest))
-        if len(wanted) != 2 or any(
-            e < 0 or e >= max(s, d) for e, s, d in zip(extra, self.stride, self.dilation)
-        ):
-            largest = tuple(
-                m + max(s, d) - 1 for m, s, d in zip(smallest, self.stride, self.dilation)
-            )
+        if len(wanted) != 2 or any(e < 0 or e >= s for e, s in zip(extra, self.stride)):
+            largest = tuple(m + s - 1 for m, s in zip(smallest, self.stride))
             raise ArgumentError(
                 f"{self.who}: output_size={tuple(output_size)} is out of reach for an input of "
                 f"size {image}: the output can be from {smallest} to {largest}"

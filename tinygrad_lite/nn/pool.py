@@ -81,6 +81,16 @@ class AvgPool1d(_Pool):
 
     def __init__(self, kernel_size: Size, stride: Size | None = None, padding: Size = 0) -> None:
         super().__init__(kernel_size, stride, padding)
+        # torch keeps these as 1-tuples (its repr shows kernel_size=(3,)); the other pools
+        # keep what they were given
+        self.kernel_size, self.stride, self.padding = (
+            FC.sizes(v, name, 1, "AvgPool1d", 0)
+            for v, name in (
+                (self.kernel_size, "kernel_size"),
+                (self.stride, "stride"),
+                (self.padding, "padding"),
+            )
+        )
 
 
 class AvgPool2d(_Pool):
