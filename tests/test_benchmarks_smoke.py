@@ -368,3 +368,27 @@ def test_hand_written_sgd_step_moves_each_weight_against_its_gradient(bench):
     for p, b, g in zip(mlp.params, before, grads, strict=True):
         np.testing.assert_allclose(p, b - 0.5 * g, rtol=1e-6, atol=1e-7)
         assert p.dtype == np.float32
+
+
+# ---------------------------------------------------------------- benchmarks/conv_layer.py
+
+
+def test_conv_layer_benchmark_checks_the_engines_then_prints_a_row_each():
+    done = _run(BENCH_DIR / "conv_layer.py", "--rounds", "1", "--repeats", "2", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[0] for line in done.stdout.splitlines()[2:] if line.strip()]
+    engines = ["numpy", "tinygrad_lite"] + (["torch"] if _installed("torch") else [])
+    assert rows[: len(engines)] == engines
+
+
+def test_hand_written_conv_gradients_match_tinygrad_lite():
+    spec = importlib.util.spec_from_file_location("conv_layer", BENCH_DIR / "conv_layer.py")
+    assert spec is not None and spec.loader is not None
+    conv_layer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conv_layer)
+    p = {k: v.astype(np.float64) for k, v in conv_layer.problem().items()}
+    p["x"], p["grad"] = p["x"][:2], p["grad"][:2]
+    ours = conv_layer.tinygrad_lite_step(p)()
+    by_hand = conv_layer.HandWrittenConv(p["weight"], p["bias"]).step(p["x"], p["grad"])
+    for a, b in zip(ours, by_hand):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
