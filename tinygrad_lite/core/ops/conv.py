@@ -1,8 +1,8 @@
 """Convolution and pooling rows, on batches of images (N, C, H, W).
 
 * ``conv2d``: each output pixel is a window of the (zero-padded) input ``xp``, correlated
-  with a filter (PyTorch's ``conv2d``: the weight is (out, in/groups, kH, kW)):
-  ``out[n, o, h, w] = b[o] + sum over c, i, j of W[o, c, i, j] xp[n, c, h sh + i dh, w sw + j dw]``;
+  with a filter (PyTorch's ``conv2d``: the weight is (out, in/groups, kH, kW)), in a group:
+  ``out[n, o, h, w] = b[o] + sum_{c,i,j} W[o, c, i, j] xp[n, c, h sh + i dh, w sw + j dw]``;
 * ``conv_transpose2d``: its adjoint in the input, which scatters each input pixel through the
   filter (PyTorch's ``conv_transpose2d``: the weight is (in, out/groups, kH, kW)); it is also
   ``conv2d``'s input gradient;
@@ -83,12 +83,8 @@ class Conv(NamedTuple):
         """(Ho, Wo) of ``conv2d`` on an (H, W) image: how many windows fit."""
         top, bottom, left, right = self.padding
         return (
-            _windows_along(
-                image[0] + top + bottom, self.kernel[0], self.stride[0], self.dilation[0]
-            ),
-            _windows_along(
-                image[1] + left + right, self.kernel[1], self.stride[1], self.dilation[1]
-            ),
+            _windows_along(image[0] + top + bottom, *self._axis(0)),
+            _windows_along(image[1] + left + right, *self._axis(1)),
         )
 
     def transposed_size(self, grid: tuple[int, ...]) -> Pair:
@@ -96,24 +92,22 @@ class Conv(NamedTuple):
         the padding, plus ``output_padding``."""
         top, bottom, left, right = self.padding
         return (
-            _span(grid[0], self.kernel[0], self.stride[0], self.dilation[0])
-            - top
-            - bottom
-            + self.output_padding[0],
-            _span(grid[1], self.kernel[1], self.stride[1], self.dilation[1])
-            - left
-            - right
-            + self.output_padding[1],
+            _span(grid[0], *self._axis(0)) - top - bottom + self.output_padding[0],
+            _span(grid[1], *self._axis(1)) - left - right + self.output_padding[1],
         )
 
     def fitting(self, image: tuple[int, ...], grid: tuple[int, ...]) -> Conv:
         """This geometry with the ``output_padding`` that makes the transpose of a (Ho, Wo)
         grid come out (H, W): rows a strided window never reached get a zero gradient."""
         top, bottom, left, right = self.padding
-        span_h = _span(grid[0], self.kernel[0], self.stride[0], self.dilation[0])
-        span_w = _span(grid[1], self.kernel[1], self.stride[1], self.dilation[1])
-        extra = (image[0] + top + bottom - span_h, image[1] + left + right - span_w)
+        extra = (
+            image[0] + top + bottom - _span(grid[0], *self._axis(0)),
+            image[1] + left + right - _span(grid[1], *self._axis(1)),
+        )
         return self._replace(output_padding=extra)
+
+    def _axis(self, i: int) -> tuple[int, int, int]:
+        return self.kernel[i], self.stride[i], self.dilation[i]
 
 
 def _windows_along(size: int, kernel: int, stride: int, dilation: int) -> int:
