@@ -737,3 +737,21 @@ def test_wide_rows_give_the_plain_paths_numbers(kwargs: dict[str, Any], monkeypa
     monkeypatch.setattr(rows, "_wide", lambda c: False)
     for a, b in zip(wide, run()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_only_the_gradients_that_are_needed_are_computed() -> None:
+    # data in, frozen weight: each backward rule skips what no one asked for, and the others
+    # are the same as with everything requiring a gradient
+    x64, w64, b64 = _normal(2, 3, 5, 5), _normal(4, 3, 3, 3), _normal(4)
+    full = [tl.Value(a) for a in (x64, w64, b64)]
+    (F.conv2d(*full, padding=1) ** 2).sum().backward()
+    for need in [(False, True, True), (True, False, True), (True, True, False)]:
+        vs = [tl.Value(a, requires_grad=r) for a, r in zip((x64, w64, b64), need)]
+        out = F.conv2d(*vs, padding=1)
+        assert out.static.need == need
+        (out**2).sum().backward()
+        for v, ref, r in zip(vs, full, need):
+            if r:
+                np.testing.assert_allclose(v.grad, ref.grad, rtol=1e-6)
+            else:
+                assert v.grad is None
