@@ -83,14 +83,9 @@ class AvgPool1d(_Pool):
         super().__init__(kernel_size, stride, padding)
         # torch keeps these as 1-tuples (its repr shows kernel_size=(3,)); the other pools
         # keep what they were given
-        self.kernel_size, self.stride, self.padding = (
-            FC.sizes(v, name, 1, "AvgPool1d", 0)
-            for v, name in (
-                (self.kernel_size, "kernel_size"),
-                (self.stride, "stride"),
-                (self.padding, "padding"),
-            )
-        )
+        self.kernel_size = _single(self.kernel_size)
+        self.stride = _single(self.stride)
+        self.padding = _single(self.padding)
 
 
 class AvgPool2d(_Pool):
@@ -115,6 +110,10 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+def _single(value: Any) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, tuple) else (value,)
 
 
 def _as_given(value: Any) -> Any:
