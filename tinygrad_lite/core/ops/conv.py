@@ -211,7 +211,8 @@ def _matrix(image: Any, groups: int, width: int) -> Any:
     n, ch, h, w = image.shape
     if width == w:
         return image.transpose(1, 0, 2, 3).reshape(groups, ch // groups, -1)
-    m = np.zeros((ch, n, h, width), image.dtype)  # (C, N, H, width)
+    m = np.empty((ch, n, h, width), image.dtype)  # (C, N, H, width)
+    m[..., w:] = 0
     m[..., :w] = image.transpose(1, 0, 2, 3)
     return m.reshape(groups, ch // groups, -1)
 
@@ -315,14 +316,19 @@ def _conv2d_backward(c: Conv, g: Any, out: Any, x: Any, w: Any, b: Any = None) -
     # the bias's gradient: g summed over all but the channels, along the matrix's rows
     gb = gm.sum(axis=2).reshape(-1) if b is not None and need[2] else None
     gx = gw = None
-    if need[0]:
-        cols = _t(_filters(w, c.groups)) @ gm  # (G, C/G·kH·kW, N·Ho·Wg)
-        gx = _uncolumns(cols, c, x.shape[0], grid, image)
+    # dW first, and the input's columns freed before dx's are made: one column matrix alive
+    # at a time keeps a step's peak memory low enough that the allocator keeps it for the
+    # next step, instead of handing it back to the system to be faulted in again (at these
+    # sizes that page-faulting cost as much as the col2im)
     if need[1]:
         cols = c.kept.take(x) if c.kept is not None else None
         if cols is None:  # a second backward(), or a forward re-run on other inputs
             cols = _columns(x, c, grid)
         gw = _weight_product(gm, cols, w.shape)
+        del cols
+    if need[0]:
+        dcols = _t(_filters(w, c.groups)) @ gm  # (G, C/G·kH·kW, N·Ho·Wg)
+        gx = _uncolumns(dcols, c, x.shape[0], grid, image)
     return gx, gw, gb
 
 
