@@ -211,8 +211,7 @@ def _matrix(image: Any, groups: int, width: int) -> Any:
     n, ch, h, w = image.shape
     if width == w:
         return image.transpose(1, 0, 2, 3).reshape(groups, ch // groups, -1)
-    m = np.empty((ch, n, h, width), image.dtype)  # (C, N, H, width)
-    m[..., w:] = 0
+    m = np.zeros((ch, n, h, width), image.dtype)  # (C, N, H, width)
     m[..., :w] = image.transpose(1, 0, 2, 3)
     return m.reshape(groups, ch // groups, -1)
 
