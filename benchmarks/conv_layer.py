@@ -12,8 +12,10 @@ upstream gradient. Three engines compute the same numbers from the same weights:
 
 Each engine runs in its own process (its BLAS and OpenMP get ``--threads`` threads), in
 ``--rounds`` rounds that alternate the engines, so a busy moment of the machine is shared out;
-the table gives the median and the fastest step over all rounds, and the ratios of both to
-tinygrad_lite's. Before timing, the engines' outputs and gradients are checked equal.
+the table gives the median and the fastest step over all rounds, the ratios of both to
+tinygrad_lite's, and the page faults per step (memory the allocator gave back to the system
+and took again, whose cost the times include). Before timing, the engines' outputs and
+gradients are checked equal.
 
     .venv/bin/python benchmarks/conv_layer.py                  # 3 rounds of 30 steps
     .venv/bin/python benchmarks/conv_layer.py --rounds 1 --repeats 3   # a smoke run
@@ -25,6 +27,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -175,19 +178,23 @@ def check(engines: list[str], threads: int) -> None:
                 raise SystemExit(f"{engine}: {name} differs from the hand-written NumPy's")
 
 
-def measure(engine: str, repeats: int, threads: int) -> list[float]:
+def measure(engine: str, repeats: int, threads: int) -> dict[str, Any]:
+    """The time of each step, and the page faults per step (memory the allocator had handed
+    back to the system and had to take again: a cost the timings include)."""
     step = make_step(engine, threads)
     for _ in range(3):  # warm up: caches, BLAS buffers, first-call costs
         step()
     times = []
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(repeats):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return times
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    return {"times": times, "faults": faults / repeats}
 
 
-def in_process(engine: str, repeats: int, threads: int) -> list[float]:
+def in_process(engine: str, repeats: int, threads: int) -> dict[str, Any]:
     """``measure`` in a fresh interpreter whose BLAS and OpenMP use ``threads`` threads."""
     env = dict(os.environ)
     env.update({v: str(threads) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")})
@@ -195,8 +202,8 @@ def in_process(engine: str, repeats: int, threads: int) -> list[float]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", engine]
     cmd += ["--repeats", str(repeats), "--threads", str(threads)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    times: list[float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return times
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def installed(engine: str) -> bool:
@@ -216,25 +223,27 @@ def main(argv: list[str] | None = None) -> int:
     engines = [e for e in ENGINES if installed(e)]
     check(engines, args.threads)
     times: dict[str, list[float]] = {e: [] for e in engines}
+    faults: dict[str, list[float]] = {e: [] for e in engines}
     for _ in range(args.rounds):
         for engine in engines:
-            times[engine] += in_process(engine, args.repeats, args.threads)
+            result = in_process(engine, args.repeats, args.threads)
+            times[engine] += result["times"]
+            faults[engine].append(result["faults"])
     print(
         f"conv2d layer, x ({BATCH}, {IN_CHANNELS}, {SIDE}, {SIDE}) float32, {OUT_CHANNELS} "
         f"filters {KERNEL}x{KERNEL}, padding {PADDING}: forward + backward (dx, dW, db), "
         f"{args.threads} threads, {args.rounds} x {args.repeats} steps"
     )
     ours = times["tinygrad_lite"]
-    print(
-        f"{'engine':<15}{'median ms':>11}{'fastest ms':>12}{'ours/median':>13}{'ours/fastest':>14}"
-    )
+    head = f"{'engine':<15}{'median ms':>11}{'fastest ms':>12}{'ours/median':>13}"
+    print(f"{head}{'ours/fastest':>14}{'faults/step':>13}")
     for engine in engines:
         t = times[engine]
         med, low = statistics.median(t), min(t)
         ratio_med = statistics.median(ours) / med
         ratio_low = min(ours) / low
-        row = f"{engine:<15}{med * 1e3:>11.2f}{low * 1e3:>12.2f}"
-        print(f"{row}{ratio_med:>12.2f}x{ratio_low:>13.2f}x")
+        row = f"{engine:<15}{med * 1e3:>11.2f}{low * 1e3:>12.2f}{ratio_med:>12.2f}x"
+        print(f"{row}{ratio_low:>13.2f}x{statistics.mean(faults[engine]):>13.0f}")
     if not installed("torch"):
         print("torch is not installed: pip install torch==2.13.0 to compare with it")
     return 0
