@@ -430,7 +430,10 @@ def _window_maxima(p: Pool, x: Any) -> tuple[Any, Any]:
         if best is None:
             best = v.copy()
             continue
-        np.copyto(where, k, where=v > best)  # strictly larger: an earlier equal maximum stays
+        larger = v > best  # strictly: an earlier equal maximum stays
+        # k only grows, so "k where larger, else as it was" is a maximum (a masked copy is
+        # branchy and many times slower)
+        np.maximum(where, larger * where.dtype.type(k), out=where)
         np.maximum(best, v, out=best)  # (a NaN spreads to the output, as in torch)
     return best, where
 
@@ -456,9 +459,21 @@ def _max_pool2d_backward(p: Pool, g: Any, out: Any, x: Any) -> Any:
             flat, positions = flat[inside], positions[inside]
         return (flat.scatter_to((xd.size,), positions).reshape(xd.shape),)
     gxp = np.zeros((*xd.shape[:2], *_padded_hw(p, xd)), g.dtype)  # (N, C, Hp, Wp)
+    add = not _disjoint(p, g.shape[2:])
     for k, (rows, cols) in enumerate(_offsets(p, g.shape[2:])):
-        gxp[:, :, rows, cols] += np.where(where == k, g, 0)
+        share = g * (where == k)  # (a product: np.where would branch, and is slower)
+        if add:
+            gxp[:, :, rows, cols] += share
+        else:  # windows side by side: each element gets one window's gradient at most
+            gxp[:, :, rows, cols] = share
     return (_unpadded(gxp, p, xd.shape[2:]),)
+
+
+def _disjoint(p: Pool, grid: tuple[int, ...]) -> bool:
+    """Whether no two windows share an element (each axis steps past a window's span)."""
+    return all(
+        n == 1 or s >= d * (k - 1) + 1 for n, k, s, d in zip(grid, p.kernel, p.stride, p.dilation)
+    )
 
 
 def _padded_hw(p: Pool, x: Any) -> Pair:
@@ -504,8 +519,12 @@ def _avg_pool2d_backward(p: Pool, g: Any, out: Any, x: Any) -> Any:
         return (flat.conv_transpose2d(spread, c.fitting((h, w), g.shape[2:])).reshape(x.shape),)
     gxp = np.zeros((n, ch, *_padded_hw(p, x)), g.dtype)
     share = g / area
+    add = not _disjoint(p, g.shape[2:])
     for rows, cols in _offsets(p, g.shape[2:]):
-        gxp[:, :, rows, cols] += share
+        if add:
+            gxp[:, :, rows, cols] += share
+        else:
+            gxp[:, :, rows, cols] = share
     return (_unpadded(gxp, p, (h, w)),)
 
 
