@@ -708,37 +708,6 @@ def test_draw_backward_of_a_tiny_cnn_renders_with_readable_labels() -> None:
     assert len(re.findall(r">dweight\W", svg)) == 2  # the conv's and the linear layer's
 
 
-# ---------------------------------------------------------------- the speed path
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [dict(padding=1), dict(padding=(0, 2), dilation=(2, 1), groups=2), dict(padding="same")],
-    ids=["3x3 same", "dilated, grouped", "even kernel"],
-)
-def test_wide_rows_give_the_plain_paths_numbers(kwargs: dict[str, Any], monkeypatch: Any) -> None:
-    # at stride 1 the column matrices run along whole padded rows (core/ops/conv.py); with
-    # that switched off, every convolution row must give the same numbers
-    from tinygrad_lite.core.ops import conv as rows
-
-    x, w = _normal(2, 4, 6, 7, dtype=np.float64), _normal(4, 4 // kwargs.get("groups", 1), 3, 2)
-    w = w.astype(np.float64)
-
-    def run() -> list[np.ndarray]:
-        xv, wv = tl.Value(x), tl.Value(w)
-        y = F.conv2d(xv, wv, **kwargs)
-        z = F.conv_transpose2d(y, wv, groups=kwargs.get("groups", 1))
-        (gx, gw) = tl.grad((z**2).sum(), [xv, wv], create_graph=True)
-        (second,) = tl.grad((gx**2).sum() + (gw**2).sum(), [xv])
-        return [y.data, z.data, gx.data, gw.data, second]
-
-    assert rows._wide(rows.Conv((3, 2), (1, 1), (0, 0, 0, 0), (1, 1), 1))
-    wide = run()
-    monkeypatch.setattr(rows, "_wide", lambda c: False)
-    for a, b in zip(wide, run()):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-
 def test_only_the_gradients_that_are_needed_are_computed() -> None:
     # data in, frozen weight: each backward rule skips what no one asked for, and the others
     # are the same as with everything requiring a gradient

@@ -27,7 +27,9 @@ output's gradient (one product), and the input gradient is the transposed weight
 output's gradient, whose columns are added back where each window came from (col2im:
 kH·kW strided additions). A convolution of the flipped kernel with the dilated gradient gives
 the same input gradient, but it builds a column matrix of the gradient (out channels, not in)
-and, for a stride of s, multiplies s² times as many zeros.
+and, for a stride of s, multiplies s² times as many zeros. At stride 1 the matrices could run
+along whole padded rows (long runs to copy and add, a few wasted columns in the products):
+measured, that came out no faster.
 
 Pooling works window position by window position: for each of the kH·kW offsets, one strided
 view of the input holds that element of every window, so a max or a sum over windows is
@@ -120,27 +122,6 @@ def _span(windows: int, kernel: int, stride: int, dilation: int) -> int:
 
 
 # ---------------------------------------------------------------- im2col and col2im
-# The column matrices have one column per window, (N, Ho, Wo) in order, except at stride 1
-# ("wide" rows): there the window at (h, w) starts h·Wp + w elements into its padded plane
-# (Wp = the padded width), so the windows of a row of outputs, continued to the end of the
-# padded row, are Wp consecutive positions, and a plane's windows are Ho·Wp consecutive
-# positions. The matrices then take Wp columns per row of outputs: im2col copies runs of Ho·Wp
-# elements instead of Wo, and col2im adds such runs, where short runs are what these copies
-# and additions spend their time on (about half of it at Wo = 14). The Wp - Wo extra windows
-# of each row (they wrap into the next padded row) cost Wp/Wo more in the matrix products;
-# their outputs are dropped and their gradients are zeros, so every number is the plain
-# path's (an inf or nan in the input could leak into dW through 0·inf, nothing else).
-
-
-def _wide(c: Conv) -> bool:
-    """Whether the column matrices run along whole padded rows (stride 1; a kernel one column
-    wide has no extra windows to gain from)."""
-    return c.stride == (1, 1) and c.kernel[1] > 1
-
-
-def _width(c: Conv, padded_width: int, grid: tuple[int, ...]) -> int:
-    """Columns per row of windows in the matrices: the padded width (wide rows) or Wo."""
-    return padded_width if _wide(c) else grid[1]
 
 
 def _pad_image(x: Any, padding: tuple[int, int, int, int], value: float = 0.0) -> Any:
@@ -152,73 +133,49 @@ def _pad_image(x: Any, padding: tuple[int, int, int, int], value: float = 0.0) -
 
 
 def _columns(x: Any, c: Conv, grid: tuple[int, ...]) -> Any:
-    """The im2col matrix of ``x`` (N, C, H, W): one column per window, (G, C/G·kH·kW, N·Ho·Wg)
-    with Wg = ``_width`` (Wo, or the padded width for wide rows).
+    """The im2col matrix of ``x`` (N, C, H, W): one column per window, (G, C/G·kH·kW, N·Ho·Wo).
 
     A strided view reads every window of the padded input in place; reshaping it to a matrix
     is the only copy. ``grid`` is how many windows to take along each axis (from the top
     left): the output size, or fewer (``conv_transpose2d``'s input gradient)."""
+    xp = _pad_image(x, c.padding)
     (kh, kw), (sh, sw), (dh, dw) = c.kernel, c.stride, c.dilation
-    top, bottom, left, right = c.padding
-    wide = _wide(c)
-    # wide rows read up to (kW - 1)·dW elements past the last padded row: one more row of zeros
-    xp = _pad_image(x, (top, bottom + wide, left, right))
-    n, ch, _, wp = xp.shape
+    n, ch = xp.shape[:2]
     s_n, s_c, s_h, s_w = xp.strides
-    shape: tuple[int, ...]
-    strides: tuple[int, ...]
-    if wide:
-        shape = (ch, kh, kw, n, grid[0] * wp)  # (C, kH, kW, N, Ho·Wp)
-        strides = (s_c, s_h * dh, s_w * dw, s_n, s_w)
-    else:
-        shape = (ch, kh, kw, n, *grid)  # (C, kH, kW, N, Ho, Wo)
-        strides = (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw)
-    windows = as_strided(xp, shape, strides, writeable=False)
-    return windows.reshape(c.groups, ch // c.groups * kh * kw, -1)
+    windows = as_strided(
+        xp,
+        (ch, kh, kw, n, *grid),  # (C, kH, kW, N, Ho, Wo)
+        (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
+        writeable=False,
+    )
+    return windows.reshape(c.groups, ch // c.groups * kh * kw, n * grid[0] * grid[1])
 
 
 def _uncolumns(cols: Any, c: Conv, n: int, grid: tuple[int, ...], image: tuple[int, ...]) -> Any:
-    """col2im, the adjoint of ``_columns``: each window's column (G, C/G·kH·kW, N·Ho·Wg) added
+    """col2im, the adjoint of ``_columns``: each window's column (G, C/G·kH·kW, N·Ho·Wo) added
     back where it was read from, into an (N, C, H, W) image (padding cropped)."""
     (kh, kw), (sh, sw), (dh, dw) = c.kernel, c.stride, c.dilation
     top, bottom, left, right = c.padding
     h, w = image
-    hp, wp = h + top + bottom, w + left + right
     ch = c.groups * cols.shape[1] // (kh * kw)
-    if _wide(c):  # runs of Ho·Wp, each window shifted by i·dH·Wp + j·dW
-        cols = cols.reshape(ch, kh, kw, n, grid[0] * wp)  # (C, kH, kW, N, Ho·Wp)
-        flat = np.zeros((ch, n, (hp + 1) * wp), cols.dtype)  # (C, N, (Hp + 1)·Wp)
-        run = grid[0] * wp
-        for i in range(kh):
-            for j in range(kw):
-                start = i * dh * wp + j * dw
-                flat[:, :, start : start + run] += cols[:, i, j]
-        out = flat.reshape(ch, n, hp + 1, wp)
-    else:
-        cols = cols.reshape(ch, kh, kw, n, *grid)  # (C, kH, kW, N, Ho, Wo)
-        out = np.zeros((ch, n, hp, wp), cols.dtype)  # (C, N, Hp, Wp)
-        rows_end, cols_end = (grid[0] - 1) * sh + 1, (grid[1] - 1) * sw + 1
-        for i in range(kh):
-            for j in range(kw):
-                rows = slice(i * dh, i * dh + rows_end, sh)
-                out[:, :, rows, j * dw : j * dw + cols_end : sw] += cols[:, i, j]
+    cols = cols.reshape(ch, kh, kw, n, *grid)  # (C, kH, kW, N, Ho, Wo)
+    out = np.zeros((ch, n, h + top + bottom, w + left + right), cols.dtype)  # (C, N, Hp, Wp)
+    rows_end, cols_end = (grid[0] - 1) * sh + 1, (grid[1] - 1) * sw + 1
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + rows_end, sh)
+            out[:, :, rows, j * dw : j * dw + cols_end : sw] += cols[:, i, j]
     return out[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
 
 
-def _matrix(image: Any, groups: int, width: int) -> Any:
-    """(N, C, H, W) as a matrix per group, channels by pixels: (G, C/G, N·H·width), the
-    columns past W (wide rows) zeros."""
-    n, ch, h, w = image.shape
-    if width == w:
-        return image.transpose(1, 0, 2, 3).reshape(groups, ch // groups, -1)
-    m = np.zeros((ch, n, h, width), image.dtype)  # (C, N, H, width)
-    m[..., :w] = image.transpose(1, 0, 2, 3)
-    return m.reshape(groups, ch // groups, -1)
+def _matrix(image: Any, groups: int) -> Any:
+    """(N, C, H, W) as a matrix per group, channels by pixels: (G, C/G, N·H·W)."""
+    return image.transpose(1, 0, 2, 3).reshape(groups, image.shape[1] // groups, -1)
 
 
-def _image(matrix: Any, n: int, grid: tuple[int, ...], width: int) -> Any:
-    """The inverse of ``_matrix``: (G, C/G, N·Ho·width) seen as (N, C, Ho, Wo), a view."""
-    return matrix.reshape(-1, n, grid[0], width)[..., : grid[1]].transpose(1, 0, 2, 3)
+def _image(matrix: Any, n: int, grid: tuple[int, ...]) -> Any:
+    """The inverse of ``_matrix``: (G, C/G, N·H·W) seen as (N, C, H, W), without a copy."""
+    return matrix.reshape(-1, n, *grid).transpose(1, 0, 2, 3)
 
 
 def _filters(w: Any, groups: int) -> Any:
@@ -232,7 +189,7 @@ def _t(m: Any) -> Any:
 
 
 def _weight_product(gm: Any, cols: Any, shape: tuple[int, ...]) -> Any:
-    """The weight gradient (G, O/G, N·Ho·Wg) @ (G, N·Ho·Wg, C/G·kH·kW), into a new array of the
+    """The weight gradient (G, O/G, N·Ho·Wo) @ (G, N·Ho·Wo, C/G·kH·kW), into a new array of the
     weight's ``shape`` (that owns its data: a parameter's .grad can be that very array).
 
     Computed as cols @ gmᵀ and transposed: OpenBLAS runs this long-and-thin product about a
@@ -247,16 +204,13 @@ def _correlate(x: Any, w: Any, c: Conv, grid: tuple[int, ...], cols: Any = None)
     """conv2d without bias on raw arrays, over the first ``grid`` windows: (N, O, Ho, Wo)."""
     if cols is None:
         cols = _columns(x, c, grid)
-    width = _width(c, x.shape[3] + c.padding[2] + c.padding[3], grid)
-    return _image(_filters(w, c.groups) @ cols, x.shape[0], grid, width)
+    return _image(_filters(w, c.groups) @ cols, x.shape[0], grid)
 
 
 def _correlate_transpose(y: Any, w: Any, c: Conv) -> Any:
     """conv_transpose2d without bias on raw arrays: y (N, C, H, W), w (C, O/G, kH, kW)."""
-    grid, image = y.shape[2:], c.transposed_size(y.shape[2:])
-    width = _width(c, image[1] + c.padding[2] + c.padding[3], grid)
-    cols = _t(_filters(w, c.groups)) @ _matrix(y, c.groups, width)  # (G, O/G·kH·kW, N·H·Wg)
-    return _uncolumns(cols, c, y.shape[0], grid, image)
+    cols = _t(_filters(w, c.groups)) @ _matrix(y, c.groups)  # (G, O/G·kH·kW, N·H·W)
+    return _uncolumns(cols, c, y.shape[0], y.shape[2:], c.transposed_size(y.shape[2:]))
 
 
 # ---------------------------------------------------------------- the rows, in both modes
@@ -310,8 +264,7 @@ def _conv2d_backward(c: Conv, g: Any, out: Any, x: Any, w: Any, b: Any = None) -
         gw = x.conv2d_weight(g, c) if need[1] else None
         return gx, gw, g.sum(axis=(0, 2, 3)) if b is not None and need[2] else None
     grid = g.shape[2:]
-    width = _width(c, image[1] + c.padding[2] + c.padding[3], grid)
-    gm = _matrix(g, c.groups, width)  # (G, O/G, N·Ho·Wg): one product for dx, one for dW
+    gm = _matrix(g, c.groups)  # (G, O/G, N·Ho·Wo): one product for dW, one for dx
     # the bias's gradient: g summed over all but the channels, along the matrix's rows
     gb = gm.sum(axis=2).reshape(-1) if b is not None and need[2] else None
     gx = gw = None
@@ -326,7 +279,7 @@ def _conv2d_backward(c: Conv, g: Any, out: Any, x: Any, w: Any, b: Any = None) -
         gw = _weight_product(gm, cols, w.shape)
         del cols
     if need[0]:
-        dcols = _t(_filters(w, c.groups)) @ gm  # (G, C/G·kH·kW, N·Ho·Wg)
+        dcols = _t(_filters(w, c.groups)) @ gm  # (G, C/G·kH·kW, N·Ho·Wo)
         gx = _uncolumns(dcols, c, x.shape[0], grid, image)
     return gx, gw, gb
 
@@ -348,19 +301,14 @@ def _conv_transpose2d_backward(c: Conv, g: Any, out: Any, y: Any, w: Any, b: Any
         return gy, gw, gb
     cols = _columns(g, c, grid)  # the gradient's windows serve both products
     gy = _correlate(g, w, c, grid, cols) if need[0] else None
-    gw = None
-    if need[1]:
-        width = _width(c, g.shape[3] + c.padding[2] + c.padding[3], grid)
-        gw = _weight_product(_matrix(y, c.groups, width), cols, w.shape)
+    gw = _weight_product(_matrix(y, c.groups), cols, w.shape) if need[1] else None
     return gy, gw, gb
 
 
 def _conv2d_weight(c: Conv, x: Any, g: Any) -> Any:
     # dW[o, c, i, j] = sum over n, h, w of g[n, o, h, w] xp[n, c, h*sh + i*dh, w*sw + j*dw]
-    grid = g.shape[2:]
-    width = _width(c, x.shape[3] + c.padding[2] + c.padding[3], grid)
     shape = (g.shape[1], x.shape[1] // c.groups, *c.kernel)
-    return _weight_product(_matrix(g, c.groups, width), _columns(x, c, grid), shape)
+    return _weight_product(_matrix(g, c.groups), _columns(x, c, g.shape[2:]), shape)
 
 
 def _conv2d_weight_backward(c: Conv, gw: Any, out: Any, x: Any, g: Any) -> Any:
