@@ -1,20 +1,18 @@
-"""Convolutional networks in three engines: workloads W7 (LeNet-5, one SGD step) and W7c
-(one conv2d layer, forward and backward).
+"""A convolutional network in three engines: workload W7, LeNet-5, one SGD step (the layer
+alone is measured by ``conv_layer.py``).
 
 * W7, LeNet-5 as the books' "bigger picture" draws it: conv 6@5x5, ReLU, max-pool 2x2,
   conv 16@5x5, ReLU, max-pool 2x2, 256-120-84-10 with ReLU, softmax cross-entropy; a batch of
   64 1x28x28 float32 "images" (seeded uniform pixels), SGD with lr 0.01.
-* W7c, the layer alone: conv2d of a (64, 16, 14, 14) float32 batch with 32 filters of 3x3,
-  padding 1, forward then backward (gradients for the input, the weight and the bias).
-
 The engines, from the same initial weights (PyTorch's default distribution, drawn once with
 NumPy and copied in):
 
 * ``tinygrad_lite`` as a user writes it (``nn.Conv2d``, ``nn.MaxPool2d``, ``nn.Linear``...);
-* ``numpy``: the same computation written out by hand with im2col (the windows of the input
-  as one matrix, by ``sliding_window_view``; one matrix product for the forward pass and one
-  for the weight's gradient; the input's gradient scattered back one kernel offset at a time):
-  the floor for an engine built on NumPy;
+* ``numpy``: the same computation written out by hand with im2col (``conv_layer.py``'s
+  ``HandWrittenConv``: the windows of the input as one matrix, one matrix product for the
+  forward pass and one for the weight's gradient, the input's gradient scattered back one
+  kernel offset at a time, and none for the first layer's data): the floor for an engine
+  built on NumPy;
 * ``torch``: ``torch.nn`` with ``torch.set_num_threads`` (its convolutions are oneDNN
   kernels, not NumPy).
 
@@ -28,8 +26,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from conv_layer import HandWrittenConv
 from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
-from nets import _on_cache_lines, _relative, _scaled_diff
+from nets import on_cache_lines, relative, scaled_diff
 
 SEED = 4242
 LR = 0.01
@@ -40,9 +39,6 @@ CONVS = ((6, 1, 5), (16, 6, 5))
 DENSE = (16 * 4 * 4, 120, 84, CLASSES)
 W7_BATCH = 64
 W7_STEPS = 5  # SGD steps per timed repeat
-W7C_SHAPE = (64, 16, 14, 14)  # (N, C, H, W) of the layer's input
-W7C_FILTERS, W7C_KERNEL, W7C_PADDING = 32, 3, 1
-W7C_PASSES = 5  # forward + backward passes per timed repeat
 
 
 def lenet_batch(batch: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -68,59 +64,7 @@ def lenet_weights(seed: int = SEED) -> list[np.ndarray]:
     return params
 
 
-# ---------------------------------------------------------------- the floor: im2col by hand
-
-
-def im2col(x: np.ndarray, k: int, padding: int) -> tuple[np.ndarray, int, int]:
-    """The k x k windows of ``x`` (N, C, H, W) as rows: (N*Ho*Wo, C*k*k), and Ho, Wo."""
-    if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    n, c, h, w = x.shape
-    ho, wo = h - k + 1, w - k + 1
-    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))  # (N,C,Ho,Wo,k,k)
-    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k)  # one copy
-    return cols, ho, wo
-
-
-def col2im(dcols: np.ndarray, shape: tuple[int, ...], k: int, padding: int) -> np.ndarray:
-    """The adjoint of ``im2col``: each window's gradient added back where it came from."""
-    n, c, h, w = shape
-    hp, wp = h + 2 * padding, w + 2 * padding
-    ho, wo = hp - k + 1, wp - k + 1
-    d6 = dcols.reshape(n, ho, wo, c, k, k)
-    dx = np.zeros((n, c, hp, wp), dtype=dcols.dtype)
-    for i in range(k):  # k*k strided additions: no index arrays, no np.add.at
-        for j in range(k):
-            dx[:, :, i : i + ho, j : j + wo] += d6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return dx[:, :, padding : padding + h, padding : padding + w] if padding else dx
-
-
-class HandWrittenConv:
-    """conv2d (stride 1) by im2col, with its backward: the floor for one layer."""
-
-    def __init__(self, w: np.ndarray, b: np.ndarray, padding: int) -> None:
-        self.w, self.b, self.padding = w, b, padding
-        self.k = w.shape[-1]
-        self.cols = np.empty(0, dtype=w.dtype)
-        self.shape: tuple[int, ...] = ()
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.shape = x.shape
-        self.cols, ho, wo = im2col(x, self.k, self.padding)
-        out_c = self.w.shape[0]
-        out = self.cols @ self.w.reshape(out_c, -1).T  # (N*Ho*Wo, O)
-        out += self.b
-        return out.reshape(x.shape[0], ho, wo, out_c).transpose(0, 3, 1, 2)  # (N, O, Ho, Wo)
-
-    def backward(self, g: np.ndarray, need_input: bool) -> tuple[Any, np.ndarray, np.ndarray]:
-        out_c = self.w.shape[0]
-        g2 = g.transpose(0, 2, 3, 1).reshape(-1, out_c)  # (N*Ho*Wo, O)
-        dw = (g2.T @ self.cols).reshape(self.w.shape)
-        db = g2.sum(axis=0)
-        dx = None
-        if need_input:
-            dx = col2im(g2 @ self.w.reshape(out_c, -1), self.shape, self.k, self.padding)
-        return dx, dw, db
+# ---------------------------------------------------------------- the floor, by hand
 
 
 def _max_pool2(x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -142,7 +86,7 @@ class HandWrittenLeNet:
     """LeNet-5 with its gradients derived by hand, in float32 NumPy."""
 
     def __init__(self, weights: Sequence[np.ndarray]) -> None:
-        self.params = [_on_cache_lines(w) for w in weights]
+        self.params = [on_cache_lines(w) for w in weights]
         p = self.params
         self.convs = [HandWrittenConv(p[0], p[1], 0), HandWrittenConv(p[2], p[3], 0)]
         self.grads: list[np.ndarray] = []
@@ -356,8 +300,8 @@ def lenet_check(installed: Sequence[str]) -> str:
     worst = 0.0
     for engine in engines[1:]:
         loss, grads, later = results[engine]
-        loss_diff = max(_relative(loss, ref_loss), _relative(later, ref_later))
-        grad_diff = max(_scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
+        loss_diff = max(relative(loss, ref_loss), relative(later, ref_later))
+        grad_diff = max(scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
         if loss_diff > 1e-4 or grad_diff > 1e-3:
             raise CheckFailed(
                 f"W7: {engine} disagrees with the hand-written NumPy LeNet: losses {loss!r} then "
@@ -369,94 +313,6 @@ def lenet_check(installed: Sequence[str]) -> str:
         f"{CHECK_STEPS} SGD steps {ref_later:.6f}, {len(ref_grads)} gradients (max diff "
         f"{worst:.1e} of the largest element), float32 kept"
     )
-
-
-# ---------------------------------------------------------------- W7c: the layer alone
-
-
-def layer_inputs(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    gen = np.random.default_rng(seed + 2)
-    x = gen.standard_normal(W7C_SHAPE, dtype=np.float32)  # (64, 16, 14, 14)
-    fan_in = W7C_SHAPE[1] * W7C_KERNEL * W7C_KERNEL
-    bound = 1.0 / math.sqrt(fan_in)
-    w = gen.uniform(-bound, bound, (W7C_FILTERS, W7C_SHAPE[1], W7C_KERNEL, W7C_KERNEL))
-    b = gen.uniform(-bound, bound, W7C_FILTERS)
-    g = gen.standard_normal((W7C_SHAPE[0], W7C_FILTERS, *W7C_SHAPE[2:]), dtype=np.float32)
-    return x, w.astype(np.float32), b.astype(np.float32), g
-
-
-def layer_pass(engine: str) -> Any:
-    """A function doing one forward + backward of the layer; returns (out, dx, dw, db)."""
-    x, w, b, g = layer_inputs()
-    if engine == "numpy":
-        conv = HandWrittenConv(w, b, W7C_PADDING)
-
-        def run_numpy() -> Any:
-            out = conv.forward(x)
-            dx, dw, db = conv.backward(g, need_input=True)
-            return out, dx, dw, db
-
-        return run_numpy
-    if engine == "torch":
-        import torch
-
-        torch.set_num_threads(threads())
-        layer = torch.nn.Conv2d(W7C_SHAPE[1], W7C_FILTERS, W7C_KERNEL, padding=W7C_PADDING)
-        with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(w))
-            layer.bias.copy_(torch.from_numpy(b))
-        tx, tg = torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)
-
-        def run_torch() -> Any:
-            tx.grad = layer.weight.grad = layer.bias.grad = None
-            out = layer(tx)
-            out.backward(tg)
-            return out.detach(), tx.grad, layer.weight.grad, layer.bias.grad
-
-        return run_torch
-    import tinygrad_lite as tl
-    from tinygrad_lite import nn
-
-    ours = nn.Conv2d(W7C_SHAPE[1], W7C_FILTERS, W7C_KERNEL, padding=W7C_PADDING)
-    ours.weight.data[...] = w
-    ours.bias.data[...] = b
-    vx = tl.Value(x)
-
-    def run_ours() -> Any:
-        vx.grad = ours.weight.grad = ours.bias.grad = None
-        out = ours(vx)
-        out.backward(g)
-        return out.data, vx.grad, ours.weight.grad, ours.bias.grad
-
-    return run_ours
-
-
-def layer_bench(engine: str, size: int) -> Bench:
-    run_once = layer_pass(engine)
-
-    def run() -> Phases:
-        start = now()
-        for _ in range(size):
-            run_once()
-        return {"forward+backward": now() - start}
-
-    return Bench(run, units=size)
-
-
-def layer_check(installed: Sequence[str]) -> str:
-    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
-    results = {e: [np.asarray(a) for a in layer_pass(e)()] for e in engines}
-    worst = 0.0
-    for engine in engines[1:]:
-        for name, got, want in zip(("out", "dx", "dW", "db"), results[engine], results["numpy"]):
-            diff = _scaled_diff(got.astype(np.float64), want.astype(np.float64))
-            if diff > 1e-4 or got.dtype != np.float32:
-                raise CheckFailed(
-                    f"W7c: {engine}'s {name} ({got.dtype}) differs from the hand-written im2col "
-                    f"by {diff:.2g} of its largest element"
-                )
-            worst = max(worst, diff)
-    return f"W7c: {' = '.join(engines)}: output and gradients agree (max diff {worst:.1e})"
 
 
 # ---------------------------------------------------------------- the workloads
@@ -484,21 +340,4 @@ W7 = Workload(
     threaded=True,
 )
 
-W7C = Workload(
-    name="W7c",
-    title="conv2d layer 16->32 3x3 on (64, 16, 14, 14), forward + backward",
-    noun="{size} passes",
-    unit="ms/pass",
-    scale=1e3,
-    sizes=(W7C_PASSES,),
-    quick_sizes=(1,),
-    engines=ENGINES,
-    ours=("tinygrad_lite",),
-    competitors=("torch", "numpy"),
-    target=Target("<= 1.1x NumPy", max_ratio={"numpy": 1.1}),
-    bench=layer_bench,
-    check=layer_check,
-    threaded=True,
-)
-
-WORKLOADS = (W7, W7C)
+WORKLOADS = (W7,)

@@ -205,7 +205,7 @@ class HandWrittenMLP:
     """
 
     def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
-        self.params = [_on_cache_lines(w) for w in weights]
+        self.params = [on_cache_lines(w) for w in weights]
         self.grads: list[np.ndarray] = []
         self.lr = net.lr
         self.relu = net.activation == "relu"
@@ -279,7 +279,7 @@ class HandWrittenMLP:
             g *= 1.0 - a  # sigmoid' = a (1 - a)
 
 
-def _on_cache_lines(w: np.ndarray) -> np.ndarray:
+def on_cache_lines(w: np.ndarray) -> np.ndarray:
     """A copy of ``w`` starting on a 64-byte boundary, as tinygrad_lite's and torch's parameters
     do: SGD writes the parameters in place, and a misaligned one makes that twice as slow here."""
     raw = np.empty(w.nbytes + 64, dtype=np.uint8)
@@ -349,8 +349,8 @@ def net_check(name: str, net: Net, installed: Sequence[str]) -> str:
     worst_loss = worst_grad = 0.0
     for engine in engines[1:]:
         loss, grads, later = results[engine]
-        loss_diff = max(_relative(loss, ref_loss), _relative(later, ref_later))
-        grad_diff = max(_scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
+        loss_diff = max(relative(loss, ref_loss), relative(later, ref_later))
+        grad_diff = max(scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
         if loss_diff > 1e-5 or grad_diff > 1e-4:
             raise CheckFailed(
                 f"{name}: {engine} disagrees with the hand-written NumPy net: losses "
@@ -381,11 +381,11 @@ def _first_steps(name: str, engine: str, net: Net) -> tuple[float, list[np.ndarr
     return t.loss_value(loss), grads, t.loss_value(t.forward(*data))
 
 
-def _relative(a: float, b: float) -> float:
+def relative(a: float, b: float) -> float:
     return abs(a - b) / max(abs(b), 1e-12)
 
 
-def _scaled_diff(got: np.ndarray, want: np.ndarray) -> float:
+def scaled_diff(got: np.ndarray, want: np.ndarray) -> float:
     """The largest difference, as a fraction of the largest element of ``want``."""
     if got.shape != want.shape:
         return math.inf

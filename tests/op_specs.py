@@ -16,6 +16,7 @@ that fan out and add up are tested too.
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
+from tinygrad_lite.core.ops.conv import Conv
 from tinygrad_lite.functions import identity
 from tinygrad_lite.nn.recurrent import gru_states, lstm_states
 from tinygrad_lite.testing import strategies as tst
@@ -823,5 +825,263 @@ SPECS += [
         lambda T, x, scale_factor: T.nn.functional.interpolate(
             x, scale_factor=[float(s) for s in scale_factor], mode="nearest"
         ),
+    ),
+]
+
+
+# ---------------------------------------------------------------- convolution and pooling
+# Images (N, C, H, W) with 1 or 2 of each, kernels up to 3, strides and dilations up to 2,
+# sizes just large enough for one to three windows: small enough to perturb every element.
+# The torch side uses the same arguments ("same" padding included); asymmetric padding (the
+# "same" of an even kernel) is what torch pads itself.
+
+POOLED = Domain(-5.0, 5.0, gap=0.02)  # max pooling: distinct values, no ties to cross
+
+
+@st.composite
+def _window(draw: st.DrawFn, max_kernel: int = 3) -> dict[str, Any]:
+    """One axis of a convolution: kernel, stride, dilation, padding (before, after)."""
+    k, s, d = draw(st.integers(1, max_kernel)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    return {"k": k, "s": s, "d": d, "p": draw(st.integers(0, 2))}
+
+
+def _span(a: dict[str, Any]) -> int:
+    return a["d"] * (a["k"] - 1) + 1
+
+
+@st.composite
+def _conv2d(draw: st.DrawFn) -> Case:
+    groups = draw(st.integers(1, 2))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    rows, cols = draw(_window()), draw(_window())
+    same = draw(st.booleans()) and rows["s"] == cols["s"] == 1
+    padding: Any = "same" if same else (rows["p"], cols["p"])
+    sizes = []
+    for a in (rows, cols):
+        smallest = 1 if same else max(1, _span(a) - 2 * a["p"])
+        sizes.append(draw(st.integers(smallest, smallest + 2)))
+    args = [
+        draw(ANY.data((draw(st.integers(1, 2)), c, *sizes))),
+        draw(ANY.data((o, c // groups, rows["k"], cols["k"]))),
+    ]
+    if draw(st.booleans()):
+        args.append(draw(ANY.data((o,))))
+    params = {
+        "stride": (rows["s"], cols["s"]),
+        "padding": padding,
+        "dilation": (rows["d"], cols["d"]),
+        "groups": groups,
+    }
+    return Case(tuple(args), params)
+
+
+@st.composite
+def _conv_transpose2d(draw: st.DrawFn) -> Case:
+    groups = draw(st.integers(1, 2))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    rows, cols = draw(_window()), draw(_window())
+    extra, sizes = [], []
+    for a in (rows, cols):
+        extra.append(draw(st.integers(0, max(a["s"], a["d"]) - 1)))
+        # the output, (n - 1) s - 2 p + span + extra, must be at least 1
+        smallest = max(1, 1 - (_span(a) + extra[-1] - 2 * a["p"] - 1) // a["s"])
+        sizes.append(draw(st.integers(smallest, smallest + 1)))
+    args = [
+        draw(ANY.data((draw(st.integers(1, 2)), c, *sizes))),
+        draw(ANY.data((c, o // groups, rows["k"], cols["k"]))),
+    ]
+    if draw(st.booleans()):
+        args.append(draw(ANY.data((o,))))
+    params = {
+        "stride": (rows["s"], cols["s"]),
+        "padding": (rows["p"], cols["p"]),
+        "output_padding": tuple(extra),
+        "groups": groups,
+        "dilation": (rows["d"], cols["d"]),
+    }
+    return Case(tuple(args), params)
+
+
+@st.composite
+def _conv2d_weight(draw: st.DrawFn) -> Case:
+    """The input and the output's gradient of a convolution, and its geometry."""
+    case = draw(_conv2d())
+    x, w = case.args[:2]
+    p = case.params
+    sides = _sides(p["padding"], w.shape[2:], p["dilation"])
+    geometry = Conv(w.shape[2:], p["stride"], sides, p["dilation"], p["groups"])
+    grid = geometry.output_size(x.shape[2:])
+    g = draw(ANY.data((x.shape[0], w.shape[0], *grid)))
+    return Case((x, g), {"conv": geometry})
+
+
+def _sides(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
+    if padding == "same":
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return (
+            totals[0] // 2,
+            totals[0] - totals[0] // 2,
+            totals[1] // 2,
+            totals[1] - totals[1] // 2,
+        )
+    return (padding[0], padding[0], padding[1], padding[1])
+
+
+def _torch_conv2d_weight(T: Any, x: Any, g: Any, conv: Any) -> Any:
+    top, bottom, left, right = conv.padding
+    x = T.nn.functional.pad(x, (left, right, top, bottom))
+    w_shape = (g.shape[1], x.shape[1] // conv.groups, *conv.kernel)
+    return T.nn.grad.conv2d_weight(x, w_shape, g, conv.stride, 0, conv.dilation, conv.groups)
+
+
+@st.composite
+def _pooling(draw: st.DrawFn, domain: Domain, dilation: bool) -> Case:
+    rows, cols = draw(_window()), draw(_window())
+    if not dilation:
+        rows["d"] = cols["d"] = 1
+    sizes = []
+    for a in (rows, cols):
+        a["p"] = min(a["p"], a["k"] // 2)  # at most half the kernel, as torch
+        smallest = _span(a)  # smaller, a dilated window could hold padding only (-inf)
+        sizes.append(draw(st.integers(smallest, smallest + 2)))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *sizes)
+    params: dict[str, Any] = {
+        "kernel_size": (rows["k"], cols["k"]),
+        "stride": (rows["s"], cols["s"]),
+        "padding": (rows["p"], cols["p"]),
+    }
+    if dilation:
+        params["dilation"] = (rows["d"], cols["d"])
+    return Case((draw(domain.data(shape)),), params)
+
+
+@st.composite
+def _conv1d(draw: st.DrawFn) -> Case:
+    groups = draw(st.integers(1, 2))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    a = draw(_window())
+    length = draw(st.integers(max(1, _span(a) - 2 * a["p"]), max(1, _span(a) - 2 * a["p"]) + 2))
+    args = [
+        draw(ANY.data((draw(st.integers(1, 2)), c, length))),
+        draw(ANY.data((o, c // groups, a["k"]))),
+    ]
+    params = {"stride": a["s"], "padding": a["p"], "dilation": a["d"], "groups": groups}
+    return Case(tuple(args), params)
+
+
+@st.composite
+def _pooling1d(draw: st.DrawFn, domain: Domain, dilation: bool) -> Case:
+    case = draw(_pooling(domain, dilation))
+    x = case.args[0][:, :, 0, :]  # one row of the drawn images
+    return Case((np.ascontiguousarray(x),), {k: v[1] for k, v in case.params.items()})
+
+
+@st.composite
+def _adaptive(draw: st.DrawFn, divides: bool) -> Case:
+    batch, channels = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    shape = (batch, channels, draw(st.integers(2, 6)), draw(st.integers(1, 6)))
+    if divides:
+        size = tuple(
+            draw(st.sampled_from([m for m in range(1, n + 1) if n % m == 0])) for n in shape[2:]
+        )
+        size = size if size != shape[2:] else (1, 1)
+    else:
+        size = tuple(draw(st.integers(1, 4)) for _ in shape[2:])
+        if all(n % m == 0 for n, m in zip(shape[2:], size)):
+            size = (size[0], shape[3] + 1)  # an output wider than the input: windows overlap
+    return Case((draw(ANY.data(shape)),), {"output_size": size})
+
+
+@st.composite
+def _pad(draw: st.DrawFn) -> Case:
+    shape = draw(tst.shapes(min_dims=1))
+    axes = draw(st.integers(1, len(shape)))
+    widths = tuple(draw(st.integers(0, 2)) for _ in range(2 * axes))
+    if not any(widths):
+        widths = (1,) + widths[1:]
+    return Case(
+        (draw(ANY.data(shape)),), {"pad": widths, "value": draw(st.sampled_from([0.0, -1.5]))}
+    )
+
+
+def _conv_fn(name: str) -> Callable[..., Value]:
+    f = getattr(F, name)
+    return lambda x, w, *b, **params: f(x, w, b[0] if b else None, **params)
+
+
+def _torch_conv(name: str) -> Callable[..., Any]:
+    def conv(T: Any, x: Any, w: Any, *b: Any, **params: Any) -> Any:
+        with warnings.catch_warnings():  # "same" with an even kernel: torch pads a copy, says so
+            warnings.simplefilter("ignore", UserWarning)
+            return getattr(T.nn.functional, name)(x, w, b[0] if b else None, **params)
+
+    return conv
+
+
+SPECS += [
+    OpSpec("conv2d", ("conv2d",), _conv_fn("conv2d"), _conv2d(), _torch_conv("conv2d")),
+    OpSpec(
+        "conv_transpose2d",
+        ("conv_transpose2d",),
+        _conv_fn("conv_transpose2d"),
+        _conv_transpose2d(),
+        _torch_conv("conv_transpose2d"),
+    ),
+    OpSpec(
+        "conv2d_weight",
+        ("conv2d_weight",),
+        lambda x, g, conv: x.conv2d_weight(g, conv),
+        _conv2d_weight(),
+        _torch_conv2d_weight,
+    ),
+    OpSpec("conv1d", ("reshape", "conv2d"), _conv_fn("conv1d"), _conv1d(), _torch_conv("conv1d")),
+    OpSpec(
+        "max_pool2d",
+        ("max_pool2d",),
+        lambda x, **params: F.max_pool2d(x, **params),
+        _pooling(POOLED, dilation=True),
+        lambda T, x, **params: T.nn.functional.max_pool2d(x, **params),
+    ),
+    OpSpec(
+        "avg_pool2d",
+        ("avg_pool2d",),
+        lambda x, **params: F.avg_pool2d(x, **params),
+        _pooling(ANY, dilation=False),
+        lambda T, x, **params: T.nn.functional.avg_pool2d(x, **params),
+    ),
+    OpSpec(
+        "max_pool1d",
+        ("reshape", "max_pool2d"),
+        lambda x, **params: F.max_pool1d(x, **params),
+        _pooling1d(POOLED, dilation=True),
+        lambda T, x, **params: T.nn.functional.max_pool1d(x, **params),
+    ),
+    OpSpec(
+        "avg_pool1d",
+        ("reshape", "avg_pool2d"),
+        lambda x, **params: F.avg_pool1d(x, **params),
+        _pooling1d(ANY, dilation=False),
+        lambda T, x, **params: T.nn.functional.avg_pool1d(x, **params),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d_divides",
+        ("avg_pool2d",),
+        lambda x, output_size: F.adaptive_avg_pool2d(x, output_size),
+        _adaptive(divides=True),
+        lambda T, x, output_size: T.nn.functional.adaptive_avg_pool2d(x, output_size),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d",
+        ("matmul",),
+        lambda x, output_size: F.adaptive_avg_pool2d(x, output_size),
+        _adaptive(divides=False),
+        lambda T, x, output_size: T.nn.functional.adaptive_avg_pool2d(x, output_size),
+    ),
+    OpSpec(
+        "pad",
+        ("pad",),
+        lambda x, pad, value: F.pad(x, pad, value=value),
+        _pad(),
+        lambda T, x, pad, value: T.nn.functional.pad(x, pad, value=value),
     ),
 ]

@@ -23,7 +23,7 @@ import pytest
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 RUN = BENCH_DIR / "run.py"
 COMPARE = BENCH_DIR / "compare.py"
-ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "MEM"]
+ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W7", "MEM"]
 
 
 def _run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -85,11 +85,13 @@ def test_quick_run_prints_a_row_for_every_engine_and_workload(quick):
         ("W3", "tinygrad_lite"),
         ("W4", "tinygrad_lite"),
         ("W5", "tinygrad_lite"),
+        ("W7", "hand-written NumPy im2col"),
+        ("W7", "tinygrad_lite"),
     }
     if _installed("micrograd"):
         expected |= {("W1", "micrograd"), ("W5", "micrograd")}
     if _installed("torch"):
-        expected |= {(w, "torch (2 threads)") for w in ("W2", "W3", "W4")}
+        expected |= {(w, "torch (2 threads)") for w in ("W2", "W3", "W4", "W7")}
     assert _engines(rows) == expected
     for cells in rows:  # every row was measured: a time with its unit, and a repeat count
         assert cells[2].split()[-1] in {"ms/step", "µs/op", "µs/add"}, cells
@@ -126,6 +128,7 @@ def test_tinygrad_lite_rows_have_a_ratio_against_each_installed_competitor(quick
         "W3": ["torch", "NumPy"],
         "W4": ["torch"],
         "W5": ["micrograd"],
+        "W7": ["torch", "NumPy"],
     }
     for cells in _table_rows(quick.stdout):
         if not cells[1].startswith("tinygrad_lite"):
@@ -149,7 +152,7 @@ def test_only_the_engine_micro_benchmarks_with_repeats_and_no_gc():
 def test_unknown_workload_is_a_usage_error():
     done = _run(RUN, "--only", "W9")
     assert done.returncode == 2
-    assert "unknown workload" in done.stderr and "W1,W2,W3,W4,W5,MEM" in done.stderr
+    assert "unknown workload" in done.stderr and "W1,W2,W3,W4,W5,W7,MEM" in done.stderr
 
 
 def test_worker_prints_one_json_line_of_per_unit_samples():
@@ -368,3 +371,27 @@ def test_hand_written_sgd_step_moves_each_weight_against_its_gradient(bench):
     for p, b, g in zip(mlp.params, before, grads, strict=True):
         np.testing.assert_allclose(p, b - 0.5 * g, rtol=1e-6, atol=1e-7)
         assert p.dtype == np.float32
+
+
+# ---------------------------------------------------------------- benchmarks/conv_layer.py
+
+
+def test_conv_layer_benchmark_checks_the_engines_then_prints_a_row_each():
+    done = _run(BENCH_DIR / "conv_layer.py", "--rounds", "1", "--repeats", "2", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[0] for line in done.stdout.splitlines()[2:] if line.strip()]
+    engines = ["numpy", "tinygrad_lite"] + (["torch"] if _installed("torch") else [])
+    assert rows[: len(engines)] == engines
+
+
+def test_hand_written_conv_gradients_match_tinygrad_lite():
+    spec = importlib.util.spec_from_file_location("conv_layer", BENCH_DIR / "conv_layer.py")
+    assert spec is not None and spec.loader is not None
+    conv_layer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conv_layer)
+    p = {k: v.astype(np.float64) for k, v in conv_layer.problem().items()}
+    p["x"], p["grad"] = p["x"][:2], p["grad"][:2]
+    ours = conv_layer.tinygrad_lite_step(p)()
+    by_hand = conv_layer.HandWrittenConv(p["weight"], p["bias"]).step(p["x"], p["grad"])
+    for a, b in zip(ours, by_hand):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

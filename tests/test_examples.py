@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +51,14 @@ CASES = [
     ("moons_mlp.py", ["--epochs", "3"], "x faster", ["moons.png"]),
     ("perceptron_hotdog.py", [], "hot dog", []),
     ("stepper_page.py", [], "22 backward steps", []),
+    (
+        "cnn/digits_cnn.py",
+        ["--epochs", "2"],
+        "test accuracy",
+        ["cnn_digits_accuracy.png", "cnn_digits_filters.png"],
+    ),
+    ("cnn/residual.py", ["--epochs", "1"], "residual", ["cnn_residual.png"]),
+    ("cnn/transfer.py", ["--epochs", "2", "--per-class", "3"], "fine-tuning: True", []),
 ]
 
 
@@ -70,7 +80,7 @@ def test_example_runs(
 ) -> None:
     if plots:
         pytest.importorskip("matplotlib", reason="the examples save plots with matplotlib")
-    if script.startswith("digits"):
+    if script.startswith(("digits", "cnn/")):
         pytest.importorskip("sklearn", reason="the digits ship with scikit-learn")
     done = run(script, *flags, "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
@@ -92,3 +102,22 @@ def test_every_example_is_smoke_tested() -> None:
     assert not missing, f"listed but missing: {missing}"
     book_scripts = {s for s in scripts if s.startswith("book/")}
     assert book_scripts <= mine, f"book examples without a smoke test: {book_scripts - mine}"
+    programs = {s for s in scripts if s.startswith("cnn/") and s != "cnn/common.py"}
+    tested = mine | {"cnn/lenet_mnist.py"}  # run on generated IDX files below
+    assert programs <= tested, f"CNN examples without a smoke test: {programs - tested}"
+
+
+def test_lenet_trains_on_mnist_idx_files_the_user_has(tmp_path: Path) -> None:
+    # four small IDX files written from the format's definition (nothing is downloaded)
+    gen = np.random.default_rng(0)
+    parts = {"train": 64, "t10k": 16}
+    for part, n in parts.items():
+        images = gen.integers(0, 256, (n, 28, 28)).astype(np.uint8)
+        labels = gen.integers(0, 10, n).astype(np.uint8)
+        for kind, array, dims in (("images", images, 3), ("labels", labels, 1)):
+            header = bytes([0, 0, 0x08, dims]) + struct.pack(f">{dims}I", *array.shape)
+            (tmp_path / f"{part}-{kind}-idx{dims}-ubyte").write_bytes(header + array.tobytes())
+    done = run("cnn/lenet_mnist.py", "--idx", str(tmp_path), "--epochs", "1", "--no-plots")
+    assert done.returncode == 0, done.stderr
+    assert "MNIST: 64 training and 16 test images of 28x28" in done.stdout
+    assert "LeNet-5, 44,426 parameters" in done.stdout and "test accuracy" in done.stdout

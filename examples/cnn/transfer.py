@@ -1,8 +1,8 @@
 """Transfer learning: reuse the filters learned on digits 0-4 to learn 5-9 from 20 examples each.
 
 1. Train the small CNN on every training image of the digits 0-4.
-2. Freeze its convolutional layers (``requires_grad_(False)``), give it a new head for the
-   five classes 5-9, and train only the head on 20 examples of each of those digits.
+2. Freeze its convolutional layers (``requires_grad_(False)``), give it a new dense head for
+   the five classes 5-9, and train only the head on 20 examples of each of those digits.
 3. Beside it, train the same network from scratch on the same 100 examples.
 
 The table prints both accuracies on every test image of 5-9: the filters learned on other
@@ -54,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"test accuracy on 0-4 {accuracy(base, X_test[~test_second], y_test[~test_second]):.2%}"
     )
 
-    features = base[:-1].requires_grad_(False)  # every layer but the head, frozen
-    head = nn.Linear(64, 5)
+    features = base[:5].requires_grad_(False)  # the two conv layers and the pooling, frozen
+    before = [p.data.copy() for p in features.parameters()]
+    head = nn.Sequential(nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(), nn.Linear(64, 5))
     transferred = nn.Sequential(features, head)
     train(
         transferred,
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         seed=args.seed,
         params=head.parameters(),
     )
-    frozen_ok = all(p.grad is None for p in features.parameters())
+    unchanged = all(np.array_equal(a, p.data) for a, p in zip(before, features.parameters()))
     tl.manual_seed(args.seed + 1)
     scratch = small_cnn(classes=5)
     train(scratch, X_few, y_few, None, None, args.epochs, lr=3e-3, seed=args.seed)
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{'frozen filters from 0-4 + new head':<36} {accuracy(transferred, X_eval, y_eval):>20.2%}"
     )
     print(f"{'the same network from scratch':<36} {accuracy(scratch, X_eval, y_eval):>20.2%}")
-    print(f"\nthe frozen layers got no gradient: {frozen_ok}")
+    print(f"\nthe frozen convolutional layers are unchanged by the fine-tuning: {unchanged}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from .backward import add, check_finite, collector_paused, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .grad_mode import anomaly_origins, is_grad_enabled
 from .ops import OPS, WITH_CONSTANT, Op
+from .ops.conv import Conv
+from .ops.fused import Kept
 from .shapes import as_data, as_operand, ndarray, shape_of
 
 Number = int | float
@@ -402,6 +404,27 @@ class Value:
         """A zero Value of ``shape`` with this one added at ``index`` (the adjoint of x[index])."""
         return apply(OPS["scatter"], (tuple(shape), _index(index), None), self)
 
+    # ------------------------------------------------------------ convolution rows
+    # The rows of ops/conv.py on arguments already checked, the geometry a ``Conv``: what
+    # those rows' backward rules call in graph mode. ``nn.functional.conv2d`` and the layers
+    # check a user's arguments, make the ``Conv`` and call these.
+
+    def conv2d(self, weight: Operand, conv: Conv, bias: Value | None = None) -> Value:
+        """The ``conv2d`` row: this (N, C, H, W) batch correlated with ``weight``
+        (O, C/groups, kH, kW), plus ``bias`` (O,). Unchecked: use ``nn.functional.conv2d``."""
+        return _conv(OPS["conv2d"], conv, self, lift(weight, self, "conv2d"), bias)
+
+    def conv_transpose2d(self, weight: Operand, conv: Conv, bias: Value | None = None) -> Value:
+        """The ``conv_transpose2d`` row, ``weight`` (C, O/groups, kH, kW). Unchecked: use
+        ``nn.functional.conv_transpose2d``."""
+        w = lift(weight, self, "conv_transpose2d")
+        return _conv(OPS["conv_transpose2d"], conv, self, w, bias)
+
+    def conv2d_weight(self, grad: Operand, conv: Conv) -> Value:
+        """The ``conv2d_weight`` row: the gradient of ``conv2d``'s weight, from this input and
+        the output's gradient ``grad``."""
+        return _conv(OPS["conv2d_weight"], conv, self, lift(grad, self, "conv2d_weight"), None)
+
     # ------------------------------------------------------------ backward
 
     def backward(self, gradient: Operand | None = None) -> None:
@@ -621,6 +644,13 @@ def _matmul(a: Value, b: Value) -> Value:
     except ValueError:
         raise ShapeError(f"matmul: {sa} @ {sb}: batch dimensions do not broadcast") from None
     return _binary(MATMUL, a, b)
+
+
+def _conv(op: Op, conv: Conv, x: Value, w: Value, bias: Value | None) -> Value:
+    parents = (x, w) if bias is None else (x, w, bias)
+    need = tuple(p.requires_grad for p in parents)
+    kept = Kept() if op.name == "conv2d" else None  # conv2d keeps its columns for dW
+    return apply(op, conv._replace(need=need, kept=kept), *parents)
 
 
 def _index(index: Any) -> Any:

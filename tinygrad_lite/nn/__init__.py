@@ -28,33 +28,43 @@ from .activations import (
     Tanh,
 )
 from .attention import MultiheadAttention, causal_mask, sinusoidal_positional_encoding
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .embedding import Embedding
 from .layers import GELU, Dropout2d, Unflatten, Upsample
 from .linear import Linear
 from .module import CheckpointError, IncompatibleKeys, Module, StateDictError
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import TransformerEncoderLayer
 
 __all__ = [
-    "GELU",
+    "AdaptiveAvgPool2d",
     "ArgumentError",
+    "AvgPool1d",
+    "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "CheckpointError",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
     "Dropout",
     "Dropout2d",
     "Embedding",
     "Flatten",
+    "GELU",
     "GRU",
     "GRUCell",
     "Identity",
     "IncompatibleKeys",
-    "LayerNorm",
     "LSTM",
     "LSTMCell",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
     "MultiheadAttention",
     "RNN",

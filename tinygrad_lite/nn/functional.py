@@ -30,6 +30,17 @@ from ..checks import constant, flag
 from ..core import OPS, ArgumentError, DTypeError, IndexingError, ShapeError, Value, apply, rng
 from ..core.shapes import as_data
 
+# convolution, pooling and padding (nn/functional_conv.py), exported from here as in torch
+from .functional_conv import adaptive_avg_pool2d as adaptive_avg_pool2d
+from .functional_conv import avg_pool1d as avg_pool1d
+from .functional_conv import avg_pool2d as avg_pool2d
+from .functional_conv import conv1d as conv1d
+from .functional_conv import conv2d as conv2d
+from .functional_conv import conv_transpose2d as conv_transpose2d
+from .functional_conv import max_pool1d as max_pool1d
+from .functional_conv import max_pool2d as max_pool2d
+from .functional_conv import pad as pad
+
 REDUCTIONS = ("mean", "sum", "none")
 
 

@@ -10,6 +10,7 @@ The rows live by family, one file each, and read top to bottom:
 * ``fused.py``: one node for a common pattern (``linear``, ``weighted_sum``, the
   cross-entropies), each naming its plain composite;
 * ``recurrent.py``: ``lstm`` and ``gru``, a whole layer's time loop in one node (fused too).
+* ``conv.py``: convolutions (``conv2d`` and its two adjoints), pooling, ``pad``.
 
 ``row.py`` says what a row is and how its rules are called; ``modes.py`` holds the helpers that
 let one backward rule run on raw data and on Values. Adding an op is one row here, its
@@ -18,14 +19,14 @@ entry point on ``Value`` or in ``tinygrad_lite.functions``, and its spec in ``te
 
 from __future__ import annotations
 
-from . import elementwise, fused, linalg, movement, norm, recurrent, reduce
+from . import conv, elementwise, fused, linalg, movement, norm, recurrent, reduce
 from .row import Label, Op, Rule, number, render
 
 __all__ = ["OPS", "WITH_CONSTANT", "Label", "Op", "Rule", "number", "render", "with_constant"]
 
 OPS: dict[str, Op] = {
     row.name: row
-    for family in (elementwise, reduce, movement, linalg, fused, norm, recurrent)
+    for family in (elementwise, reduce, movement, linalg, fused, norm, recurrent, conv)
     for row in family.ROWS
 }
 
