@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .errors import DTypeError, FunctionError
-from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .grad_mode import enable_grad, grad_state, no_grad
 from .ops import Op
 from .shapes import as_data, shape_of
 from .value import Value, leaf, record
@@ -73,9 +73,10 @@ class Function:
             result = cls.forward(ctx, *args)
         data = result.data if isinstance(result, Value) else as_data(result, cls.__name__)
         parents = tuple(a for a in args if isinstance(a, Value))
-        if is_grad_enabled() and any(p.requires_grad for p in parents):
+        mode = grad_state()
+        if mode and any(p.requires_grad for p in parents):
             others = tuple(None if isinstance(a, Value) else a for a in args)
-            return record(data, row(cls), Call(ctx, others), parents)
+            return record(data, row(cls), Call(ctx, others), parents, mode)
         return leaf(data)
 
 

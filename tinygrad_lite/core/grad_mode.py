@@ -19,13 +19,20 @@ import numpy as np
 
 from .errors import ArgumentError
 
-_grad_enabled: ContextVar[bool] = ContextVar("tinygrad_lite_grad_enabled", default=True)
+# True or False; under detect_anomaly, with grad mode on, the Origins that records where each
+# node is made (truthy): the engine reads one variable per node, whichever mode is on
+_grad_enabled: ContextVar[Any] = ContextVar("tinygrad_lite_grad_enabled", default=True)
 _rng: ContextVar[np.random.Generator] = ContextVar("tinygrad_lite_rng")
 _anomaly: ContextVar[Origins | None] = ContextVar("tinygrad_lite_anomaly", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-is_grad_enabled = _grad_enabled.get
+grad_state = _grad_enabled.get  # for the engine: falsy, True, or the Origins to note nodes in
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations record the graph here (False inside ``no_grad``)."""
+    return bool(_grad_enabled.get())
 
 
 class _GradMode:
@@ -44,7 +51,8 @@ class _GradMode:
         token.var.reset(token)
 
     def _set(self) -> Any:
-        return _grad_enabled.set(self._enabled)
+        # enable_grad inside detect_anomaly keeps recording where nodes are made
+        return _grad_enabled.set((_anomaly.get() or True) if self._enabled else False)
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
@@ -94,7 +102,19 @@ class detect_anomaly(_GradMode):
     """
 
     def _set(self) -> Any:
-        return _anomaly.set(Origins())
+        origins = Origins()
+        token = _anomaly.set(origins)
+        self._grad_tokens.append(_grad_enabled.set(origins if _grad_enabled.get() else False))
+        return token
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._grad_tokens: list[Any] = []
+
+    def __exit__(self, *exc: object) -> None:
+        token = self._grad_tokens.pop()
+        token.var.reset(token)
+        super().__exit__(*exc)
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep

@@ -20,7 +20,7 @@ import numpy as np
 
 from .backward import add, check_finite, collector_paused, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
-from .grad_mode import anomaly_origins, is_grad_enabled
+from .grad_mode import anomaly_origins, grad_state
 from .ops import OPS, WITH_CONSTANT, Op
 from .ops.conv import Conv
 from .ops.fused import Kept
@@ -507,12 +507,18 @@ _new = object.__new__
 
 
 def record(
-    data: Any, op: Op | None = None, static: Any = None, parents: tuple[Value, ...] = ()
+    data: Any,
+    op: Op | None = None,
+    static: Any = None,
+    parents: tuple[Value, ...] = (),
+    mode: Any = True,
 ) -> Value:
     """The one place a node is made: ``data`` computed by the row ``op`` from ``parents``.
 
     No checks (the callers made them): ``data`` must already follow the data policy (a Python
     float or a float ndarray). ``op=None`` makes a leaf that needs no gradient (a constant).
+    ``mode`` is the grad mode the caller read (``grad_state()``): under ``detect_anomaly`` the
+    Origins that notes the user's line where each node is made.
     """
     v = _new(Value)
     v.data = data
@@ -523,10 +529,8 @@ def record(
     v._op = op
     v._static = static
     v._seq = next(_count)
-    if parents:
-        origins = anomaly_origins()
-        if origins is not None:  # under detect_anomaly: remember the user's line
-            origins.note(v)
+    if mode is not True:  # under detect_anomaly: remember the user's line
+        mode.note(v)
     return v
 
 
@@ -567,8 +571,10 @@ def apply(op: Op, static: Any, *parents: Value) -> Value:
         needed = any([p.requires_grad for p in parents])
     if type(data) is not float and type(data) is not ndarray:
         data = _as_output(data, parents)
-    if needed and is_grad_enabled():
-        return record(data, op, static, parents)
+    if needed:
+        mode = grad_state()
+        if mode:
+            return record(data, op, static, parents, mode)
     return leaf(data)
 
 
@@ -605,8 +611,10 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         ) from None
     if type(data) is not float and type(data) is not ndarray:
         data = _as_output(data, (a, b))
-    if (need[0] or need[1]) and is_grad_enabled():
-        return record(data, op, need, (a, b))
+    if need[0] or need[1]:
+        mode = grad_state()
+        if mode:
+            return record(data, op, need, (a, b), mode)
     return leaf(data)
 
 
@@ -617,8 +625,10 @@ def _with_constant(op: Op, side: int, x: Value, c: float) -> Value:
         raise ShapeError(f"{op.name}: cannot combine a Value of shape {x.shape} with {c}") from None
     if type(data) is not float and type(data) is not ndarray:
         data = _as_output(data, (x,))
-    if x.requires_grad and is_grad_enabled():
-        return record(data, WITH_CONSTANT[side][op.name], c, (x,))
+    if x.requires_grad:
+        mode = grad_state()
+        if mode:
+            return record(data, WITH_CONSTANT[side][op.name], c, (x,), mode)
     return leaf(data)
 
 
