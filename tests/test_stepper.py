@@ -70,6 +70,29 @@ def scalar_mlp() -> tuple[tl.Value, Any]:
     return loss, model
 
 
+def tiny_cnn() -> tuple[tl.Value, Any]:
+    """A CNN small enough that every array travels whole: conv 2@3x3, ReLU, max-pool, dense."""
+    tl.manual_seed(2)
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, dtype=np.float64),  # (1, 2, 2, 2)
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # (1, 2, 1, 1)
+        nn.Flatten(),
+        nn.Linear(2, 2, dtype=np.float64),
+    )
+    x = tl.Value(np.arange(16.0).reshape(1, 1, 4, 4) / 16.0, requires_grad=False)
+    return F.cross_entropy(model(x), [1]), model
+
+
+def tiny_lstm() -> tuple[tl.Value, Any]:
+    """An LSTM of 3 units over 3 steps of 2 features, its outputs' mean squared."""
+    tl.manual_seed(3)
+    lstm = nn.LSTM(2, 3, dtype=np.float64)
+    x = tl.Value(np.linspace(-1.0, 1.0, 6).reshape(3, 1, 2), requires_grad=False)  # (L, N, H)
+    output, _ = lstm(x)
+    return (output**2).mean(), None
+
+
 # ---------------------------------------------------------------- the page's data
 
 
@@ -194,6 +217,8 @@ CASES = {
     "neuron": lambda: (the_neuron(), None),
     "network_231": network_231,
     "scalar_mlp": scalar_mlp,
+    "cnn": tiny_cnn,
+    "lstm": tiny_lstm,
 }
 
 
