@@ -29,7 +29,7 @@ from .. import functions
 from ..core import ArgumentError, ShapeError, Value
 from . import functional as F
 from . import init
-from .embedding import float_dtype
+from .linear import float_dtype
 from .module import Module
 
 

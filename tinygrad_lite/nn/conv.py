@@ -31,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core import ArgumentError, DTypeError, Value
+from ..core import ArgumentError, Value
 from ..core.shapes import empty_aligned
 from . import functional_conv as FC
 from . import init
+from .linear import float_dtype
 from .module import Module
 
 Size = int | Sequence[int]
@@ -91,7 +92,7 @@ class _ConvNd(Module):
         self.dilation = _sizes(dilation, dims, "dilation", who)
         self.output_padding = _sizes(output_padding, dims, "output_padding", who, minimum=0)
         self.groups = int(groups)
-        self.dtype = _float_dtype(dtype, who)
+        self.dtype = float_dtype(dtype, who)
         if self.transposed:  # torch's layouts: (in, out/groups, *kernel) for the transpose
             shape = (self.in_channels, self.out_channels // self.groups, *kernel)
         else:
@@ -334,15 +335,3 @@ def _positive(n: Any, name: str, who: str) -> None:
 
 def _sizes(value: Any, dims: int, name: str, who: str, minimum: int = 1) -> tuple[int, ...]:
     return FC.sizes(value, name, dims, who, minimum)
-
-
-def _float_dtype(dtype: Any, who: str) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt.kind != "f":
-        raise DTypeError(
-            f"{who}: dtype={dtype!r} is not a floating-point dtype; use np.float32 or np.float64"
-        )
-    return dt

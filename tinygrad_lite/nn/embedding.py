@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core import ArgumentError, DTypeError, Value
+from ..core import ArgumentError, Value
 from . import functional as F
 from . import init
+from .linear import float_dtype
 from .module import Module
 
 
@@ -61,16 +62,3 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         return text if self.padding_idx is None else f"{text}, padding_idx={self.padding_idx}"
-
-
-def float_dtype(dtype: Any, layer: str) -> np.dtype:
-    """``dtype`` as a NumPy floating dtype, or a DTypeError naming ``layer``."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt.kind != "f":
-        raise DTypeError(
-            f"{layer}: dtype={dtype!r} is not a floating-point dtype; use np.float32 or np.float64"
-        )
-    return dt

@@ -34,7 +34,7 @@ from ..core import OPS, ArgumentError, ShapeError, Value, apply
 from ..core.ops.fused import Kept
 from . import functional as F
 from . import init
-from .embedding import float_dtype
+from .linear import float_dtype
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
