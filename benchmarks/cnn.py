@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from conv_layer import HandWrittenConv
 from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
-from nets import on_cache_lines, relative, scaled_diff
+from nets import EngineSteps, on_cache_lines, relative, scaled_diff
 
 SEED = 4242
 LR = 0.01
@@ -160,21 +160,7 @@ class HandWrittenLeNet:
 # ---------------------------------------------------------------- the libraries
 
 
-class _Steps:
-    optimizer: Any
-
-    def backward(self, loss: Any) -> None:
-        self.optimizer.zero_grad()
-        loss.backward()
-
-    def update(self) -> None:
-        self.optimizer.step()
-
-    def loss_value(self, loss: Any) -> float:
-        return float(loss.item())
-
-
-class TinygradLiteLeNet(_Steps):
+class TinygradLiteLeNet(EngineSteps):
     def __init__(self, weights: Sequence[np.ndarray]) -> None:
         import tinygrad_lite as tl
         import tinygrad_lite.nn.functional as F
@@ -209,7 +195,7 @@ class TinygradLiteLeNet(_Steps):
         return [p.grad for p in self.model.parameters()]
 
 
-class TorchLeNet(_Steps):
+class TorchLeNet(EngineSteps):
     def __init__(self, weights: Sequence[np.ndarray]) -> None:
         import torch
 

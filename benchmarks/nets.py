@@ -111,7 +111,7 @@ class Trainer(Protocol):
         ...
 
 
-class _EngineSteps:
+class EngineSteps:
     """backward, update and the loss of an engine with an optimizer object: both libraries
     spell them the same way (``zero_grad``, ``backward``, ``step``, ``item``)."""
 
@@ -128,7 +128,7 @@ class _EngineSteps:
         return float(loss.item())
 
 
-class TinygradLiteNet(_EngineSteps):
+class TinygradLiteNet(EngineSteps):
     """The network as a tinygrad_lite user writes it."""
 
     def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
@@ -157,7 +157,7 @@ class TinygradLiteNet(_EngineSteps):
         return [p.grad for p in self.model.parameters()]
 
 
-class TorchNet(_EngineSteps):
+class TorchNet(EngineSteps):
     """The same network in torch (weights stored transposed, as torch does)."""
 
     def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
