@@ -26,11 +26,37 @@ from .datasets import (
 from .errors import DataError
 from .loader import DataLoader
 from .preprocessing import Standardizer, one_hot
+from .sequences import (
+    Sentences,
+    adding_problem,
+    addition_strings,
+    copy_task,
+    negation_sentiment,
+)
 from .splits import k_fold, random_generator, train_test_split, train_val_test_split
+from .text import (
+    CharTokenizer,
+    TextCorpus,
+    WordTokenizer,
+    next_token_batches,
+    pad_sequences,
+    stdlib_corpus,
+)
 from .transforms import Compose, GaussianNoise, RandomCrop, RandomHorizontalFlip
 
 __all__ = [
+    "stdlib_corpus",
+    "pad_sequences",
+    "next_token_batches",
+    "negation_sentiment",
+    "copy_task",
+    "addition_strings",
+    "adding_problem",
+    "WordTokenizer",
+    "TextCorpus",
+    "Sentences",
     "CATEGORIES",
+    "CharTokenizer",
     "FEATURES",
     "Compose",
     "DataError",
