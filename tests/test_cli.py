@@ -175,6 +175,15 @@ def test_output_paths_that_cannot_be_written_get_one_line(
     assert a_file.read_text() == "not a folder"  # nothing was overwritten
 
 
+@pytest.mark.parametrize("name", ["slide.png", "slide.PDF", "slide"])
+def test_graph_refuses_a_suffix_it_cannot_write(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = one_line_error(["graph", EXPR, "-o", str(tmp_path / name)], capsys)
+    assert "argument -o/--output" in err and "graph writes .svg or .dot files" in err
+    assert not (tmp_path / name).exists()  # no SVG text in a .png
+
+
 def test_tour_out_that_is_not_a_folder_gets_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
