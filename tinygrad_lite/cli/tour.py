@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     plotter = Plotter(args.out, enabled=not args.no_plots, indent="      ")
     tour = _Tour(args.out, args.epochs, max(1, args.seeds), plotter)
     tour.out.mkdir(parents=True, exist_ok=True)
-    tour.steps = len(TASKS) + 2  # the tasks, fraud, the report
+    tour.steps = len(TASKS) + 2 + len(ZEF)  # the tasks, fraud, Zef's guide, the report
     for task in TASKS:
         with tour.step(task.label):
             _run_task(tour, task)
@@ -125,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
         result = book.fraud_metrics()
         _print_report(result.report())
         tour.sections.append(Section(result.task, _result_rows(result)))
+    for label, run_zef in ZEF:
+        with tour.step(label):
+            run_zef(tour)
     with tour.step("the report"):
         seeds = _seed_list(list(range(tour.seeds)))
         settings = (
@@ -302,3 +305,64 @@ def _network_graphs(tour: _Tour, result: Any, section: Section) -> None:
         f"wk_2 ... and bias bk. Click a graph (or open {page}) to step through the backward "
         "pass one node at a time; hover over a link of the network diagram for its weight"
     )
+
+
+# ---------------------------------------------------------------- Zef's guide
+
+
+BIAS_VARIANCE = dict(hidden_sizes=(1, 3, 16), bootstraps=10, epochs=300)  # a few seconds
+
+
+def _baselines(tour: _Tour) -> None:
+    result = book.regression_baselines(**_epochs(tour))
+    _print_report(result.report())
+    section = Section(result.task, _result_rows(result))
+    section.notes.append(
+        "Zef's guide: a network is worth its training only if it beats what needs none: the "
+        "training set's mean price, and a least-squares line through the distance (MAE and "
+        "RMSE in dollars)"
+    )
+    tour.sections.append(section)
+
+
+def _bias_variance(tour: _Tour) -> None:
+    kwargs: dict[str, Any] = dict(BIAS_VARIANCE)
+    kwargs.update(_epochs(tour))
+    result = book.bias_variance(**kwargs)
+    _print_report(result.report())
+    section = Section(result.task, _result_rows(result))
+    section.notes.append(
+        f"the same 2-h(ReLU)-1 network trained on {kwargs['bootstraps']} bootstrap samples of "
+        f"the training hotels ({kwargs['epochs']} epochs, a small version of "
+        "book.bias_variance()); on the test hotels, squared bias + variance = the runs' mean "
+        "test MSE, dollars squared"
+    )
+    _plot(tour, section, "bias_variance", "bias_variance.png", result)
+    tour.sections.append(section)
+
+
+def _asymmetric(tour: _Tour) -> None:
+    result = book.asymmetric_cost(**_epochs(tour))
+    _print_report(result.report())
+    section = Section(result.task, _result_rows(result))
+    section.notes.append(
+        "a metric of your own: book.underpricing_error(y_true, y_pred) counts a price "
+        "predicted too low twice; fit(metrics=[...]) records it every epoch, and shifting "
+        "the predictions up by the 2/3 quantile of the training residuals lowers it"
+    )
+    names = ("underpricing_error", "val_underpricing_error")
+    title, ylabel = "underpricing error per epoch", "underpricing error (standardized price)"
+    _plot(tour, section, "cost_per_epoch", "asymmetric_cost.png", result.history,
+          names=names, title=title, ylabel=ylabel)  # fmt: skip
+    tour.sections.append(section)
+
+
+def _epochs(tour: _Tour) -> dict[str, Any]:
+    return {} if tour.epochs is None else {"epochs": tour.epochs}
+
+
+ZEF = (
+    ("Zef's guide: baselines for the price", _baselines),
+    ("Zef's guide: bias and variance", _bias_variance),
+    ("Zef's guide: a metric of your own", _asymmetric),
+)
