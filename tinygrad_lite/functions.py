@@ -99,10 +99,10 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Any], bias: Any = No
     if len(ws) != len(xs):
         raise ShapeError(f"weighted_sum: {len(ws)} weights but {len(xs)} inputs")
     first = ws[0] if ws and isinstance(ws[0], Value) else Value(0.0, False)
-    parts = [_lift(_plain_number(v), first, "weighted_sum") for v in ws + xs]
-    if bias is not None:
-        parts.append(_lift(_plain_number(bias), first, "weighted_sum"))
-    if any(type(p.data) is not float for p in parts):
+    given = ws + xs if bias is None else [*ws, *xs, bias]
+    parts = [_lift(v, first, "weighted_sum") for v in given]
+    if any(type(p.data) is not float for p in parts):  # the slow path, off the common one
+        parts = [_lift(_plain_number(v), first, "weighted_sum") for v in given]
         for p in parts:
             if type(p.data) is int:  # a user's v.data = 0 (micrograd's bias): a float, as ever
                 p.data = float(p.data)
