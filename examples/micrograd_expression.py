@@ -40,7 +40,7 @@ def main() -> None:
     print(f"\nthe graph has {len(nodes)} nodes; in the order backward visits them:")
     for i, v in enumerate(reversed(nodes), 1):
         label = v.name or v.op or "constant"
-        print(f"  {i:2d}. {label:>8}  data = {v.data:10.4f}   grad = {v.grad}")
+        print(f"  {i:2d}. {label:>8}  data = {v.data:10.4f}   grad = {v.grad:10.4f}")
 
 
 if __name__ == "__main__":

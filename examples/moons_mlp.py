@@ -11,6 +11,7 @@ weights. The two runs compute the same numbers; the tensor one is much faster.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -96,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     X, labels = data.moons(100, noise=0.1, seed=1)
     y = 2.0 * labels - 1.0  # micrograd's SVM labels: -1 and +1
 
-    tl.manual_seed(1337)
+    random.seed(1337)  # micrograd's seed: nn.scalar draws from Python's random, as micrograd
     scalar = MLP(2, [16, 16, 1])
     tensor = tensor_model(scalar)  # same starting weights
     print(f"MLP(2, [16, 16, 1]): {len(scalar.parameters())} parameters, {args.epochs} steps")

@@ -18,11 +18,11 @@ this way).
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import tempfile
 from pathlib import Path
 
-import tinygrad_lite as tl
 from tinygrad_lite import Value, viz
 from tinygrad_lite.nn.scalar import MLP
 
@@ -40,7 +40,7 @@ FLAGS = [
 
 def network_page() -> viz.Stepper:
     """The 2-3-1 network on one hotel (standardized distance and rating), squared error."""
-    tl.manual_seed(3)
+    random.seed(3)  # nn.scalar draws its weights from Python's random, as micrograd does
     net = MLP(2, [3, 1])
     distance = Value(-0.9, requires_grad=False, name="distance")
     rating = Value(1.2, requires_grad=False, name="rating")

@@ -76,6 +76,25 @@ def test_chapter_3_seed_8_gives_the_books_accuracies() -> None:
     assert r.figure("recall (train)").rounded == 91
 
 
+def test_chapter_3s_two_training_accuracies_come_from_different_seeds() -> None:
+    # p.170 prints 92% (22 of 24); p.178 prints 88% (21 of 24) beside the matrix TP 10, FN 1,
+    # FP 2, TN 11. No run gives both: each page is reached by its own seeds (docs/book.md)
+    # (seeds 0-9: 1 and 8 reach p.170, 9 reaches p.178; the tour's test runs the others)
+    spread = book.over_seeds(book.ch3_binary, (0, 1, 8, 9))
+    assert spread.results[0].pages() == ["p.170", "p.178"]
+    assert spread.seeds_reaching_page("p.170") == [1, 8]
+    assert spread.seeds_reaching_page("p.178") == [9]
+    assert spread.seeds_reaching() == []  # every figure at once: impossible
+    assert spread.seeds_reaching("test accuracy") == [1, 8]  # 88% for seed 8, 100% for 1
+    report = spread.report()
+    assert "seeds reaching every figure of p.170: [1, 8]" in report
+    assert "seeds reaching every figure of p.178: [9]" in report
+    nine = spread.results[-1]
+    assert nine.figure("train accuracy (matrix)").verdict() == "matches"  # 87.5% prints 88%
+    assert nine.figure("train accuracy").verdict() == "differs"
+    assert nine.reaches_book("p.178") and not nine.reaches_book("p.170")
+
+
 def test_chapter_3_seed_9_gives_the_books_confusion_matrix() -> None:
     r = book.ch3_binary(seed=9)
     assert tuple(r.details["counts"]) == (10, 1, 2, 11)  # TP, FN, FP, TN
@@ -227,3 +246,79 @@ def test_seed_spread_summarises_and_finds_the_closest() -> None:
     assert spread.closest().seed == 2
     report = spread.report()
     assert "9.0" in report and "12.0" in report and "closest to the book: seed 2" in report
+
+
+# ---------------------------------------------------------------- Zef's guide
+
+
+def test_baselines_mean_and_line_against_the_network() -> None:
+    r = book.regression_baselines()
+    d = hotels().arrays(FEATURES, "price_usd", "split")
+    mean = float(np.mean(d.y_train))
+    assert r.figure("mean: test MAE").ours == pytest.approx(np.mean(np.abs(d.y_test - mean)))
+    assert r.figure("mean: test RMSE").ours == pytest.approx(
+        np.sqrt(np.mean((d.y_test - mean) ** 2))
+    )
+    line = np.polyfit(d.X_train[:, 0], d.y_train, 1)  # least squares on the distance
+    line_test = np.polyval(line, d.X_test[:, 0])
+    assert r.figure("line on distance_mi: test RMSE").ours == pytest.approx(
+        np.sqrt(np.mean((d.y_test - line_test) ** 2))
+    )
+    ours = {f.name: f.rounded for f in r.figures}
+    assert ours["mean: test MAE"] == 29.0 and ours["mean: test RMSE"] == 36.2
+    assert ours["line on distance_mi: test MAE"] == 30.2  # no better than the mean
+    assert ours["network 2-3(ReLU)-1: test MAE"] == 7.7
+    assert ours["network 2-3(ReLU)-1: test RMSE"] == 10.0
+    assert ours["network 2-3(ReLU)-1: train RMSE"] < ours["line on distance_mi: train RMSE"]
+
+
+def test_bias_squared_plus_variance_is_the_mean_test_mse() -> None:
+    r = book.bias_variance(hidden_sizes=(1, 3, 16), bootstraps=10, epochs=300)
+    curves = r.details["curves"]
+    for b2, var, mse in zip(curves["bias^2"], curves["variance"], curves["test MSE"]):
+        assert b2 + var == pytest.approx(mse, rel=1e-12)
+    assert [round(v, 1) for v in curves["bias^2"]] == [943.1, 264.7, 184.7]
+    assert [round(v, 1) for v in curves["variance"]] == [253.3, 318.5, 216.4]
+
+
+def test_bias_variance_trains_each_copy_as_the_network_alone() -> None:
+    # the batch of copies, one per bootstrap sample, gives each copy the weights training it
+    # alone would: nn.Linear layers, the same start, the same samples
+    from tinygrad_lite.book.zef import _bootstrap_runs
+
+    prepared = book.regression_data()
+    X = prepared.X_train[None, :6]  # (1, 6, 2): one "bootstrap sample", the first six hotels
+    y = prepared.y_train[None, :6]
+    tl.manual_seed(3)
+    together = _bootstrap_runs(X, y, 4, 50, 0.08, prepared.X_test)[0]
+    model = mlp([2, 4, 1], "relu")
+    gen = tl.manual_seed(3)  # the start the copies drew: overwrite nn.Linear's own
+    first, second = model.layers[0], model.layers[2]
+    for layer, fan_in, fan_out in ((first, 2, 4), (second, 4, 1)):
+        bound = 1.0 / np.sqrt(fan_in)
+        layer.weight.data[...] = gen.uniform(-bound, bound, (fan_in, fan_out))
+        layer.bias.data[...] = gen.uniform(-bound, bound, (1, fan_out))[0]
+    opt = tl.optim.SGD(model.parameters(), lr=0.08)
+    for _ in range(50):
+        loss = tl.nn.functional.mse_loss(model(tl.Value(X[0], requires_grad=False)), y[0])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    alone = tl.train.predict(model, prepared.X_test)[:, 0]
+    np.testing.assert_allclose(together, alone, rtol=1e-10)
+
+
+def test_a_metric_of_your_own_is_recorded_and_lower_is_better() -> None:
+    assert book.underpricing_error([100.0, 100.0], [90.0, 110.0]) == 15.0  # (2*10 + 10) / 2
+    r = book.asymmetric_cost()
+    h = r.history
+    assert "underpricing_error" in h.last() and "val_underpricing_error" in h.last()
+    assert tl.train.lower_is_better("val_underpricing_error")
+    best_epoch, best = h.best("val_underpricing_error")
+    assert best == min(h["val_underpricing_error"])
+    ours = {f.name: f.rounded for f in r.figures}
+    assert ours["test MAE"] == 7.7 and ours["test underpricing error"] == 10.5
+    assert ours["shift (dollars)"] == 3.2
+    # shifting up costs MAE and saves underpricing error
+    assert ours["shifted: test MAE"] > ours["test MAE"]
+    assert ours["shifted: test underpricing error"] < ours["test underpricing error"]

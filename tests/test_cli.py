@@ -15,6 +15,8 @@ import pytest
 from test_viz import by_title, number_after, svg_nodes
 
 from tinygrad_lite import cli
+from tinygrad_lite.book.runner import Plotter
+from tinygrad_lite.cli import tour
 from tinygrad_lite.cli.expression import ExpressionError, evaluate
 
 EXPR = "a=2; b=-3; c=10; L=(a*b+c).relu()"
@@ -99,7 +101,7 @@ def test_the_tour_writes_a_report(tmp_path):
     out = tmp_path / "tour"
     done = run("tour", "--out", str(out), "--epochs", "3", "--seeds", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "[1/9]" in done.stdout and "[9/9] the report" in done.stdout  # progress
+    assert "[1/12]" in done.stdout and "[12/12] the report" in done.stdout  # progress
     assert f"open {out / 'index.html'}" in done.stdout
     for name in ("ch1_neuron", "ch2_network"):
         for side in ("forward", "backward"):
@@ -122,6 +124,25 @@ def test_the_tour_writes_a_report(tmp_path):
     assert {"dz1", "da1", "dz3", "da3", "dw4_3", "db4", "dprice"} <= set(network)
     assert "d(relu)" not in network and "d(weighted_sum)" not in network
     assert "cost: binary cross-entropy" in report
+    # chapter 3 runs the seeds that reach the book besides --seeds; Zef's guide has its sections
+    assert "Chapter 3: binary classification 2-3(ReLU)-1 (4 seeds)" in report
+    assert "<td>every figure of p.170</td>" in report and "over seeds 0, 1, 8, 9" in report
+    assert "Baselines: the mean price" in report and "<img src='bias_variance.png'" in report
+    assert "A metric of your own" in report and "<img src='asymmetric_cost.png'" in report
+
+
+def test_the_tours_default_run_shows_chapter_3s_figures(tmp_path: Path) -> None:
+    # the default --seeds 5 is 0-4; seeds 8 and 9 reach the book's figures too (docs/book.md)
+    (task,) = [t for t in tour.TASKS if t.function == "ch3_binary" and t.hidden_sizes is None]
+    assert task.seeds(5) == [0, 1, 2, 3, 4, 8, 9]
+    run_ = tour._Tour(tmp_path, None, 5, Plotter(tmp_path, enabled=False))
+    tour._run_task(run_, task)
+    (section,) = run_.sections
+    seeds = {row[0]: row[-1] for row in section.rows[1:]}
+    assert seeds["train accuracy"] == "1, 8"  # p.170's 92%
+    assert seeds["every figure of p.170"] == "1, 8"
+    assert seeds["every figure of p.178"] == "9"  # the matrix TP 10, FN 1, FP 2, TN 11: 88%
+    assert seeds["test accuracy"] == "1, 8"  # 88% (seed 1: 100%)
 
 
 # ---------------------------------------------------------------- user mistakes: one line, status 2
@@ -173,6 +194,15 @@ def test_output_paths_that_cannot_be_written_get_one_line(
         err = one_line_error(["graph", EXPR, "-o", output], capsys)
         assert "argument -o/--output" in err and named in err
     assert a_file.read_text() == "not a folder"  # nothing was overwritten
+
+
+@pytest.mark.parametrize("name", ["slide.png", "slide.PDF", "slide"])
+def test_graph_refuses_a_suffix_it_cannot_write(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = one_line_error(["graph", EXPR, "-o", str(tmp_path / name)], capsys)
+    assert "argument -o/--output" in err and "graph writes .svg or .dot files" in err
+    assert not (tmp_path / name).exists()  # no SVG text in a .png
 
 
 def test_tour_out_that_is_not_a_folder_gets_one_line(

@@ -40,3 +40,16 @@ def test_docstring_examples_run(name):
         pytest.skip(reason=f"{name} needs an optional dependency: {e}")
     result = doctest.testmod(module, optionflags=FLAGS)
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_class_and_function_examples_paste_into_the_python_repl(page):
+    # doctest reads "...<blank>" inside an indented block as part of it, but the interactive
+    # interpreter ends the block at the blank line, and the next indented line is an error
+    lines = page.read_text(encoding="utf-8").splitlines()
+    bad = [
+        n + 1
+        for n, (line, after) in enumerate(zip(lines, lines[1:]))
+        if line.strip() == "..." and after.startswith("...     ")
+    ]
+    assert not bad, f"{page.name}: a blank line inside an indented block at lines {bad}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 import subprocess
 import sys
@@ -34,6 +35,20 @@ def test_book_neuron_prints_every_gradient_and_lowers_the_cost():
     assert "= 0.3060" in out and "= 0.4080" in out
     before, after = out.strip().splitlines()[-1].split("cost ")[1].split(" -> ")
     assert float(after) < float(before)
+
+
+def test_micrograd_expression_prints_data_and_gradients_alike():
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "micrograd_expression.py")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rows = [line for line in out.splitlines() if "data =" in line]
+    assert rows and all(
+        re.search(r"data = +-?\d+\.\d{4}   grad = +-?\d+\.\d{4}$", row) for row in rows
+    ), rows
+    assert any(line.rstrip().endswith("grad =   138.8338") for line in rows)  # a's row
 
 
 @pytest.mark.parametrize("script", ["micrograd_expression.py", "book_neuron.py"])

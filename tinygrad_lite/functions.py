@@ -99,15 +99,34 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Any], bias: Any = No
     if len(ws) != len(xs):
         raise ShapeError(f"weighted_sum: {len(ws)} weights but {len(xs)} inputs")
     first = ws[0] if ws and isinstance(ws[0], Value) else Value(0.0, False)
-    parts = [_lift(v, first, "weighted_sum") for v in ws + xs]
-    if bias is not None:
-        parts.append(_lift(bias, first, "weighted_sum"))
+    given = ws + xs if bias is None else [*ws, *xs, bias]
+    parts = [_lift(v, first, "weighted_sum") for v in given]
+    if any(type(p.data) is not float for p in parts):  # the slow path, off the common one
+        parts = [_lift(_plain_number(v), first, "weighted_sum") for v in given]
+        for p in parts:
+            if type(p.data) is int:  # a user's v.data = 0 (micrograd's bias): a float, as ever
+                p.data = float(p.data)
     if any(type(p.data) is not float for p in parts):
+        odd = next(p for p in parts if type(p.data) is not float)
+        if type(odd.data) is ndarray and odd.data.ndim == 0:
+            raise ShapeError(
+                f"weighted_sum: works on scalar Values, which hold Python floats; got a Value "
+                f"holding a 0-d {odd.dtype} array ({odd.data.item()!r}): make it "
+                "Value(float(x)), or use x @ W + b for arrays"
+            )
         raise ShapeError(
             "weighted_sum: works on scalar Values; for arrays use x @ W + b "
             f"(got shapes {sorted({p.shape for p in parts})})"
         )
     return apply(OPS["weighted_sum"], len(ws), *parts)
+
+
+def _plain_number(x: Any) -> Any:
+    """A NumPy scalar (``np.float32(0.5)``, ``np.int64(2)``) as the Python float it stands for;
+    anything else as it is. A scalar network takes numbers of any kind."""
+    if isinstance(x, (np.floating, np.integer)):
+        return float(x)
+    return x
 
 
 def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:

@@ -106,9 +106,14 @@ class History:
         return f"History({len(self)} epochs{': ' + last if last else ''})"
 
 
+LOWER_IS_BETTER_ENDINGS = ("_error", "_loss", "_cost")  # your own metric's name may say so
+
+
 def lower_is_better(name: str) -> bool:
-    """True for costs and errors (``cost``, ``val_mse``...), False for scores (accuracy)."""
-    return name.removeprefix("val_") in LOWER_IS_BETTER
+    """True for costs and errors (``cost``, ``val_mse``, and a metric of your own whose name
+    ends in ``_error``, ``_loss`` or ``_cost``), False for scores (accuracy)."""
+    name = name.removeprefix("val_")
+    return name in LOWER_IS_BETTER or name.endswith(LOWER_IS_BETTER_ENDINGS)
 
 
 # ---------------------------------------------------------------- callbacks

@@ -36,11 +36,14 @@ from .hyperparameters import (
 )
 from .neuron import neuron
 from .results import Figure, SeedSpread, TaskResult, over_seeds, table
+from .zef import asymmetric_cost, bias_variance, regression_baselines, underpricing_error
 
 __all__ = [
     "Figure",
     "SeedSpread",
     "TaskResult",
+    "asymmetric_cost",
+    "bias_variance",
     "ch1_linear_regression",
     "ch2_linear_hidden_layer",
     "ch2_relu_hidden_layer",
@@ -55,6 +58,8 @@ __all__ = [
     "mlp",
     "neuron",
     "over_seeds",
+    "regression_baselines",
     "regression_data",
     "table",
+    "underpricing_error",
 ]

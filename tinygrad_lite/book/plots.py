@@ -151,3 +151,18 @@ def bars(
     ax.bar(list(labels), list(values), color=[f"C{i}" for i in range(len(labels))])
     ax.set(title=title, ylabel=ylabel)
     return _save(fig, path)
+
+
+def bias_variance(result: TaskResult, path: str | Path) -> Path:
+    """``book.bias_variance``'s picture: squared bias, variance and their sum (the test MSE
+    averaged over the bootstrap runs) against the hidden layer's size."""
+    sizes, curves = result.details["hidden_sizes"], result.details["curves"]
+    fig = _figure()
+    ax = fig.add_subplot()
+    for (name, values), marker in zip(curves.items(), "osD"):
+        ax.plot(sizes, values, marker=marker, label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(sizes), [str(h) for h in sizes])
+    ax.set(xlabel="hidden neurons", ylabel="dollars squared", title=result.task)
+    ax.legend()
+    return _save(fig, path)

@@ -38,13 +38,19 @@ class Figure:
     better: Better = "equal"
     decimals: int = 1
     unit: str = ""
+    page: str | None = None  # where the book prints it ("p.170"), when one run can't match all
 
     @classmethod
     def percent(
-        cls, name: str, fraction: float, book: float | None, better: Better = "higher"
+        cls,
+        name: str,
+        fraction: float,
+        book: float | None,
+        better: Better = "higher",
+        page: str | None = None,
     ) -> Figure:
         """A fraction (0.917) shown as the book prints it, a whole percentage (92%)."""
-        return cls(name, 100.0 * fraction, book, better, decimals=0, unit="%")
+        return cls(name, 100.0 * fraction, book, better, decimals=0, unit="%", page=page)
 
     @property
     def rounded(self) -> float:
@@ -115,9 +121,16 @@ class TaskResult:
     def names(self) -> list[str]:
         return [f.name for f in self.figures]
 
-    def reaches_book(self) -> bool:
-        """Every figure the book prints is reached (at least as good, counts equal)."""
-        return all(f.reaches() for f in self.figures if f.book is not None)
+    def reaches_book(self, page: str | None = None) -> bool:
+        """Every figure the book prints is reached (at least as good, counts equal); with
+        ``page``, every figure of that page."""
+        return all(
+            f.reaches() for f in self.figures if f.book is not None and page in (None, f.page)
+        )
+
+    def pages(self) -> list[str]:
+        """The pages the figures name, in order (empty when none names one)."""
+        return list(dict.fromkeys(f.page for f in self.figures if f.page is not None))
 
     def report(self) -> str:
         seed = "" if self.seed is None else f" (seed {self.seed})"
@@ -140,6 +153,14 @@ class SeedSpread:
             return [r.seed for r in self.results if r.reaches_book() and r.seed is not None]
         return [r.seed for r in self.results if r.figure(name).reaches() and r.seed is not None]
 
+    def seeds_reaching_page(self, page: str) -> list[int]:
+        """Seeds whose run reaches every figure the book prints on ``page``.
+
+        The book's figures of one task may come from different runs (chapter 3's p.170 and
+        p.178 cannot both hold for one network); each page is then reached on its own.
+        """
+        return [r.seed for r in self.results if r.reaches_book(page) and r.seed is not None]
+
     def closest(self) -> TaskResult:
         """The run whose figures are nearest the book's (sum of relative differences)."""
 
@@ -154,17 +175,21 @@ class SeedSpread:
 
     def report(self) -> str:
         first = self.results[0]
-        head = f"{'figure':<18}{'min':>8}{'median':>8}{'max':>8}{'book':>8}  seeds reaching it"
+        width = max([18, *(len(f.name) + 2 for f in first.figures)])
+        head = f"{'figure':<{width}}{'min':>8}{'median':>8}{'max':>8}{'book':>8}  seeds reaching it"
         rows = [head]
         for f in first.figures:
             v = self.values(f.name)
             book = "-" if f.book is None else f._fmt(f.book)
             stats = "".join(f"{f._fmt(x):>8}" for x in (v.min(), np.median(v), v.max()))
             seeds = self.seeds_reaching(f.name) if f.book is not None else []
-            rows.append(f"{f.name:<18}{stats}{book:>8}  {seeds if f.book is not None else ''}")
+            rows.append(f"{f.name:<{width}}{stats}{book:>8}  {seeds if f.book is not None else ''}")
         n = len(self.results)
         everything = self.seeds_reaching()
         rows.append(f"seeds reaching every figure of the book: {everything or 'none'} (of {n})")
+        for page in first.pages():
+            reached = self.seeds_reaching_page(page)
+            rows.append(f"seeds reaching every figure of {page}: {reached or 'none'}")
         near = self.closest()
         shown = ", ".join(f"{f.name} {f._fmt(f.ours)}" for f in near.figures if f.book is not None)
         rows.append(f"closest to the book: seed {near.seed} ({shown})")

@@ -57,6 +57,22 @@ def _output_file(text: str) -> Path:
     return path
 
 
+GRAPH_SUFFIXES = (".svg", ".dot")  # what `graph -o` writes: SVG text, or the DOT source
+
+
+def _graph_file(text: str) -> Path:
+    """A drawing's file: ``.svg`` or ``.dot``. No PNG: the WebAssembly Graphviz that works
+    without a system install renders SVG only, and SVG text in a ``.png`` opens nowhere."""
+    path = _output_file(text)
+    if path.suffix.lower() not in GRAPH_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{text}: graph writes {' or '.join(GRAPH_SUFFIXES)} files, not "
+            f"{path.suffix or 'a file without a suffix'}; for a PNG write g.dot and run "
+            "`dot -Tpng g.dot -o g.png` where Graphviz is installed"
+        )
+    return path
+
+
 def _output_folder(text: str) -> Path:
     """A folder the tour can write into: an existing folder, or a path it can create."""
     path = Path(text)
@@ -82,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("expression", help='e.g. "a=2; b=-3; c=10; L=(a*b+c).relu()"')
     g.add_argument("--backward", action="store_true", help="draw the gradients instead")
     g.add_argument(
-        "-o", "--output", type=_output_file, help="file.svg (or file.dot); default: stdout"
+        "-o", "--output", type=_graph_file, help="file.svg (or file.dot); default: stdout"
     )
     g.add_argument("--data", help="names that are data (requires_grad=False), e.g. i1,i2")
     g.add_argument("--max-nodes", type=_positive, default=viz.MAX_NODES, help="fold past this")

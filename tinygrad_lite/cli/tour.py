@@ -7,6 +7,10 @@ outcome depends on the initial weights) and prints ours beside the book's figure
 draws the forward and backward graphs of the chapter-1 neuron and the chapter-2 network, saves
 the plots of ``tinygrad_lite.book.plots``, and writes ``index.html`` with
 ``tinygrad_lite.report``.
+
+A seeded task runs seeds 0 to N-1 (``--seeds N``, 5 by default) and the seeds its
+``book_seeds`` name: those docs/book.md lists as reaching the book's figures (chapter 3's
+seeds 8 and 9), so the default run shows the book's figures wherever a seed reaches them.
 """
 
 from __future__ import annotations
@@ -75,6 +79,12 @@ class _Task:
     graphs: str | None = None  # "neuron" or "network": draw its forward and backward graphs
     hidden_sizes: tuple[int, ...] | None = None
     cost: str = "mean squared error"  # the loss the cost plot shows, as its axis says it
+    book_seeds: tuple[int, ...] = ()  # seeds that reach the book's figures (docs/book.md)
+
+    def seeds(self, first: int) -> list[int]:
+        """Seeds 0 .. first-1, and the ones known to reach the book's figures: so the tour's
+        default run shows the book's figures wherever some seed reaches them."""
+        return sorted({*range(first), *self.book_seeds}) if self.seeded else [0]
 
 
 MSE = "mean squared error (standardized price)"
@@ -88,7 +98,7 @@ TASKS = (
     _Task("chapter 2: ReLU hidden layer, the network", "ch2_relu_hidden_layer",
           "predictions_vs_actual", seeded=True, graphs="network", cost=MSE),
     _Task("chapter 3: binary classification", "ch3_binary", "decision_regions", seeded=True,
-          cost=BCE),
+          cost=BCE, book_seeds=(8, 9)),  # p.170's 92%: seeds 1, 8; p.178's matrix: seed 9
     _Task("chapter 3: the bigger network", "ch3_binary", "decision_regions", seeded=True,
           hidden_sizes=(5, 10), cost=BCE),
     _Task("chapter 4: multi-class classification", "ch4_multiclass", "decision_regions",
@@ -107,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     plotter = Plotter(args.out, enabled=not args.no_plots, indent="      ")
     tour = _Tour(args.out, args.epochs, max(1, args.seeds), plotter)
     tour.out.mkdir(parents=True, exist_ok=True)
-    tour.steps = len(TASKS) + 2  # the tasks, fraud, the report
+    tour.steps = len(TASKS) + 2 + len(ZEF)  # the tasks, fraud, Zef's guide, the report
     for task in TASKS:
         with tour.step(task.label):
             _run_task(tour, task)
@@ -115,8 +125,15 @@ def run(args: argparse.Namespace) -> int:
         result = book.fraud_metrics()
         _print_report(result.report())
         tour.sections.append(Section(result.task, _result_rows(result)))
+    for label, run_zef in ZEF:
+        with tour.step(label):
+            run_zef(tour)
     with tour.step("the report"):
-        settings = f"epochs: {tour.epochs or 'as in the book'}; seeds: {tour.seeds}"
+        seeds = _seed_list(list(range(tour.seeds)))
+        settings = (
+            f"epochs: {tour.epochs or 'as in the book'}; seeds: {seeds}, and for a task the "
+            "seeds docs/book.md names as reaching the book's figures"
+        )
         index = write_html(tour.out / "index.html", tour.sections, settings)
         tour.written.append(index)
     print(f"\nwrote {len(tour.written)} files in {tour.out}/:")
@@ -133,13 +150,15 @@ def _run_task(tour: _Tour, task: _Task) -> None:
         kwargs["epochs"] = tour.epochs
     if task.hidden_sizes is not None:
         kwargs["hidden_sizes"] = task.hidden_sizes
-    if task.seeded and tour.seeds > 1:
-        spread = book.over_seeds(fn, range(tour.seeds), **kwargs)
+    seeds = task.seeds(tour.seeds)
+    if len(seeds) > 1:
+        spread = book.over_seeds(fn, seeds, **kwargs)
         result = spread.closest()
-        section = Section(f"{result.task} ({tour.seeds} seeds)", _spread_rows(spread))
+        section = Section(f"{result.task} ({len(seeds)} seeds)", _spread_rows(spread))
         section.notes.append(
-            f"depends on the initial weights: min, median and max over seeds 0-{tour.seeds - 1}; "
-            f"the pictures show seed {result.seed}, the one closest to the book"
+            "depends on the initial weights: min, median and max over seeds "
+            f"{_seed_list(seeds)}; the pictures show seed {result.seed}, the one closest to the "
+            "book"
         )
         _print_report(spread.report())
     else:
@@ -189,7 +208,21 @@ def _spread_rows(spread: Any) -> list[list[str]]:
         stats = [_cell(f, x) for x in (v.min(), float(np.median(v)), v.max())]
         seeds = spread.seeds_reaching(f.name) if f.book is not None else []
         rows.append([f.name, *stats, _cell(f, f.book), ", ".join(map(str, seeds)) or "-"])
+    for page in spread.results[0].pages():  # the book's figures that one run can't all give
+        seeds = spread.seeds_reaching_page(page)
+        rows.append([f"every figure of {page}", "", "", "", "", ", ".join(map(str, seeds)) or "-"])
     return rows
+
+
+def _seed_list(seeds: list[int]) -> str:
+    """``0-4, 8, 9``: runs of consecutive seeds as ranges."""
+    runs: list[list[int]] = []
+    for s in seeds:
+        if runs and s == runs[-1][-1] + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
 
 
 def _cell(figure: Any, x: float | None) -> str:
@@ -272,3 +305,64 @@ def _network_graphs(tour: _Tour, result: Any, section: Section) -> None:
         f"wk_2 ... and bias bk. Click a graph (or open {page}) to step through the backward "
         "pass one node at a time; hover over a link of the network diagram for its weight"
     )
+
+
+# ---------------------------------------------------------------- Zef's guide
+
+
+BIAS_VARIANCE = dict(hidden_sizes=(1, 3, 16), bootstraps=10, epochs=300)  # a few seconds
+
+
+def _baselines(tour: _Tour) -> None:
+    result = book.regression_baselines(**_epochs(tour))
+    _print_report(result.report())
+    section = Section(result.task, _result_rows(result))
+    section.notes.append(
+        "Zef's guide: a network is worth its training only if it beats what needs none: the "
+        "training set's mean price, and a least-squares line through the distance (MAE and "
+        "RMSE in dollars)"
+    )
+    tour.sections.append(section)
+
+
+def _bias_variance(tour: _Tour) -> None:
+    kwargs: dict[str, Any] = dict(BIAS_VARIANCE)
+    kwargs.update(_epochs(tour))
+    result = book.bias_variance(**kwargs)
+    _print_report(result.report())
+    section = Section(result.task, _result_rows(result))
+    section.notes.append(
+        f"the same 2-h(ReLU)-1 network trained on {kwargs['bootstraps']} bootstrap samples of "
+        f"the training hotels ({kwargs['epochs']} epochs, a small version of "
+        "book.bias_variance()); on the test hotels, squared bias + variance = the runs' mean "
+        "test MSE, dollars squared"
+    )
+    _plot(tour, section, "bias_variance", "bias_variance.png", result)
+    tour.sections.append(section)
+
+
+def _asymmetric(tour: _Tour) -> None:
+    result = book.asymmetric_cost(**_epochs(tour))
+    _print_report(result.report())
+    section = Section(result.task, _result_rows(result))
+    section.notes.append(
+        "a metric of your own: book.underpricing_error(y_true, y_pred) counts a price "
+        "predicted too low twice; fit(metrics=[...]) records it every epoch, and shifting "
+        "the predictions up by the 2/3 quantile of the training residuals lowers it"
+    )
+    names = ("underpricing_error", "val_underpricing_error")
+    title, ylabel = "underpricing error per epoch", "underpricing error (standardized price)"
+    _plot(tour, section, "cost_per_epoch", "asymmetric_cost.png", result.history,
+          names=names, title=title, ylabel=ylabel)  # fmt: skip
+    tour.sections.append(section)
+
+
+def _epochs(tour: _Tour) -> dict[str, Any]:
+    return {} if tour.epochs is None else {"epochs": tour.epochs}
+
+
+ZEF = (
+    ("Zef's guide: baselines for the price", _baselines),
+    ("Zef's guide: bias and variance", _bias_variance),
+    ("Zef's guide: a metric of your own", _asymmetric),
+)

@@ -120,7 +120,7 @@ def backward_steps(
                     continue
                 local = local_label(node, j, name)
                 if pg is None:  # a rule's "no gradient" for an input that wants one: zero
-                    pg = 0.0 if type(p.data) is float else np.zeros_like(p.data)
+                    pg = 0.0 if type(p.data) in (float, int) else np.zeros_like(p.data)
                 elif shape_of(pg) != p.shape:
                     local += ", sum over broadcast axes"
                 terms.append(Term(j, p, local, fit_grad(pg, p.data)))

@@ -134,7 +134,7 @@ def seed(root: Value, gradient: Any, what: str) -> Any:
         )
     data = root.data
     if gradient is None:
-        if type(data) is float:
+        if type(data) is float or type(data) is int:
             return 1.0
         if data.size != 1:
             raise GradientError(
@@ -148,7 +148,7 @@ def seed(root: Value, gradient: Any, what: str) -> Any:
             f"{what}: gradient has shape {shape_of(gradient)} but the Value has shape "
             f"{shape_of(data)}"
         )
-    if type(data) is float:
+    if type(data) is float or type(data) is int:
         return fit_grad(gradient, data)
     return np.array(gradient, dtype=data.dtype)  # a copy: the caller's array is no one's .grad
 

@@ -49,8 +49,8 @@ def value_text(v: Value, name: Callable[[Value], str | None] | None = None) -> s
     given = v.name if name is None else name(v)
     if given is not None:
         return given
-    if not v._parents and type(v.data) is float:
-        return number(v.data)
+    if not v._parents and type(v.data) in (float, int):
+        return number(float(v.data))
     return f"({v.op or 'leaf'})"
 
 

@@ -83,7 +83,7 @@ def empty_aligned(shape: int | tuple[int, ...], dtype: Any) -> ndarray:
 
 
 def shape_of(data: Data) -> tuple[int, ...]:
-    return () if type(data) is float else data.shape
+    return () if type(data) is float or type(data) is int else data.shape  # int: see fit_grad
 
 
 def unbroadcast(grad: Data, shape: tuple[int, ...]) -> ndarray:
@@ -107,7 +107,7 @@ def unbroadcast(grad: Data, shape: tuple[int, ...]) -> ndarray:
 
 def fit_grad(grad: Data, like: Data) -> Data:
     """Make a raw gradient match its input: same shape (unbroadcast), dtype, and float-ness."""
-    if type(like) is float:
+    if type(like) is float or type(like) is int:  # int: a user assigned v.data = 0
         return grad if type(grad) is float else float(np.sum(grad))
     if type(grad) is not ndarray or grad.shape != like.shape:
         grad = unbroadcast(grad, like.shape)

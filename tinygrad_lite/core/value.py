@@ -86,15 +86,15 @@ class Value:
 
     @property
     def ndim(self) -> int:
-        return 0 if type(self.data) is float else self.data.ndim
+        return 0 if type(self.data) in _NUMBER else self.data.ndim
 
     @property
     def size(self) -> int:
-        return 1 if type(self.data) is float else self.data.size
+        return 1 if type(self.data) in _NUMBER else self.data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
+        return np.dtype(np.float64) if type(self.data) in _NUMBER else self.data.dtype
 
     # ------------------------------------------------------------ the graph, read-only
 
@@ -128,8 +128,8 @@ class Value:
         return not self._parents
 
     def item(self) -> float:
-        if type(self.data) is float:
-            return self.data
+        if type(self.data) in _NUMBER:  # an int assigned to .data (micrograd's bias is 0)
+            return float(self.data)
         if self.data.size != 1:
             raise ShapeError(f"item: Value of shape {self.shape} has {self.size} elements, not 1")
         return float(self.data.reshape(()))
@@ -157,9 +157,9 @@ class Value:
 
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name is not None else ""
-        if type(self.data) is float:
+        if type(self.data) in _NUMBER:
             grad = "" if self.grad is None else f", grad={_fmt(self.grad)}"
-            return f"Value({self.data!r}{grad}{name})"
+            return f"Value({float(self.data)!r}{grad}{name})"
         if self.data.size == 1:  # a loss: show the number
             value = f"{self.data.item()!r}, shape={self.shape}"
             return f"Value({value}, dtype={self.dtype}{name})"
@@ -169,7 +169,7 @@ class Value:
         return self.item()
 
     def __len__(self) -> int:
-        if type(self.data) is float or self.data.ndim == 0:
+        if type(self.data) in _NUMBER or self.data.ndim == 0:
             raise ShapeError("len() of a scalar Value: it has no length; use .item()")
         return len(self.data)
 
@@ -539,10 +539,20 @@ def leaf(data: Any) -> Value:
     return record(data)
 
 
+def float_data(v: Value) -> Any:
+    """``v.data``, where an int a user assigned (``v.data = 0``: micrograd's bias is the int
+    0) is first made the float the data policy asks for, in place, so every rule sees a float.
+    The attribute stays a plain slot, which keeps reading ``.data`` as fast as it can be."""
+    d = v.data
+    if type(d) is int:
+        d = v.data = float(d)
+    return d
+
+
 def _as_output(data: Any, parents: Sequence[Value]) -> Any:
     """A NumPy scalar that a forward rule returned becomes a Python float (all inputs were
     floats: scalars stay Python floats end to end) or a 0-d array (its dtype kept)."""
-    if all(type(p.data) is float for p in parents):
+    if all(type(p.data) in _NUMBER for p in parents):  # (an int assigned to .data, too)
         return float(data)
     return np.asarray(data)
 
@@ -564,10 +574,13 @@ def apply(op: Op, static: Any, *parents: Value) -> Value:
     """Run the row ``op`` forward on the parents' data and record the node if a gradient is
     needed (grad mode on, and some parent requires one); otherwise a constant."""
     if len(parents) == 1:  # the common case, written out: activations, reductions, losses
-        data = op.forward(static, parents[0].data)
+        x = parents[0].data
+        if type(x) is int:
+            x = float_data(parents[0])
+        data = op.forward(static, x)
         needed = parents[0].requires_grad
     else:
-        data = op.forward(static, *[p.data for p in parents])
+        data = op.forward(static, *[p.data for p in parents])  # (ints: see _as_output)
         needed = any([p.requires_grad for p in parents])
     if type(data) is not float and type(data) is not ndarray:
         data = _as_output(data, parents)

@@ -8,25 +8,32 @@ changing its import. They are ``nn.Module`` s: ``parameters()`` comes from the a
 layer), and ``named_parameters()``, ``state_dict()``, ``save()`` and ``load()`` work on them too
 (``layers.0.neurons.1.w.0`` names one weight).
 
+Weights are drawn as micrograd draws them, from Python's ``random`` module
+(``random.uniform(-1, 1)`` for each weight, in micrograd's order; the bias starts at 0), NOT
+from ``tl.manual_seed``'s generator: ``random.seed(1337)`` before building a network gives
+micrograd's weights, so a ported micrograd program gives micrograd's published numbers.
+Inputs may be Python numbers, NumPy scalars (``np.float32(0.5)``) or scalar Values.
+
 A neuron's weighted sum ``z = w_1 x_1 + ... + w_n x_n + b`` is ONE node (``tl.weighted_sum``),
 as the books draw it, instead of a chain of 2n additions and multiplications: the graph is
 smaller to draw and much faster to run, and the gradients are the same.
 
->>> import tinygrad_lite as tl
+>>> import random
 >>> from tinygrad_lite.nn.scalar import MLP
->>> _ = tl.manual_seed(0)
+>>> random.seed(1337)
 >>> model = MLP(2, [4, 1])
 >>> y = model([1.0, -2.0])
->>> len(model.parameters())
-17
+>>> len(model.parameters()), round(model.layers[0].neurons[0].w[0].data, 6)
+(17, 0.235506)
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..core import ArgumentError, ShapeError, Value, rng
+from ..core import ArgumentError, ShapeError, Value
 from ..functions import weighted_sum
 from .module import Module
 
@@ -49,8 +56,7 @@ class Neuron(Module):
             raise ArgumentError(
                 f"Neuron: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
             )
-        gen = rng()
-        self.w = [Value(float(gen.uniform(-1.0, 1.0))) for _ in range(nin)]
+        self.w = [Value(random.uniform(-1.0, 1.0)) for _ in range(nin)]  # micrograd's draw
         self.b = Value(0.0)
         self.activation = activation
         self._act = ACTIVATIONS[activation]
@@ -63,7 +69,8 @@ class Neuron(Module):
         return self._act(weighted_sum(self.w, x, self.b))
 
     def __repr__(self) -> str:
-        return f"{self.activation.capitalize()}Neuron({len(self.w)})"
+        shown = "ReLU" if self.activation == "relu" else self.activation.capitalize()
+        return f"{shown}Neuron({len(self.w)})"  # micrograd's ReLUNeuron(2), LinearNeuron(16)
 
 
 class Layer(Module):

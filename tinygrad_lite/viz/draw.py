@@ -133,7 +133,8 @@ def draw_network(model: Any, *, inputs: Sequence[str] | None = None) -> Graph:
     >>> import tinygrad_lite as tl
     >>> from tinygrad_lite import viz
     >>> from tinygrad_lite.nn.scalar import MLP
-    >>> _ = tl.manual_seed(0)
+    >>> import random
+    >>> random.seed(0)      # nn.scalar's weights come from Python's random, as micrograd's
     >>> g = viz.draw_network(MLP(2, [3, 1]), inputs=["distance", "rating"])
     >>> "2 - 3 - 1 network" in g.source and "w4_3 = " in g.source
     True
