@@ -36,6 +36,13 @@ from .hyperparameters import (
 )
 from .neuron import neuron
 from .results import Figure, SeedSpread, TaskResult, over_seeds, table
+from .worked import (
+    WorkedExample,
+    activation_table,
+    cross_entropy_examples,
+    softmax_example,
+    weighted_sums,
+)
 
 __all__ = [
     "Figure",
@@ -57,4 +64,10 @@ __all__ = [
     "over_seeds",
     "regression_data",
     "table",
+    # the worked examples (book/worked.py)
+    "WorkedExample",
+    "activation_table",
+    "cross_entropy_examples",
+    "softmax_example",
+    "weighted_sums",
 ]
