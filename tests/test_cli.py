@@ -99,7 +99,7 @@ def test_the_tour_writes_a_report(tmp_path):
     out = tmp_path / "tour"
     done = run("tour", "--out", str(out), "--epochs", "3", "--seeds", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "[1/9]" in done.stdout and "[9/9] the report" in done.stdout  # progress
+    assert "[1/11]" in done.stdout and "[11/11] the report" in done.stdout  # progress
     assert f"open {out / 'index.html'}" in done.stdout
     for name in ("ch1_neuron", "ch2_network"):
         for side in ("forward", "backward"):
@@ -122,6 +122,19 @@ def test_the_tour_writes_a_report(tmp_path):
     assert {"dz1", "da1", "dz3", "da3", "dw4_3", "db4", "dprice"} <= set(network)
     assert "d(relu)" not in network and "d(weighted_sum)" not in network
     assert "cost: binary cross-entropy" in report
+    # the worked examples and the books' pictures (tests/test_book_plots.py checks their numbers)
+    assert "Weighted sums" in report and "the book uses log base 10" in report
+    for picture in (
+        "activations",
+        "descent_steps",
+        "bce_curves",
+        "mse_vs_cross_entropy",
+        "ch2_plane",
+        "ch2_vs_distance",
+        "ch3_cost_and_accuracy",
+        "ch4_confusion",
+    ):
+        assert f"<img src='{picture}.png'" in report and (out / f"{picture}.png").stat().st_size
 
 
 # ---------------------------------------------------------------- user mistakes: one line, status 2

@@ -8,7 +8,9 @@ by formula; ``tinygrad_lite.book.plots`` draws them and the tests check them.
   and gradient descent on it with a learning rate too small, right or too big;
 * ``bce_curves``: binary cross-entropy's two branches, -ln p (y = 1) and -ln(1 - p) (y = 0);
 * ``sigmoid_costs``: mean squared error and cross-entropy of a sigmoid neuron as a function
-  of one weight: the first is not convex, the second is.
+  of one weight: the first is not convex, the second is;
+* ``prediction_grid`` (chapter 2's plane) and ``confusion_counts`` (chapter 4's matrix): the
+  numbers behind the pictures of a trained task.
 
 >>> d = descend(lr=0.3, steps=20)
 >>> round(d.weights[-1], 4) == round(U_CURVE_MINIMUM, 4)
@@ -22,11 +24,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import Value
+from .. import ArgumentError, Value, metrics
+from ..data import CATEGORIES
 from ..functions import identity
 from ..nn import functional as F
 from ..train import predict
 from .hotels import classification_data, regression_data
+from .results import TaskResult
 
 
 def activations(z: Sequence[float] | np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -155,7 +159,9 @@ def sigmoid_costs(weights: Sequence[float] | np.ndarray | None = None) -> dict[s
 # ---------------------------------------------------------------- chapter 2's plane
 
 
-def prediction_grid(result: Any, steps: int = 25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def prediction_grid(
+    result: TaskResult, steps: int = 25
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A regression task's predicted price (dollars) over a grid of distance x rating.
 
     Returns the distances (steps,), the ratings (steps,) and the prices (steps, steps), row
@@ -169,3 +175,19 @@ def prediction_grid(result: Any, steps: int = 25) -> tuple[np.ndarray, np.ndarra
     grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)  # (steps * steps, 2)
     prices = data.y_scale.inverse_transform(predict(result.model, data.x_scale.transform(grid)))
     return gx, gy, np.asarray(prices).reshape(steps, steps)
+
+
+# ---------------------------------------------------------------- chapter 4's confusion matrix
+
+
+def confusion_counts(result: TaskResult, split: str = "test") -> np.ndarray:
+    """A classifier's confusion matrix on ``split`` ("train" or "test"), as
+    ``plots.confusion_matrix`` draws it: row = actual class, column = predicted."""
+    if split not in ("train", "test"):
+        raise ArgumentError(f"book.confusion_counts: split={split!r}; use 'train' or 'test'")
+    data = result.details["data"]
+    X = data.X_train if split == "train" else data.X_test
+    y = data.raw.y_train if split == "train" else data.raw.y_test
+    classes = 2 if result.details["binary"] else len(CATEGORIES)
+    predicted = metrics.to_labels(predict(result.model, X))
+    return np.asarray(metrics.confusion_matrix(y, predicted, labels=list(range(classes))))

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import ArgumentError, metrics
 from ..data import CATEGORIES, FEATURES
 from ..optional import optional_import
 from ..train import History, predict
@@ -276,7 +275,7 @@ def predictions_vs_distance(result: TaskResult, path: str | Path) -> Path:
 
 def confusion_matrix(result: TaskResult, path: str | Path, split: str = "test") -> Path:
     """A classifier's confusion matrix as a picture, counts in the cells (rows: actual)."""
-    counts = confusion_counts(result, split)
+    counts = curves.confusion_counts(result, split)
     binary = result.details["binary"]
     names = ("not hot", "hot") if binary else CATEGORIES
     fig = _figure(width=4.8, height=4.2)
@@ -290,15 +289,3 @@ def confusion_matrix(result: TaskResult, path: str | Path, split: str = "test") 
     ax.set_yticks(ticks, list(names))
     ax.set(xlabel="predicted", ylabel="actual", title=f"confusion matrix ({split})")
     return _save(fig, path)
-
-
-def confusion_counts(result: TaskResult, split: str = "test") -> np.ndarray:
-    """The counts ``confusion_matrix`` draws: row = actual class, column = predicted."""
-    if split not in ("train", "test"):
-        raise ArgumentError(f"book.plots: split={split!r}; use 'train' or 'test'")
-    data = result.details["data"]
-    X = data.X_train if split == "train" else data.X_test
-    y = data.raw.y_train if split == "train" else data.raw.y_test
-    classes = 2 if result.details["binary"] else len(CATEGORIES)
-    predicted = metrics.to_labels(predict(result.model, X))
-    return np.asarray(metrics.confusion_matrix(y, predicted, labels=list(range(classes))))

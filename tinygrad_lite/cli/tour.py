@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import Value, book, viz
-from ..book import plots
+from ..book import curves, plots
 from ..book.runner import Plotter
 from ..data import hotels
 from ..nn.scalar import MLP
@@ -323,7 +323,7 @@ def _book_pictures(tour: _Tour) -> None:
         _picture(tour, section, "cost_and_metric", "ch3_cost_and_accuracy.png", ch3.history,
               title=title, cost_label=BCE)  # fmt: skip
     if ch4 is not None:
-        counts = plots.confusion_counts(ch4)
+        counts = curves.confusion_counts(ch4)
         section.notes.append(
             f"chapter 4's confusion matrix (seed {ch4.seed}): {int(np.trace(counts))} of "
             f"{int(counts.sum())} test hotels on the diagonal"
