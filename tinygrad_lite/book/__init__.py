@@ -12,6 +12,13 @@ figure                ours        book
 train MSE             16.4        16.4  matches
 test MSE             144.5       144.5  matches
 
+The book's worked examples (``weighted_sums``, ``activation_table``, ``softmax_example``,
+``cross_entropy_examples``) are computed with Values and return a ``WorkedExample``; the
+numbers behind the books' pictures are in ``book.curves`` and the pictures in ``book.plots``.
+
+>>> [z.data for z in weighted_sums().values["z"]]
+[5.5, -1.5]
+
 The hotel tasks follow "A Visual Introduction to Deep Learning" (learning rate 0.08,
 full-batch gradient descent, standardized inputs and prices); ``docs/book.md`` lists every
 figure, ours, and the conventions that reproduce the book's numbers.
