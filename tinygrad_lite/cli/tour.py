@@ -284,15 +284,23 @@ def _network_graphs(tour: _Tour, result: Any, section: Section) -> None:
 
 
 def _worked_examples(tour: _Tour) -> None:
-    """The small examples the book works by hand, computed with the engine: one section each."""
-    for example in (
-        book.weighted_sums(),
-        book.activation_table(),
-        book.softmax_example(),
-        book.cross_entropy_examples(),
-    ):
+    """The small examples the book works by hand, computed with the engine: one section each;
+    the first weighted sum is drawn too, forward and backward."""
+    sums = book.weighted_sums()
+    examples = (sums, book.activation_table(), book.softmax_example())
+    for example in (*examples, book.cross_entropy_examples()):
         _print_report(example.report())
-        tour.sections.append(Section(example.title, example.table_rows(), notes=example.notes))
+        section = Section(example.title, example.table_rows(), notes=example.notes)
+        tour.sections.append(section)
+        if example is sums:
+            z = sums.values["z"][0]
+            z.backward()
+            tour.draw("weighted_sum_forward", viz.draw_forward(z), section)
+            tour.draw("weighted_sum_backward", viz.draw_backward(z), section)
+            section.notes.append(
+                "the graphs: the first neuron's weighted sum, one node of the engine, and its "
+                "backward pass: dz/dw1 = i1 = 3, dz/dw2 = i2 = 2, dz/db = 1"
+            )
 
 
 def _book_pictures(tour: _Tour) -> None:
