@@ -131,6 +131,7 @@ def test_the_tour_writes_a_report(tmp_path):
         "mse_vs_cross_entropy",
         "ch2_plane",
         "ch2_vs_distance",
+        "ch2_relu_vs_distance",
         "ch3_cost_and_accuracy",
         "ch4_confusion",
     ):

@@ -311,8 +311,9 @@ def _book_pictures(tour: _Tour) -> None:
         "best value) with gradient-descent steps computed by backward() for a learning rate "
         "too small, right and too big; binary cross-entropy's two branches; a sigmoid neuron's "
         "cost against one weight, mean squared error (not convex) beside cross-entropy "
-        "(convex); chapter 2's linear network as a plane and its predictions against distance; "
-        "chapter 3's cost and accuracy per epoch; chapter 4's confusion matrix on the test set"
+        "(convex); chapter 2's linear network as a plane, its predictions and the ReLU "
+        "network's against distance; chapter 3's cost and accuracy per epoch; chapter 4's "
+        "confusion matrix on the test set"
     )
     for plot, name in (
         ("activation_curves", "activations"),
@@ -321,15 +322,24 @@ def _book_pictures(tour: _Tour) -> None:
         ("mse_vs_cross_entropy", "mse_vs_cross_entropy"),
     ):
         _picture(tour, section, plot, f"{name}.png")
-    ch2, ch3, ch4 = (tour.results.get(k) for k in ("ch2_linear_hidden_layer", "ch3_binary",
-                                                    "ch4_multiclass"))  # fmt: skip
+    ch2, ch2_relu, ch3, ch4 = (
+        tour.results.get(k)
+        for k in (
+            "ch2_linear_hidden_layer",
+            "ch2_relu_hidden_layer",
+            "ch3_binary",
+            "ch4_multiclass",
+        )
+    )
     if ch2 is not None:
         _picture(tour, section, "prediction_plane", "ch2_plane.png", ch2)
         _picture(tour, section, "predictions_vs_distance", "ch2_vs_distance.png", ch2)
+    if ch2_relu is not None:  # with ReLU the predictions can bend with distance
+        _picture(tour, section, "predictions_vs_distance", "ch2_relu_vs_distance.png", ch2_relu)
     if ch3 is not None and ch3.history is not None:
         title = f"{ch3.task} (seed {ch3.seed})"
-        _picture(tour, section, "cost_and_metric", "ch3_cost_and_accuracy.png", ch3.history,
-              title=title, cost_label=BCE)  # fmt: skip
+        name = "ch3_cost_and_accuracy.png"
+        _picture(tour, section, "cost_and_metric", name, ch3.history, title=title, cost_label=BCE)
     if ch4 is not None:
         counts = curves.confusion_counts(ch4)
         section.notes.append(
