@@ -100,9 +100,9 @@ def weighted_sums(
             "give one per neuron (None where the book has none)"
         )
     names = [f"i{k + 1}" for k in range(len(inputs))]
+    formula = " + ".join(f"w{k + 1} {n}" for k, n in enumerate(names)) + " + b"
     zs = []
-    header = ["neuron", *(f"w{k + 1}" for k in range(len(inputs))), "b"]
-    header += [" + ".join(f"w{k + 1} {n}" for k, n in enumerate(names)) + " + b", "z", "book"]
+    header = ["neuron", *(f"w{k + 1}" for k in range(len(inputs))), "b", formula, "z", "book"]
     rows = []
     for number, (weights, bias) in enumerate(neurons, start=1):
         if len(weights) != len(inputs):
@@ -130,11 +130,8 @@ def weighted_sums(
                 "-" if theirs is None else f"{theirs:.1f}",
             ]
         )
-    title = "Weighted sums: z = w1 i1 + w2 i2 + b, inputs " + ", ".join(
-        f"{n} = {x:.1f}" for n, x in zip(names, inputs)
-    )
-    if len(inputs) != 2:
-        title = "Weighted sums: z = sum of w_k i_k + b"
+    given = ", ".join(f"{n} = {x:.1f}" for n, x in zip(names, inputs))
+    title = f"Weighted sums: z = {formula}, inputs {given}"
     return WorkedExample(title, header, rows, values={"z": zs})
 
 
