@@ -101,7 +101,7 @@ def test_the_tour_writes_a_report(tmp_path):
     out = tmp_path / "tour"
     done = run("tour", "--out", str(out), "--epochs", "3", "--seeds", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "[1/12]" in done.stdout and "[12/12] the report" in done.stdout  # progress
+    assert "[1/14]" in done.stdout and "[14/14] the report" in done.stdout  # progress
     assert f"open {out / 'index.html'}" in done.stdout
     for name in ("ch1_neuron", "ch2_network"):
         for side in ("forward", "backward"):
@@ -129,6 +129,20 @@ def test_the_tour_writes_a_report(tmp_path):
     assert "<td>every figure of p.170</td>" in report and "over seeds 0, 1, 8, 9" in report
     assert "Baselines: the mean price" in report and "<img src='bias_variance.png'" in report
     assert "A metric of your own" in report and "<img src='asymmetric_cost.png'" in report
+    # the worked examples and the books' pictures (tests/test_book_plots.py checks their numbers)
+    assert "Weighted sums" in report and "the book uses log base 10" in report
+    for picture in (
+        "activations",
+        "descent_steps",
+        "bce_curves",
+        "mse_vs_cross_entropy",
+        "ch2_plane",
+        "ch2_vs_distance",
+        "ch2_relu_vs_distance",
+        "ch3_cost_and_accuracy",
+        "ch4_confusion",
+    ):
+        assert f"<img src='{picture}.png'" in report and (out / f"{picture}.png").stat().st_size
 
 
 def test_the_tours_default_run_shows_chapter_3s_figures(tmp_path: Path) -> None:

@@ -12,6 +12,13 @@ figure                ours        book
 train MSE             16.4        16.4  matches
 test MSE             144.5       144.5  matches
 
+The book's worked examples (``weighted_sums``, ``activation_table``, ``softmax_example``,
+``cross_entropy_examples``) are computed with Values and return a ``WorkedExample``; the
+numbers behind the books' pictures are in ``book.curves`` and the pictures in ``book.plots``.
+
+>>> [z.data for z in weighted_sums().values["z"]]
+[5.5, -1.5]
+
 The hotel tasks follow "A Visual Introduction to Deep Learning" (learning rate 0.08,
 full-batch gradient descent, standardized inputs and prices); ``docs/book.md`` lists every
 figure, ours, and the conventions that reproduce the book's numbers.
@@ -36,6 +43,13 @@ from .hyperparameters import (
 )
 from .neuron import neuron
 from .results import Figure, SeedSpread, TaskResult, over_seeds, table
+from .worked import (
+    WorkedExample,
+    activation_table,
+    cross_entropy_examples,
+    softmax_example,
+    weighted_sums,
+)
 from .zef import asymmetric_cost, bias_variance, regression_baselines, underpricing_error
 
 __all__ = [
@@ -62,4 +76,10 @@ __all__ = [
     "regression_data",
     "table",
     "underpricing_error",
+    # the worked examples (book/worked.py)
+    "WorkedExample",
+    "activation_table",
+    "cross_entropy_examples",
+    "softmax_example",
+    "weighted_sums",
 ]

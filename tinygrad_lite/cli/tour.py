@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import Value, book, viz
-from ..book import plots
+from ..book import curves, plots
 from ..book.runner import Plotter
 from ..data import hotels
 from ..nn.scalar import MLP
@@ -43,6 +43,7 @@ class _Tour:
     written: list[Path] = field(default_factory=list)
     steps: int = 0
     done: int = 0
+    results: dict[str, Any] = field(default_factory=dict)  # slug -> the task's result
 
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
@@ -117,10 +118,15 @@ def run(args: argparse.Namespace) -> int:
     plotter = Plotter(args.out, enabled=not args.no_plots, indent="      ")
     tour = _Tour(args.out, args.epochs, max(1, args.seeds), plotter)
     tour.out.mkdir(parents=True, exist_ok=True)
-    tour.steps = len(TASKS) + 2 + len(ZEF)  # the tasks, fraud, Zef's guide, the report
+    # worked examples, the tasks, pictures, fraud, Zef's guide, the report
+    tour.steps = len(TASKS) + 4 + len(ZEF)
+    with tour.step("the books' worked examples"):
+        _worked_examples(tour)
     for task in TASKS:
         with tour.step(task.label):
             _run_task(tour, task)
+    with tour.step("the books' pictures"):
+        _book_pictures(tour)
     with tour.step("credit-card fraud: accuracy, precision, recall"):
         result = book.fraud_metrics()
         _print_report(result.report())
@@ -166,6 +172,7 @@ def _run_task(tour: _Tour, task: _Task) -> None:
         section = Section(result.task, _result_rows(result))
         _print_report(result.report())
     slug = task.function + "".join(f"_{n}" for n in task.hidden_sizes or ())
+    tour.results[slug] = result
     if task.graphs == "neuron":
         _neuron_graphs(tour, result, section)
     elif task.graphs == "network":
@@ -366,3 +373,81 @@ ZEF = (
     ("Zef's guide: bias and variance", _bias_variance),
     ("Zef's guide: a metric of your own", _asymmetric),
 )
+# ---------------------------------------------------------------- worked examples, pictures
+
+
+def _worked_examples(tour: _Tour) -> None:
+    """The small examples the book works by hand, computed with the engine: one section each;
+    the first weighted sum is drawn too, forward and backward."""
+    sums = book.weighted_sums()
+    examples = (sums, book.activation_table(), book.softmax_example())
+    for example in (*examples, book.cross_entropy_examples()):
+        _print_report(example.report())
+        section = Section(example.title, example.table_rows(), notes=example.notes)
+        tour.sections.append(section)
+        if example is sums:
+            z = sums.values["z"][0]
+            z.backward()
+            tour.draw("weighted_sum_forward", viz.draw_forward(z), section)
+            tour.draw("weighted_sum_backward", viz.draw_backward(z), section)
+            section.notes.append(
+                "the graphs: the first neuron's weighted sum, one node of the engine, and its "
+                "backward pass: dz/dw1 = i1 = 3, dz/dw2 = i2 = 2, dz/db = 1"
+            )
+
+
+def _book_pictures(tour: _Tour) -> None:
+    """The books' pictures of functions and of the trained tasks, in one section."""
+    section = Section("The books' pictures")
+    section.notes.append(
+        "the activations; chapter 1's cost against one weight (the U-curve, bias fixed at its "
+        "best value) with gradient-descent steps computed by backward() for a learning rate "
+        "too small, right and too big; binary cross-entropy's two branches; a sigmoid neuron's "
+        "cost against one weight, mean squared error (not convex) beside cross-entropy "
+        "(convex); chapter 2's linear network as a plane, its predictions and the ReLU "
+        "network's against distance; chapter 3's cost and accuracy per epoch; chapter 4's "
+        "confusion matrix on the test set"
+    )
+    for plot, name in (
+        ("activation_curves", "activations"),
+        ("descent_steps", "descent_steps"),
+        ("bce_curves", "bce_curves"),
+        ("mse_vs_cross_entropy", "mse_vs_cross_entropy"),
+    ):
+        _picture(tour, section, plot, f"{name}.png")
+    ch2, ch2_relu, ch3, ch4 = (
+        tour.results.get(k)
+        for k in (
+            "ch2_linear_hidden_layer",
+            "ch2_relu_hidden_layer",
+            "ch3_binary",
+            "ch4_multiclass",
+        )
+    )
+    if ch2 is not None:
+        _picture(tour, section, "prediction_plane", "ch2_plane.png", ch2)
+        _picture(tour, section, "predictions_vs_distance", "ch2_vs_distance.png", ch2)
+    if ch2_relu is not None:  # with ReLU the predictions can bend with distance
+        _picture(tour, section, "predictions_vs_distance", "ch2_relu_vs_distance.png", ch2_relu)
+    if ch3 is not None and ch3.history is not None:
+        title = f"{ch3.task} (seed {ch3.seed})"
+        name = "ch3_cost_and_accuracy.png"
+        _picture(tour, section, "cost_and_metric", name, ch3.history, title=title, cost_label=BCE)
+    if ch4 is not None:
+        counts = curves.confusion_counts(ch4)
+        section.notes.append(
+            f"chapter 4's confusion matrix (seed {ch4.seed}): {int(np.trace(counts))} of "
+            f"{int(counts.sum())} test hotels on the diagonal"
+        )
+        _picture(tour, section, "confusion_matrix", "ch4_confusion.png", ch4)
+    tour.sections.append(section)
+
+
+def _picture(
+    tour: _Tour, section: Section, plot: str, name: str, *args: Any, **kwargs: Any
+) -> None:
+    """Save ``tinygrad_lite.book.plots.<plot>(*args, **kwargs)`` and show it in ``section``."""
+    path = tour.plotter(getattr(plots, plot), name, *args, **kwargs)
+    if path is not None:
+        tour.written.append(path)
+        section.images.append(path.name)
