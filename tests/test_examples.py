@@ -121,3 +121,100 @@ def test_lenet_trains_on_mnist_idx_files_the_user_has(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "MNIST: 64 training and 16 test images of 28x28" in done.stdout
     assert "LeNet-5, 44,426 parameters" in done.stdout and "test accuracy" in done.stdout
+
+
+# ---------------------------------------------------------------- transformer_addition.py
+
+
+def _addition_example():  # the example's module, for its helpers
+    import doctest
+    import importlib.util
+
+    path = EXAMPLES / "sequences" / "transformer_addition.py"
+    spec = importlib.util.spec_from_file_location("transformer_addition", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert doctest.testmod(module).failed == 0
+    return module
+
+
+def test_transformer_addition_runs_and_learns(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the example saves plots with matplotlib")
+    flags = ["--digits", "2", "--steps", "40", "--batch-size", "32", "--d-model", "16"]
+    flags += ["--heads", "2", "--layers", "1", "--test-size", "50", "--lr", "3e-3"]
+    done = run("sequences/transformer_addition.py", *flags, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    losses = [float(line.split()[-1]) for line in done.stdout.splitlines() if "loss on" in line]
+    assert len(losses) >= 3 and losses[-1] < 0.9 * losses[0], done.stdout
+    assert "held-out exact match" in done.stdout and "reversed" in done.stdout
+    for name in ("transformer_addition_loss.png", "transformer_addition_attention.png"):
+        assert (tmp_path / name).stat().st_size > 1000, f"{name} was not saved"
+
+
+def test_addition_sums_are_written_and_read_back() -> None:
+    T = _addition_example()
+    assert T.write_sum(7, 95, 2) == "07+95=201"  # 102, least significant digit first
+    assert T.write_sum(7, 95, 2, reverse=False) == "07+95=102"
+    assert T.read_answer("201") == 102 and T.read_answer("102", reverse=False) == 102
+    assert T.read_answer("2=1") is None
+    assert T.pairs_of(["12+345=357", "0+1=1"]).tolist() == [[12, 345], [0, 1]]
+
+
+def test_addition_training_never_sees_a_held_out_pair() -> None:
+    T = _addition_example()
+    test = T.held_out_pairs(300, digits=1, seed=0)  # 1 digit: only 100 pairs exist
+    assert len(test) == len(np.unique(test, axis=0)) <= 100
+    held = T.held_out_pairs(40, digits=1, seed=0)
+    sums = T.TrainingSums(1, held, seed=0)
+    seen = {tuple(p) for _ in range(20) for p in sums.batch(50).tolist()}
+    assert len(seen) == 100 - 40  # every other pair turns up, no held-out one does
+    assert not seen & {tuple(p) for p in held.tolist()}
+
+
+def test_addition_loss_counts_the_answer_positions_only() -> None:
+    import tinygrad_lite as tl
+    from tinygrad_lite.nn import functional as F
+
+    T = _addition_example()
+    gen = np.random.default_rng(0)
+    logits = tl.Value(gen.normal(size=(3, 7, 5)).astype(np.float32))  # (N, T, vocab)
+    targets = gen.integers(0, 5, (3, 7))
+    mask = T.answer_mask(8, prompt_length=5)  # targets 4, 5, 6 are the answer's
+    assert mask.tolist() == [False] * 4 + [True] * 3
+    loss = T.masked_next_token_loss(logits, targets, mask)
+    answer_only = F.cross_entropy(logits.data[:, 4:], targets[:, 4:])
+    np.testing.assert_allclose(loss.data, answer_only.data, rtol=1e-6)
+    loss.backward()
+    assert not logits.grad[:, :4].any()  # the prompt's predictions get no gradient
+    assert np.abs(logits.grad[:, 4:]).min() > 0
+
+
+def test_addition_greedy_decoding_appends_the_most_likely_character() -> None:
+    import tinygrad_lite as tl
+
+    T = _addition_example()
+
+    def next_id_plus_one(ids: np.ndarray) -> tl.Value:  # scores id (last + 1) % 5 highest
+        logits = np.zeros((*ids.shape, 5), dtype=np.float32)
+        np.put_along_axis(logits, ((ids + 1) % 5)[..., None], 1.0, axis=-1)
+        return tl.Value(logits)
+
+    prompts = np.array([[0, 3], [1, 1]])
+    assert T.greedy_answers(next_id_plus_one, prompts, 4).tolist() == [
+        [4, 0, 1, 2],
+        [2, 3, 4, 0],
+    ]
+
+
+def test_addition_attention_weights_are_causal() -> None:
+    import tinygrad_lite as tl
+
+    T = _addition_example()
+    tl.manual_seed(0)
+    model = T.Decoder(vocab=13, length=8, d_model=16, heads=2, layers=2)
+    maps = model.attention_weights(np.array([[1, 2, 3, 11, 4, 5]]))
+    assert [m.shape for m in maps] == [(1, 2, 6, 6)] * 2  # per layer (N, heads, L, L)
+    for m in maps:
+        np.testing.assert_allclose(m.sum(axis=-1), 1.0, rtol=1e-5)
+        assert not np.triu(m[0, 0], k=1).any()  # nothing attends to a later character
