@@ -174,4 +174,4 @@ def test_word2vec_trains_and_prints_neighbours(tmp_path: Path) -> None:
     first, last = _numbers(r"loss ([\d.]+) -> ([\d.]+)", out)
     assert last < first, out
     assert "\n      self: " in out and "\n    return: " in out
-    assert (tmp_path / "word2vec_loss.png").stat().st_size > 1000
+    assert (tmp_path / "word2vec.png").stat().st_size > 1000

@@ -11,12 +11,15 @@ and ``false``) end up with similar vectors, since they must predict the same nei
 
 The text is the standard library's own source, code and comments, split into words by
 ``data.WordTokenizer`` (punctuation dropped). Frequent words (``self``, ``the``) are thinned
-out at random, as in the paper, so that they do not drown the rest.
+out at random, as in the paper, so that they do not drown the rest. Adam on the mean loss of
+a batch of pairs: plain SGD on the summed loss (word2vec's own update, one pair at a time)
+moves a frequent word's vectors by the sum of hundreds of pairs' steps at once when the pairs
+come in batches, and in a trial here it pushed every vector into one direction.
 
     python examples/sequences/word2vec.py [--steps 6000] [--dim 64] [--seed 0]
 
 Prints the nearest neighbours (cosine similarity of W_in rows) of a few words, and saves the
-training loss as word2vec_loss.png in --out.
+training loss beside a map of a few words' vectors as word2vec.png in --out.
 
 Reference: Mikolov et al., "Distributed Representations of Words and Phrases and their
 Compositionality" (2013).
@@ -46,9 +49,9 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     add = parser.add_argument
     add("--files", type=int, default=None, help="standard-library files to read (default all)")
     add("--vocab", type=int, default=20_000, help="most frequent words kept (others dropped)")
-    add("--min-count", type=int, default=5, help="rarer words are dropped")
+    add("--min-count", type=int, default=30, help="rarer words are dropped")
     add("--dim", type=int, default=64, help="size of a word's vector")
-    add("--window", type=int, default=4, help="neighbours up to this many words away")
+    add("--window", type=int, default=3, help="neighbours up to this many words away")
     add("--negatives", type=int, default=5, help="random words per real neighbour")
     add("--subsample", type=float, default=1e-4, help="thinning threshold (0: keep all words)")
     add("--batch", type=int, default=1024, help="(centre, neighbour) pairs per step")
@@ -133,8 +136,12 @@ def batches(
 
 
 def nearest(vectors: np.ndarray, word: int, k: int) -> list[tuple[int, float]]:
-    """The ``k`` words whose rows of ``vectors`` have the highest cosine with ``word``'s."""
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    """The ``k`` words whose rows of ``vectors`` have the highest cosine with ``word``'s.
+
+    The vectors are centred first: the direction that every word shares (the frequent words'
+    above all) says nothing about any one of them, and it would make all words look alike."""
+    centred = vectors - vectors.mean(axis=0)
+    unit = centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
     cosine = unit @ unit[word]  # (V,)
     cosine[word] = -np.inf
     best = np.argsort(-cosine)[:k]
@@ -204,25 +211,54 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(f"  {query:>8}: " + ", ".join(f"{words.vocab[i]} {c:.2f}" for i, c in near))
 
     plot = Plotter(args.out, not args.no_plots)
-    plot(loss_curve, "word2vec_loss.png", losses)
+    plot(word2vec_picture, "word2vec.png", losses, vectors, words.index)
     plot.report()
     return {"losses": losses, "neighbours": found}
 
 
-def loss_curve(losses: list[float], path: Path) -> Path:
-    """The loss per step and its running mean over 100 steps."""
+# words of four kinds, to see where training put them (those missing from the vocabulary are
+# left out of the picture)
+GROUPS = {
+    "types": ("int", "float", "str", "bytes", "bool", "list", "dict", "tuple", "set"),
+    "constants": ("true", "false", "none"),
+    "exceptions": ("valueerror", "typeerror", "keyerror", "oserror", "indexerror", "runtimeerror"),
+    "files": ("open", "read", "write", "close", "file", "path", "directory"),
+}
+
+
+def word2vec_picture(
+    losses: list[float], vectors: np.ndarray, index: dict[str, int], path: Path
+) -> Path:
+    """Left: the loss per step and its running mean. Right: the vectors of a few words of four
+    kinds, projected on the two directions along which those words differ most (PCA)."""
     mpl_figure = optional_import("matplotlib.figure", "the word2vec plot", "matplotlib")
-    fig = mpl_figure.Figure(figsize=(6.0, 3.6), layout="constrained")
-    ax = fig.add_subplot()
+    fig = mpl_figure.Figure(figsize=(11.0, 4.2), layout="constrained")
+    ax, words_ax = fig.subplots(1, 2)
     steps = np.arange(1, len(losses) + 1)
     ax.plot(steps, losses, color="lightgray", linewidth=0.5, label="each step")
     width = min(100, len(losses))
     mean = np.convolve(losses, np.ones(width) / width, mode="valid")
     ax.plot(steps[width - 1 :], mean, label=f"mean of {width} steps")
-    ax.set(xlabel="step", ylabel="loss per pair", title="word2vec: skip-gram, negative sampling")
+    ax.set(xlabel="step", ylabel="loss per pair", title="skip-gram with negative sampling")
     ax.legend()
+
+    shown = [(g, w) for g, ws in GROUPS.items() for w in ws if w in index]
+    if len(shown) >= 3:
+        picked = vectors[[index[w] for _, w in shown]]  # (n, D)
+        picked = picked - picked.mean(axis=0)
+        _, _, directions = np.linalg.svd(picked, full_matrices=False)
+        xy = picked @ directions[:2].T  # (n, 2): the first two principal components
+        for k, group in enumerate(GROUPS):
+            rows = [i for i, (g, _) in enumerate(shown) if g == group]
+            words_ax.scatter(xy[rows, 0], xy[rows, 1], color=f"C{k}", label=group)
+            for i in rows:
+                words_ax.annotate(
+                    shown[i][1], xy[i], xytext=(3, 3), textcoords="offset points", fontsize=8
+                )
+        words_ax.legend(fontsize=8)
+    words_ax.set(title="word vectors (2 principal components)", xticks=[], yticks=[])
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     return path
 
 
