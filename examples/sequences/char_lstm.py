@@ -7,7 +7,7 @@ cross-entropy of its predictions in nats divided by ln 2, the average number of 
 questions an ideal code built on the model would need per character. Two baselines put the
 figure in scale: guessing uniformly among the V characters costs log2(V) bits, and a unigram
 model (each character as often as it appears in the training text, no context at all) costs
-about 4.5 bits on Python.
+about 4.6 bits on Python.
 
 Model: embedding (V -> E) -> LSTM (E -> H, one or more layers) -> linear (H -> V), trained with
 Adam on truncated backpropagation through time: B reading positions move through the training
