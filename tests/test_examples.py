@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -218,3 +219,56 @@ def test_addition_attention_weights_are_causal() -> None:
     for m in maps:
         np.testing.assert_allclose(m.sum(axis=-1), 1.0, rtol=1e-5)
         assert not np.triu(m[0, 0], k=1).any()  # nothing attends to a later character
+
+
+def _numbers(pattern: str, text: str) -> list[float]:
+    """Every number the groups of ``pattern`` capture in ``text``, in order."""
+    found = re.findall(pattern, text)
+    return [float(n) for m in found for n in (m if isinstance(m, tuple) else (m,))]
+
+
+def test_char_lstm_learns_python_better_than_the_baselines(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the example saves its plot with matplotlib")
+    done = run(
+        "sequences/char_lstm.py",
+        *(
+            "--files",
+            "12",
+            "--held-out",
+            "0.25",
+            "--steps",
+            "40",
+            "--eval-every",
+            "20",
+            "--hidden",
+            "48",
+        ),
+        *("--embed", "8", "--seq-len", "32", "--batch", "8", "--eval-chars", "4000"),
+        *("--curve-chars", "1000", "--samples", "1", "--sample-chars", "40"),
+        *("--out", str(tmp_path)),
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    (uniform,) = _numbers(r"uniform over \d+ characters\s+([\d.]+)", out)
+    (unigram,) = _numbers(r"unigram \(character frequencies\)\s+([\d.]+)", out)
+    (lstm,) = _numbers(r"  LSTM\s+([\d.]+)", out)
+    train = _numbers(r"train ([\d.]+) bits/char", out)
+    assert len(train) == 2 and train[-1] < train[0], out  # the training loss fell
+    assert unigram < uniform and lstm < uniform, out  # even 40 steps beat guessing
+    assert "samples (temperature 0.8):\n--- 1\ndef " in out  # seeded with "def "
+    assert (tmp_path / "char_lstm_bits.png").stat().st_size > 1000
+
+
+def test_word2vec_trains_and_prints_neighbours(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the example saves its plot with matplotlib")
+    done = run(
+        "sequences/word2vec.py",
+        *("--files", "20", "--steps", "60", "--batch", "256", "--dim", "16"),
+        *("--queries", "self", "return", "--out", str(tmp_path)),
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    first, last = _numbers(r"loss ([\d.]+) -> ([\d.]+)", out)
+    assert last < first, out
+    assert "\n      self: " in out and "\n    return: " in out
+    assert (tmp_path / "word2vec.png").stat().st_size > 1000
