@@ -1,226 +1,323 @@
-"""One training step of a 1-layer LSTM in three engines (the workload to become W8 in run.py).
+"""A recurrent network in three engines: workload W8, one training step of a 1-layer LSTM.
 
-The step: a batch of 32 float32 sequences of 50 steps with 64 features, an LSTM of 128 hidden
-units, a linear head to 64 classes at every step, softmax cross-entropy averaged over every
-step of every sequence, backward, and an SGD update (lr 0.1). The engines start from the same
-weights (torch's default distribution, drawn once with NumPy and copied in):
+* W8: a batch of 32 float32 sequences of 50 steps with 64 features (seeded normal), an LSTM
+  of 128 hidden units, a linear head to 64 classes at every step, softmax cross-entropy
+  averaged over every step of every sequence, backward, and an SGD update (lr 0.1).
+
+The engines, from the same initial weights (torch's default distribution, drawn once with
+NumPy and copied in):
 
 * ``tinygrad_lite`` as a user writes it: ``nn.LSTM``, ``nn.Linear``, ``F.cross_entropy``,
   ``optim.SGD``;
-* ``numpy``: the same computation written out by hand (one product for every step's input
-  share of the gates, the time loop, backpropagation through time, one product for the
-  recurrent weight's gradient): the floor for an engine built on NumPy;
-* ``torch``: ``torch.nn.LSTM`` with ``torch.set_num_threads(2)``.
+* ``numpy``: ``HandWrittenLSTM``, the same computation written out by hand (one product for
+  every step's input share of the gates, the time loop, backpropagation through time, one
+  product for each weight's gradient): the floor for an engine built on NumPy;
+* ``torch``: ``torch.nn.LSTM`` with ``torch.set_num_threads``.
 
-Before timing, three steps of each engine are checked to give the same losses.
-
-    python benchmarks/lstm.py [--repeats 20]
+Like ``workloads.py``, ``nets.py`` and ``cnn.py``, this module imports no engine at module
+level.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
+from nets import EngineSteps, on_cache_lines, relative, scaled_diff
 
 SEED = 4242
-BATCH, STEPS, INPUTS, HIDDEN, CLASSES = 32, 50, 64, 128, 64
+STEPS, INPUTS, HIDDEN, CLASSES = 50, 64, 128, 64  # sequence length, features, units, classes
 LR = 0.1
+W8_BATCH = 32
+W8_STEPS = 3  # SGD steps per timed repeat
+CHECK_STEPS = 3
+NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "head.weight", "head.bias")
 
 
-def make_data(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+def lstm_batch(batch: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (T, N, 64) float32 and the labels (T, N): one class per step of each sequence."""
     gen = np.random.default_rng(seed)
-    x = gen.standard_normal((STEPS, BATCH, INPUTS)).astype(np.float32)  # (T, N, H_in)
-    return x, gen.integers(0, CLASSES, (STEPS, BATCH))  # labels (T, N)
+    x = gen.standard_normal((STEPS, batch, INPUTS)).astype(np.float32)  # (T, N, H_in)
+    return x, gen.integers(0, CLASSES, (STEPS, batch))
 
 
-def make_weights(seed: int = SEED) -> dict[str, np.ndarray]:
-    """torch's layouts: weight_ih (4H, H_in), weight_hh (4H, H), head (C, H)."""
+def lstm_weights(seed: int = SEED) -> dict[str, np.ndarray]:
+    """Every parameter in torch's names and layouts: weight_ih (4H, H_in), weight_hh (4H, H),
+    the biases (4H,), head.weight (C, H), head.bias (C,); uniform in +-1/sqrt(H), as torch's
+    LSTM and Linear(H, C) draw them."""
     gen = np.random.default_rng(seed + 1)
-    b = 1.0 / math.sqrt(HIDDEN)
-    h = 1.0 / math.sqrt(HIDDEN)
+    bound = 1.0 / math.sqrt(HIDDEN)
     shapes = {
-        "weight_ih_l0": ((4 * HIDDEN, INPUTS), b),
-        "weight_hh_l0": ((4 * HIDDEN, HIDDEN), b),
-        "bias_ih_l0": ((4 * HIDDEN,), b),
-        "bias_hh_l0": ((4 * HIDDEN,), b),
-        "head.weight": ((CLASSES, HIDDEN), h),
-        "head.bias": ((CLASSES,), h),
+        "weight_ih_l0": (4 * HIDDEN, INPUTS),
+        "weight_hh_l0": (4 * HIDDEN, HIDDEN),
+        "bias_ih_l0": (4 * HIDDEN,),
+        "bias_hh_l0": (4 * HIDDEN,),
+        "head.weight": (CLASSES, HIDDEN),
+        "head.bias": (CLASSES,),
     }
-    return {k: gen.uniform(-r, r, s).astype(np.float32) for k, (s, r) in shapes.items()}
+    return {k: gen.uniform(-bound, bound, s).astype(np.float32) for k, s in shapes.items()}
 
 
-# ---------------------------------------------------------------- the floor: by hand
+# ---------------------------------------------------------------- the floor, by hand
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+class HandWrittenLSTM:
+    """The LSTM, its head and the loss with their gradients derived by hand, in float32 NumPy.
 
+    The sigmoids of the gates i, f, o are written ``(tanh(a / 2) + 1) / 2``: one tanh for all
+    four gates' columns, between two scalings (1/2 for i, f, o and 1 for g).
+    """
 
-class NumpyLSTM:
-    def __init__(self, w: dict[str, np.ndarray]) -> None:
-        self.w_ih, self.w_hh = w["weight_ih_l0"].copy(), w["weight_hh_l0"].copy()
-        self.b = w["bias_ih_l0"] + w["bias_hh_l0"]  # (4H,)
-        self.b_ih, self.b_hh = w["bias_ih_l0"].copy(), w["bias_hh_l0"].copy()
-        self.w_out, self.b_out = w["head.weight"].T.copy(), w["head.bias"].copy()  # (H, C)
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.params = {k: on_cache_lines(weights[k]) for k in NAMES}
+        self.grads: dict[str, np.ndarray] = {}
+        self._saved: dict[str, Any] = {}
+        self.half = np.full(4 * HIDDEN, 0.5, np.float32)  # the scaling of each gate's column
+        self.half[2 * HIDDEN : 3 * HIDDEN] = 1.0
+        self.shift = np.where(self.half == 0.5, 0.5, 0.0).astype(np.float32)
 
-    def step(self, x: np.ndarray, labels: np.ndarray) -> float:
-        t_, n, _ = x.shape
-        hid = HIDDEN
-        xw = (x.reshape(-1, INPUTS) @ self.w_ih.T + (self.b_ih + self.b_hh)).reshape(t_, n, -1)
-        gates = np.empty_like(xw)  # activated i, f, g, o
-        hs = np.empty((t_ + 1, n, hid), np.float32)  # hs[0] = h0 = 0
-        cs = np.empty((t_ + 1, n, hid), np.float32)
-        hs[0] = 0.0
-        cs[0] = 0.0
-        for t in range(t_):
-            a = xw[t] + hs[t] @ self.w_hh.T
-            a[:, : 2 * hid] = _sigmoid(a[:, : 2 * hid])
-            a[:, 2 * hid : 3 * hid] = np.tanh(a[:, 2 * hid : 3 * hid])
-            a[:, 3 * hid :] = _sigmoid(a[:, 3 * hid :])
-            gates[t] = a
-            cs[t + 1] = a[:, hid : 2 * hid] * cs[t] + a[:, :hid] * a[:, 2 * hid : 3 * hid]
-            hs[t + 1] = a[:, 3 * hid :] * np.tanh(cs[t + 1])
+    def data(self, x: np.ndarray, labels: np.ndarray) -> tuple[Any, Any]:
+        return x, labels
+
+    def forward(self, x: np.ndarray, labels: np.ndarray) -> float:
+        p, hid = self.params, HIDDEN
+        steps, n, _ = x.shape
+        bias = p["bias_ih_l0"] + p["bias_hh_l0"]
+        gates = (x.reshape(-1, INPUTS) @ p["weight_ih_l0"].T).reshape(steps, n, 4 * hid)
+        gates += bias  # (T, N, 4H): the input's share, then each step's activated i, f, g, o
+        hs = np.zeros((steps + 1, n, hid), np.float32)  # hs[0] = h_0 = 0
+        cs = np.zeros((steps + 1, n, hid), np.float32)  # cs[0] = c_0 = 0
+        tanh_c = np.empty((steps, n, hid), np.float32)
+        w_t = p["weight_hh_l0"].T  # (H, 4H)
+        for t in range(steps):
+            a = gates[t]
+            a += hs[t] @ w_t
+            a *= self.half
+            np.tanh(a, out=a)
+            a *= self.half
+            a += self.shift
+            np.multiply(a[:, hid : 2 * hid], cs[t], out=cs[t + 1])  # f c
+            cs[t + 1] += a[:, :hid] * a[:, 2 * hid : 3 * hid]  # + i g
+            np.tanh(cs[t + 1], out=tanh_c[t])
+            np.multiply(a[:, 3 * hid :], tanh_c[t], out=hs[t + 1])  # o tanh(c)
         out = hs[1:].reshape(-1, hid)  # (T*N, H)
-        logits = out @ self.w_out + self.b_out  # (T*N, C)
-        z = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        s = e.sum(axis=1, keepdims=True)
+        logits = out @ p["head.weight"].T
+        logits += p["head.bias"]  # (T*N, C)
+        logits -= logits.max(axis=1, keepdims=True)
         flat = labels.reshape(-1)
-        rows = np.arange(flat.size)
-        loss = float(np.mean(np.log(s[:, 0]) - z[rows, flat]))
-        # backward
-        dlog = e / s
-        dlog[rows, flat] -= 1.0
-        dlog /= flat.size
-        dw_out = out.T @ dlog
-        db_out = dlog.sum(axis=0)
-        dhs = (dlog @ self.w_out.T).reshape(t_, n, hid)
-        da = np.empty_like(xw)
+        picked = logits[np.arange(flat.size), flat]
+        np.exp(logits, out=logits)
+        sums = logits.sum(axis=1, keepdims=True)
+        logits /= sums  # the softmax, kept for backward
+        self._saved = {"x": x, "gates": gates, "hs": hs, "cs": cs, "tanh_c": tanh_c}
+        self._saved.update(probs=logits, labels=flat)
+        return float(np.mean(np.log(sums[:, 0]) - picked))
+
+    def backward(self, loss: float) -> None:
+        p, s, hid = self.params, self._saved, HIDDEN
+        x, gates, hs, cs, tanh_c = s["x"], s["gates"], s["hs"], s["cs"], s["tanh_c"]
+        steps, n, _ = x.shape
+        d_logits, flat = s["probs"], s["labels"]
+        d_logits[np.arange(flat.size), flat] -= 1.0
+        d_logits *= 1.0 / flat.size
+        out = hs[1:].reshape(-1, hid)
+        grads = {"head.weight": d_logits.T @ out, "head.bias": d_logits.sum(axis=0)}
+        d_hs = (d_logits @ p["head.weight"]).reshape(steps, n, hid)  # (T, N, H)
+        w_hh = p["weight_hh_l0"]
+        below = 1.0 - 2.0 * self.shift  # activation derivatives: (1 - a)(a + below)
         dh = np.zeros((n, hid), np.float32)
         dc = np.zeros((n, hid), np.float32)
-        for t in range(t_ - 1, -1, -1):
-            dh += dhs[t]
-            a = gates[t]
+        d = np.empty((n, 4 * hid), np.float32)  # the gradient of the activated gates
+        local = np.empty((n, 4 * hid), np.float32)
+        for t in range(steps - 1, -1, -1):
+            dh += d_hs[t]
+            a, tc = gates[t], tanh_c[t]
             i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
-            tc = np.tanh(cs[t + 1])
-            dc += dh * o * (1.0 - tc * tc)
-            d = da[t]
-            d[:, :hid] = dc * g * i * (1.0 - i)
-            d[:, hid : 2 * hid] = dc * cs[t] * f * (1.0 - f)
-            d[:, 2 * hid : 3 * hid] = dc * i * (1.0 - g * g)
-            d[:, 3 * hid :] = dh * tc * o * (1.0 - o)
-            dc *= f
-            dh = d @ self.w_hh
-        da2 = da.reshape(-1, 4 * hid)
-        dw_ih = da2.T @ x.reshape(-1, INPUTS)
-        dw_hh = da2.T @ hs[:-1].reshape(-1, hid)
-        db = da2.sum(axis=0)
-        for p, gp in (
-            (self.w_ih, dw_ih),
-            (self.w_hh, dw_hh),
-            (self.b_ih, db),
-            (self.b_hh, db),
-            (self.w_out, dw_out),
-            (self.b_out, db_out),
-        ):
-            p -= LR * gp
-        return loss
+            np.multiply(dh, tc, out=d[:, 3 * hid :])  # do
+            dc += dh * o * (1.0 - tc * tc)  # through h = o tanh(c)
+            np.multiply(dc, g, out=d[:, :hid])  # di
+            np.multiply(dc, cs[t], out=d[:, hid : 2 * hid])  # df
+            np.multiply(dc, i, out=d[:, 2 * hid : 3 * hid])  # dg
+            dc *= f  # to c_{t-1}
+            np.subtract(1.0, a, out=local)  # through the activations, into the gates array
+            a += below
+            a *= local
+            a *= d  # (N, 4H): the step's pre-activation gradient
+            dh = a @ w_hh  # to h_{t-1}
+        d_a = gates.reshape(-1, 4 * hid)  # (T*N, 4H)
+        grads["weight_ih_l0"] = d_a.T @ x.reshape(-1, INPUTS)
+        grads["weight_hh_l0"] = d_a.T @ hs[:-1].reshape(-1, hid)
+        grads["bias_ih_l0"] = d_a.sum(axis=0)
+        grads["bias_hh_l0"] = grads["bias_ih_l0"].copy()
+        self.grads = grads
+
+    def update(self) -> None:
+        for k, w in self.params.items():
+            g = self.grads[k]
+            g *= LR
+            w -= g
+
+    def loss_value(self, loss: Any) -> float:
+        return float(loss)
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        return self.grads
 
 
-# ---------------------------------------------------------------- the engines
+# ---------------------------------------------------------------- the libraries
 
 
-def ours(w: dict[str, np.ndarray]) -> Any:
-    import tinygrad_lite as tl
-    import tinygrad_lite.nn.functional as F
-    from tinygrad_lite import nn
+class TinygradLiteLSTM(EngineSteps):
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        import tinygrad_lite.nn.functional as F
+        from tinygrad_lite import nn, optim
 
-    lstm, head = nn.LSTM(INPUTS, HIDDEN), nn.Linear(HIDDEN, CLASSES)
-    lstm.load_state_dict({k: v for k, v in w.items() if not k.startswith("head")})
-    head.load_state_dict({"weight": w["head.weight"].T, "bias": w["head.bias"]})
-    opt = tl.optim.SGD(lstm.parameters() + head.parameters(), lr=LR)
-
-    def step(x: np.ndarray, labels: np.ndarray) -> float:
-        out, _ = lstm(x)  # (T, N, H)
-        loss = F.cross_entropy(head(out), labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
-
-
-def torch_engine(w: dict[str, np.ndarray]) -> Any:
-    import torch
-
-    torch.set_num_threads(2)
-    lstm, head = torch.nn.LSTM(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, CLASSES)
-    with torch.no_grad():
-        for k, v in w.items():
-            target = head if k.startswith("head") else lstm
-            getattr(target, k.removeprefix("head.")).copy_(torch.from_numpy(v))
-    opt = torch.optim.SGD([*lstm.parameters(), *head.parameters()], lr=LR)
-
-    def step(x: np.ndarray, labels: np.ndarray) -> float:
-        out, _ = lstm(torch.from_numpy(x))
-        loss = torch.nn.functional.cross_entropy(
-            head(out).reshape(-1, CLASSES), torch.from_numpy(labels.reshape(-1))
+        self.lstm, self.head = nn.LSTM(INPUTS, HIDDEN), nn.Linear(HIDDEN, CLASSES)
+        self.lstm.load_state_dict({k: v for k, v in weights.items() if not k.startswith("head")})
+        self.head.load_state_dict(
+            {"weight": weights["head.weight"].T, "bias": weights["head.bias"]}
         )
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return float(loss.detach())
+        self.optimizer = optim.SGD(self.lstm.parameters() + self.head.parameters(), lr=LR)
+        self._cross_entropy = F.cross_entropy
 
-    return step
+    def data(self, x: np.ndarray, labels: np.ndarray) -> tuple[Any, Any]:
+        return x, labels
 
+    def forward(self, x: Any, labels: Any) -> Any:
+        out, _ = self.lstm(x)  # (T, N, H)
+        return self._cross_entropy(self.head(out), labels)
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=20)
-    repeats = parser.parse_args().repeats
-    x, labels = make_data()
-    engines = {"tinygrad_lite": ours, "numpy": lambda w: NumpyLSTM(w).step}
-    try:
-        import torch  # noqa: F401
-
-        engines["torch"] = torch_engine
-    except ImportError:
-        print("torch is not installed: it is left out")
-    losses = {}
-    for name, make in engines.items():
-        step = make(make_weights())
-        losses[name] = [step(x, labels) for _ in range(3)]
-    print("losses of three steps:", {k: [round(v, 6) for v in vs] for k, vs in losses.items()})
-    reference = np.array(losses["numpy"])
-    for name, got in losses.items():
-        np.testing.assert_allclose(got, reference, rtol=1e-4, err_msg=name)
-    # the engines take turns in blocks of steps, so a busy moment of a shared machine falls on
-    # all of them; the first step of a block is not counted (torch's worker threads keep
-    # spinning for a moment after its last step, which would slow the next engine's first)
-    steps = {name: make(make_weights()) for name, make in engines.items()}
-    samples: dict[str, list[float]] = {name: [] for name in engines}
-    block = 5
-    for _ in range(max(1, repeats // block)):
-        for name, step in steps.items():
-            step(x, labels)
-            for _ in range(block):
-                start = time.perf_counter()
-                step(x, labels)
-                samples[name].append(time.perf_counter() - start)
-    # the fastest step is the engine's own cost; the median adds what other work on the machine
-    # took from it (both printed: on a quiet machine they agree)
-    for label, pick in (("fastest", np.min), ("median", np.median)):
-        times = {name: float(pick(s)) for name, s in samples.items()}
-        for name, t in times.items():
-            ratios = ", ".join(f"{t / times[o]:.2f}x {o}" for o in times if o != name)
-            count = len(samples[name])
-            print(f"{label:>8} {name:>14}: {1000 * t:7.2f} ms per step of {count}; {ratios}")
+    def gradients(self) -> dict[str, np.ndarray]:
+        grads = {k: p.grad for k, p in self.lstm.named_parameters()}
+        grads["head.weight"] = self.head.weight.grad.T  # ours is (in, out)
+        grads["head.bias"] = self.head.bias.grad
+        return grads
 
 
-if __name__ == "__main__":
-    main()
+class TorchLSTM(EngineSteps):
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        import torch
+
+        torch.set_num_threads(threads())
+        self.lstm, self.head = torch.nn.LSTM(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, CLASSES)
+        self.modules = {"": self.lstm, "head.": self.head}
+        with torch.no_grad():
+            for k, v in weights.items():
+                module = self.head if k.startswith("head.") else self.lstm
+                getattr(module, k.removeprefix("head.")).copy_(torch.from_numpy(v))
+        params = [*self.lstm.parameters(), *self.head.parameters()]
+        self.optimizer = torch.optim.SGD(params, lr=LR)
+        self._torch = torch
+
+    def data(self, x: np.ndarray, labels: np.ndarray) -> tuple[Any, Any]:
+        return self._torch.from_numpy(x), self._torch.from_numpy(labels.reshape(-1))
+
+    def forward(self, x: Any, labels: Any) -> Any:
+        out, _ = self.lstm(x)  # (T, N, H)
+        logits = self.head(out).reshape(-1, CLASSES)
+        return self._torch.nn.functional.cross_entropy(logits, labels)
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        return {
+            prefix + k: np.asarray(p.grad)
+            for prefix, module in self.modules.items()
+            for k, p in module.named_parameters()
+        }
+
+
+LSTMS: dict[str, Any] = {
+    "tinygrad_lite": TinygradLiteLSTM,
+    "numpy": HandWrittenLSTM,
+    "torch": TorchLSTM,
+}
+
+
+def lstm_bench(engine: str, batch: int) -> Bench:
+    net = LSTMS[engine](lstm_weights())
+    data = net.data(*lstm_batch(batch))
+
+    def run() -> Phases:
+        phases: Phases = {"forward": 0.0, "backward": 0.0, "update": 0.0}
+        for _ in range(W8_STEPS):
+            start = now()
+            loss = net.forward(*data)
+            middle = now()
+            net.backward(loss)
+            end = now()
+            net.update()
+            done = now()
+            phases["forward"] += middle - start
+            phases["backward"] += end - middle
+            phases["update"] += done - end
+        return phases
+
+    return Bench(run, units=W8_STEPS)
+
+
+def lstm_check(installed: Sequence[str]) -> str:
+    """The engines agree on the first loss, every gradient, and the loss after a few steps."""
+    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
+    results = {}
+    for engine in engines:
+        net = LSTMS[engine](lstm_weights())
+        data = net.data(*lstm_batch(W8_BATCH))
+        loss = net.forward(*data)
+        net.backward(loss)
+        grads = {k: np.array(g) for k, g in net.gradients().items()}
+        bad = [f"{k} {g.dtype}" for k, g in grads.items() if g.dtype != np.float32]
+        if bad or sorted(grads) != sorted(NAMES):
+            raise CheckFailed(f"W8: {engine}'s gradients are {bad or sorted(grads)}")
+        net.update()
+        for _ in range(CHECK_STEPS - 1):
+            later = net.forward(*data)
+            net.backward(later)
+            net.update()
+        results[engine] = (net.loss_value(loss), grads, net.loss_value(net.forward(*data)))
+    ref_loss, ref_grads, ref_later = results["numpy"]
+    worst = 0.0
+    for engine in engines[1:]:
+        loss, grads, later = results[engine]
+        loss_diff = max(relative(loss, ref_loss), relative(later, ref_later))
+        grad_diff = max(scaled_diff(grads[k], ref_grads[k]) for k in NAMES)
+        if loss_diff > 1e-4 or grad_diff > 1e-3:
+            raise CheckFailed(
+                f"W8: {engine} disagrees with the hand-written NumPy LSTM: losses {loss!r} then "
+                f"{later!r} vs {ref_loss!r} then {ref_later!r}, gradients off by {grad_diff:.2g}"
+            )
+        worst = max(worst, grad_diff)
+    return (
+        f"W8: {' = '.join(engines)} from identical weights: first loss {ref_loss:.6f}, after "
+        f"{CHECK_STEPS} SGD steps {ref_later:.6f}, {len(ref_grads)} gradients (max diff "
+        f"{worst:.1e} of the largest element), float32 kept"
+    )
+
+
+# ---------------------------------------------------------------- the workload
+
+ENGINES = (
+    Engine("torch", "torch ({threads})", needs="torch"),
+    Engine("numpy", "hand-written NumPy", short="NumPy"),
+    Engine("tinygrad_lite", "tinygrad_lite"),
+)
+
+W8 = Workload(
+    name="W8",
+    title=f"LSTM {INPUTS}-{HIDDEN} over {STEPS} steps + head, one SGD step",
+    noun="batch {size}",
+    unit="ms/step",
+    scale=1e3,
+    sizes=(W8_BATCH,),
+    quick_sizes=(4,),
+    engines=ENGINES,
+    ours=("tinygrad_lite",),
+    competitors=("torch", "numpy"),
+    target=Target("<= 1.1x NumPy", max_ratio={"numpy": 1.1}),
+    bench=lstm_bench,
+    check=lstm_check,
+    threaded=True,
+)
+
+WORKLOADS = (W8,)

@@ -9,7 +9,8 @@ Run from the repository root::
 
 Workloads (see docs/benchmarks.md): W1 micrograd's demo, W2 the books' shallow 784-64-10
 sigmoid net, W3 a 784-512-512-10 ReLU net, W4 an elementwise chain, W5 a chain of a million
-additions, W7 LeNet-5 (one SGD step of a CNN), MEM resident memory over 1,000 steps of W3.
+additions, W7 LeNet-5 (one SGD step of a CNN), W8 an LSTM (one SGD step), W9 a transformer
+encoder layer (forward and backward), MEM resident memory over 1,000 steps of W3.
 The script checks that the engines agree first, then times each engine on each workload in a
 fresh process (``--worker``: one warm-up, then the repeats; one JSON line on stdout) and
 prints the machine, the checks and markdown tables of medians, spreads, ratios and targets.
@@ -34,13 +35,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cnn
+import encoder
 import harness
+import lstm
 import nets
 import workloads
 from harness import AnyWorkload, Engine, MemoryWorkload, Workload
 
 ROOT = Path(__file__).resolve().parent.parent
-_ALL: tuple[AnyWorkload, ...] = (*workloads.WORKLOADS, *nets.WORKLOADS, *cnn.WORKLOADS)
+_ALL: tuple[AnyWorkload, ...] = (
+    *workloads.WORKLOADS,
+    *nets.WORKLOADS,
+    *cnn.WORKLOADS,
+    *lstm.WORKLOADS,
+    *encoder.WORKLOADS,
+)
 SUITE: dict[str, AnyWorkload] = {  # by name, the memory run last
     w.name: w for w in sorted(_ALL, key=lambda w: (isinstance(w, MemoryWorkload), w.name))
 }

@@ -318,6 +318,34 @@ def _torch_lstm(T: Any, xw: Any, h: Any, c: Any, w_hh: Any) -> Any:
 
 
 @st.composite
+def _attention(draw: st.DrawFn, packed: bool) -> Case:
+    """Inputs of the fused attention row, heads side by side: qkv (N, L, 3E) packed, or q
+    (N, L, E), k and v (N, S, E); with a float mask (N, 1, 1, S) or (L, S) added, or none."""
+    n, length, source = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    heads, d = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    e = heads * d
+    if packed:
+        source = length
+    shapes = [(n, length, 3 * e)] if packed else [(n, length, e), (n, source, e), (n, source, e)]
+    mask_shape = draw(st.sampled_from([None, (n, 1, 1, source), (length, source)]))
+    params: dict[str, Any] = {"num_heads": heads}
+    if mask_shape is not None:
+        params["mask"] = draw(SMALL.data(mask_shape))
+    return Case(tuple(draw(SMALL.data(shape)) for shape in shapes), params)
+
+
+def _torch_attention(T: Any, *xs: Any, num_heads: int, mask: Any = None) -> Any:
+    if len(xs) == 1:
+        xs = xs[0].chunk(3, dim=-1)
+    n, length, e = xs[0].shape
+    q, k, v = (x.reshape(n, x.shape[1], num_heads, -1).transpose(1, 2) for x in xs)
+    s = q @ k.transpose(-1, -2) / (e // num_heads) ** 0.5
+    if mask is not None:
+        s = s + T.as_tensor(mask, dtype=s.dtype)
+    return (s.softmax(-1) @ v).transpose(1, 2).reshape(n, length, e)
+
+
+@st.composite
 def _gru(draw: st.DrawFn) -> Case:
     """A short sequence for the fused GRU layer: xw (T, N, 3H), h0 (N, H), w_hh (3H, H), b_hh."""
     steps, n, hid = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
@@ -705,6 +733,24 @@ SPECS: list[OpSpec] = [
             z, T.as_tensor(target, dtype=z.dtype), reduction="none"
         ),
         scalar_inputs=_logits_and_targets(scalar=True),
+    ),
+    OpSpec(
+        "attention_packed",
+        ("attention",),  # fused: every head's softmax(q k^T scale + mask) v
+        lambda qkv, num_heads, mask=None: F.multi_head_attention(
+            qkv, num_heads=num_heads, mask=mask
+        ),
+        _attention(packed=True),
+        _torch_attention,
+    ),
+    OpSpec(
+        "attention",
+        ("attention",),
+        lambda q, k, v, num_heads, mask=None: F.multi_head_attention(
+            q, k, v, num_heads=num_heads, mask=mask
+        ),
+        _attention(packed=False),
+        _torch_attention,
     ),
     OpSpec(
         "lstm",

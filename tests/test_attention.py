@@ -161,6 +161,44 @@ def test_multihead_attention_matches_torch(
         np.testing.assert_allclose(o.grad, tt.grad.numpy(), **TOL)
 
 
+@pytest.mark.parametrize("self_attention", [True, False])
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("mask", [None, "float", "padding"])
+def test_without_weights_one_attention_node_gives_the_plain_rows_numbers(
+    self_attention, batch_first, mask
+):
+    # need_weights=False runs every head in the fused ``attention`` row (the weights are not
+    # returned, so they need not be a node); it must give the per-head rows' numbers
+    gen = np.random.default_rng(3)
+    mha = nn.MultiheadAttention(6, 3, batch_first=batch_first, dtype=np.float64)
+    length, source = 4, 4 if self_attention else 5
+    shape = (2, length, 6) if batch_first else (length, 2, 6)
+    kv_shape = (2, source, 6) if batch_first else (source, 2, 6)
+    arrays = [gen.standard_normal(shape)]
+    if not self_attention:
+        arrays += [gen.standard_normal(kv_shape), gen.standard_normal(kv_shape)]
+    options: dict[str, Any] = {}
+    if mask == "float":
+        options["attn_mask"] = gen.standard_normal((length, source))
+    elif mask == "padding":
+        options["key_padding_mask"] = np.array([[False] * (source - 1) + [True]] * 2)
+    seed = gen.standard_normal(shape)
+    results = []
+    for need_weights in (False, True):
+        mha.zero_grad()
+        vs = [Value(a) for a in arrays]
+        qkv = vs * 3 if self_attention else vs
+        out, _ = mha(*qkv, need_weights=need_weights, **options)
+        assert any(v.op == "attention" for v in tl.core.toposort([out])) is not need_weights
+        (out * seed).sum().backward()
+        grads = [p.grad.copy() for p in mha.parameters()] + [v.grad for v in vs]
+        results.append((out.data, grads))
+    (fused, fused_grads), (plain, plain_grads) = results
+    np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-12)
+    for a, b in zip(fused_grads, plain_grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
 def test_state_dict_keys_and_layouts_are_torchs():
     mha = nn.MultiheadAttention(6, 2)
     shapes = {k: v.shape for k, v in mha.state_dict().items()}
@@ -243,6 +281,33 @@ def test_sinusoidal_positional_encoding_follows_the_formula():
             ["scaled_dot_product_attention", "(3, 2)"],
         ),
         (lambda: nn.causal_mask(0), ArgumentError, ["causal_mask", "length=0"]),
+        (
+            lambda: F.multi_head_attention(np.ones((2, 3, 12)), num_heads=0),
+            ArgumentError,
+            ["multi_head_attention", "num_heads=0"],
+        ),
+        (
+            lambda: F.multi_head_attention(np.ones((2, 3, 10)), num_heads=2),
+            ShapeError,
+            ["multi_head_attention", "(2, 3, 10)", "3E"],
+        ),
+        (
+            lambda: F.multi_head_attention(np.ones((2, 3, 4)), np.ones((2, 5, 4)), num_heads=2),
+            ArgumentError,
+            ["multi_head_attention", "key and value"],
+        ),
+        (
+            lambda: F.multi_head_attention(
+                np.ones((2, 3, 4)), np.ones((2, 5, 4)), np.ones((2, 4, 4)), num_heads=2
+            ),
+            ShapeError,
+            ["multi_head_attention", "(2, 5, 4)", "(2, 4, 4)"],
+        ),
+        (
+            lambda: F.multi_head_attention(np.ones((1, 3, 12)), num_heads=2, mask=np.ones((4, 4))),
+            ShapeError,
+            ["multi_head_attention", "(4, 4)", "(1, 2, 3, 3)"],
+        ),
     ],
 )
 def test_named_errors(call, error, words):

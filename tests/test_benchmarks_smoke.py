@@ -23,7 +23,7 @@ import pytest
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 RUN = BENCH_DIR / "run.py"
 COMPARE = BENCH_DIR / "compare.py"
-ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W7", "MEM"]
+ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W7", "W8", "W9", "MEM"]
 
 
 def _run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -31,7 +31,7 @@ def _run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the whole --quick suite on a busy 2-core machine
         cwd=BENCH_DIR.parent,
     )
 
@@ -87,14 +87,18 @@ def test_quick_run_prints_a_row_for_every_engine_and_workload(quick):
         ("W5", "tinygrad_lite"),
         ("W7", "hand-written NumPy im2col"),
         ("W7", "tinygrad_lite"),
+        ("W8", "hand-written NumPy"),
+        ("W8", "tinygrad_lite"),
+        ("W9", "hand-written NumPy"),
+        ("W9", "tinygrad_lite"),
     }
     if _installed("micrograd"):
         expected |= {("W1", "micrograd"), ("W5", "micrograd")}
     if _installed("torch"):
-        expected |= {(w, "torch (2 threads)") for w in ("W2", "W3", "W4", "W7")}
+        expected |= {(w, "torch (2 threads)") for w in ("W2", "W3", "W4", "W7", "W8", "W9")}
     assert _engines(rows) == expected
     for cells in rows:  # every row was measured: a time with its unit, and a repeat count
-        assert cells[2].split()[-1] in {"ms/step", "µs/op", "µs/add"}, cells
+        assert cells[2].split()[-1] in {"ms/step", "ms/pass", "µs/op", "µs/add"}, cells
         assert cells[5] == "3", cells
 
 
@@ -129,6 +133,8 @@ def test_tinygrad_lite_rows_have_a_ratio_against_each_installed_competitor(quick
         "W4": ["torch"],
         "W5": ["micrograd"],
         "W7": ["torch", "NumPy"],
+        "W8": ["torch", "NumPy"],
+        "W9": ["torch", "NumPy"],
     }
     for cells in _table_rows(quick.stdout):
         if not cells[1].startswith("tinygrad_lite"):
@@ -150,9 +156,9 @@ def test_only_the_engine_micro_benchmarks_with_repeats_and_no_gc():
 
 
 def test_unknown_workload_is_a_usage_error():
-    done = _run(RUN, "--only", "W9")
+    done = _run(RUN, "--only", "W6")
     assert done.returncode == 2
-    assert "unknown workload" in done.stderr and "W1,W2,W3,W4,W5,W7,MEM" in done.stderr
+    assert "unknown workload" in done.stderr and "W1,W2,W3,W4,W5,W7,W8,W9,MEM" in done.stderr
 
 
 def test_worker_prints_one_json_line_of_per_unit_samples():
@@ -296,6 +302,8 @@ def test_checks_run_without_competitors(bench):
     assert "tl-scalar = tl-opbyop" in run.check("W1", [])
     assert run.check("W4", []).startswith("W4: tinygrad_lite matches")
     assert run.check("W2", []).startswith("W2: numpy = tinygrad_lite from identical weights")
+    assert run.check("W8", []).startswith("W8: numpy = tinygrad_lite from identical weights")
+    assert run.check("W9", []).startswith("W9: numpy = tinygrad_lite from identical weights")
 
 
 def test_w1_check_catches_models_that_disagree(bench, monkeypatch):
@@ -395,3 +403,27 @@ def test_hand_written_conv_gradients_match_tinygrad_lite():
     by_hand = conv_layer.HandWrittenConv(p["weight"], p["bias"]).step(p["x"], p["grad"])
     for a, b in zip(ours, by_hand):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+# ---------------------------------------------------------------- W8 and W9, the sequence models
+
+
+def test_lstm_check_catches_an_engine_that_does_not_update(bench, monkeypatch):
+    run, _, _ = bench
+    lstm = sys.modules["lstm"]
+    monkeypatch.setattr(lstm.TinygradLiteLSTM, "update", lambda self: None)
+    with pytest.raises(lstm.CheckFailed, match="W8: tinygrad_lite disagrees"):
+        run.check("W8", [])
+
+
+def test_encoder_check_catches_a_wrong_gradient(bench, monkeypatch):
+    run, _, _ = bench
+    encoder = sys.modules["encoder"]
+    backward = encoder.TinygradLiteEncoderLayer.backward
+    monkeypatch.setattr(  # a gradient 0.1% too large: the output agrees, the gradients not
+        encoder.TinygradLiteEncoderLayer,
+        "backward",
+        lambda self, out, grad: backward(self, out, grad * 1.001),
+    )
+    with pytest.raises(encoder.CheckFailed, match="W9: tinygrad_lite disagrees"):
+        run.check("W9", [])

@@ -55,6 +55,19 @@ CASES: dict[str, list[tuple[Callable[..., Value], list[Any]]]] = {
         (lambda *xs: gru_states(*xs), [_array(3, 2, 6), _array(2, 2), _array(6, 2), _array(6)]),
         (lambda *xs: gru_states(*xs), [_array(1, 1, 3), _array(1, 1), _array(3, 1), _array(3)]),
     ],
+    "attention": [
+        (lambda qkv: F.multi_head_attention(qkv, num_heads=2), [_array(2, 3, 12)]),
+        (
+            lambda qkv: F.multi_head_attention(qkv, num_heads=1, mask=_array(3, 3)),
+            [_array(1, 3, 6)],
+        ),
+        (
+            lambda q, k, v: F.multi_head_attention(
+                q, k, v, num_heads=2, mask=np.array([0.0, -np.inf, 0.0, 0.0]).reshape(1, 1, 1, 4)
+            ),
+            [_array(2, 3, 4), _array(2, 4, 4), _array(2, 4, 4)],
+        ),
+    ],
     "bce_with_logits": [
         (
             lambda z: F.binary_cross_entropy_with_logits(z, np.array([0.0, 1.0, 1.0]), "none"),

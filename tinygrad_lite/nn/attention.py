@@ -164,38 +164,57 @@ class MultiheadAttention(Module):
             q, k, v = (x.transpose(1, 0, 2) for x in (q, k, v))
         n, length, e = q.shape
         source = k.shape[1]
-        heads, hd = self.num_heads, self.head_dim
-        w, b = self.in_proj_weight, self.in_proj_bias
-        if query is key and key is value:  # self-attention: the three projections in one product
-            qkv = functions.linear(q.reshape(n * length, e), w.T, b)  # (N*L, 3E)
-            qkv = qkv.reshape(n, length, 3, heads, hd).transpose(2, 0, 3, 1, 4)  # (3, N, h, L, hd)
-            projected = [qkv[0], qkv[1], qkv[2]]
-        else:
-            projected = []
-            for j, x in enumerate((q, k, v)):
-                wj = w[j * e : (j + 1) * e]  # (E, E), torch's (out, in)
-                bj = None if b is None else b[j * e : (j + 1) * e]
-                y = functions.linear(x.reshape(-1, e), wj.T, bj)  # (N*len, E): 2-d rows for BLAS
-                projected.append(
-                    y.reshape(n, -1, heads, hd).transpose(0, 2, 1, 3)
-                )  # (N, h, len, hd)
         mask = self._mask(key_padding_mask, attn_mask, is_causal, n, length, source, batched)
-        q, k, v = projected
-        out, weights = F.attention(q, k, v, mask, False, "MultiheadAttention")
-        if self.dropout and self.training:  # dropout on the weights, as torch
-            weights = F.dropout(weights, self.dropout)
-            out = weights @ v
-        out = out.transpose(0, 2, 1, 3).reshape(n * length, e)  # (N*L, E): heads side by side
+        self_attention = query is key and key is value
+        if not need_weights and not (self.dropout and self.training):
+            # every head in one attention node, reading the heads from the projections in
+            # place: no split of q, k and v into heads, no join, no per-head temporaries
+            xs = self._project(q, k, v, self_attention)  # (N, len, 3E) packed, or 3 x (N, len, E)
+            out = F.multi_head_attention(*xs, num_heads=self.num_heads, mask=mask)
+            out = out.reshape(n * length, e)  # (N*L, E): heads side by side
+            weights = None
+        else:
+            heads, hd = self.num_heads, self.head_dim
+            if self_attention:  # one packed projection, split into heads
+                qkv = self._project(q, k, v, True)[0]  # (N, L, 3E)
+                qkv = qkv.reshape(n, length, 3, heads, hd).transpose(2, 0, 3, 1, 4)
+                projected = [qkv[0], qkv[1], qkv[2]]  # 3 x (N, h, L, hd)
+            else:
+                projected = [
+                    y.reshape(n, -1, heads, hd).transpose(0, 2, 1, 3)  # (N, h, len, hd)
+                    for y in self._project(q, k, v, False)
+                ]
+            q, k, v = projected
+            out, weights = F.attention(q, k, v, mask, False, "MultiheadAttention")
+            if self.dropout and self.training:  # dropout on the weights, as torch
+                weights = F.dropout(weights, self.dropout)
+                out = weights @ v
+            out = out.transpose(0, 2, 1, 3).reshape(n * length, e)  # (N*L, E): heads side by side
         out = self.out_proj(out).reshape(n, length, e)
         if not batched:
             out = out.reshape(length, e)
         elif not self.batch_first:
             out = out.transpose(1, 0, 2)  # (L, N, E)
-        if not need_weights:
+        if not need_weights or weights is None:
             return out, None
         if average_attn_weights:
             weights = weights.mean(axis=1)  # (N, L, S)
         return out, weights if batched else weights.reshape(*weights.shape[1:])
+
+    def _project(self, q: Value, k: Value, v: Value, packed: bool) -> list[Value]:
+        """The input projections of (N, len, E) inputs: [(N, L, 3E)], q, k and v side by side
+        from one product (self-attention), or [q, k, v], each (N, len, E)."""
+        n, e = q.shape[0], self.embed_dim
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if packed:  # self-attention: the three projections in one product
+            return [functions.linear(q.reshape(-1, e), w.T, b).reshape(n, -1, 3 * e)]
+        projected = []
+        for j, x in enumerate((q, k, v)):
+            wj = w[j * e : (j + 1) * e]  # (E, E), torch's (out, in)
+            bj = None if b is None else b[j * e : (j + 1) * e]
+            y = functions.linear(x.reshape(-1, e), wj.T, bj)  # (N*len, E): 2-d rows for BLAS
+            projected.append(y.reshape(n, -1, e))
+        return projected
 
     def _check_inputs(self, q: Value, k: Value, v: Value) -> bool:
         layout = "(N, L, E)" if self.batch_first else "(L, N, E)"

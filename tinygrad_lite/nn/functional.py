@@ -28,6 +28,8 @@ import numpy as np
 from .. import functions
 from ..checks import constant, flag
 from ..core import OPS, ArgumentError, DTypeError, IndexingError, ShapeError, Value, apply, rng
+from ..core.ops.attention import Attention
+from ..core.ops.fused import Kept
 from ..core.shapes import as_data
 
 # convolution, pooling and padding (nn/functional_conv.py), exported from here as in torch
@@ -693,3 +695,62 @@ def attention(
             scores = scores + mask.astype(scores.dtype)
     weights = scores.softmax(axis=-1)  # (..., L, S)
     return weights @ v, weights
+
+
+def multi_head_attention(
+    query: Any, key: Any = None, value: Any = None, *, num_heads: int, mask: Any = None
+) -> Value:
+    """Every head's softmax(q k^T / sqrt(d) + mask) v in one node (the ``attention`` row),
+    with the heads side by side in the features: head j owns features j d .. (j + 1) d - 1,
+    d = E / num_heads, as ``MultiheadAttention`` lays them out.
+
+    ``query`` (N, L, E), ``key`` and ``value`` (N, S, E); or ``query`` alone (N, L, 3E): the
+    queries, keys and values of self-attention side by side, so the heads are read in place
+    with no split. ``mask``: a float array added to the scores, broadcasting to
+    (N, num_heads, L, S). Gives (N, L, E): the same numbers as splitting the heads and calling
+    ``scaled_dot_product_attention`` on each, with fewer nodes and copies.
+
+    >>> qkv = Value(np.ones((1, 3, 12)))  # (N, L, 3E): E = 4 as 2 heads of 2
+    >>> multi_head_attention(qkv, num_heads=2).shape
+    (1, 3, 4)
+    """
+    name = "multi_head_attention"
+    if isinstance(num_heads, bool) or not isinstance(num_heads, (int, np.integer)) or num_heads < 1:
+        raise ArgumentError(f"{name}: num_heads={num_heads!r} must be a positive whole number")
+    packed = key is None and value is None
+    if (key is None) != (value is None):
+        raise ArgumentError(f"{name}: give key and value both, or neither (packed query)")
+    xs = [as_value(x, name) for x in ((query,) if packed else (query, key, value))]
+    if any(x.ndim != 3 for x in xs):
+        raise ShapeError(
+            f"{name}: inputs of shapes {[x.shape for x in xs]} must be 3-d: (N, L, 3E) packed, "
+            "or query (N, L, E) with key and value (N, S, E)"
+        )
+    e = xs[0].shape[-1] // 3 if packed else xs[0].shape[-1]
+    n, length, source = xs[0].shape[0], xs[0].shape[1], xs[-1].shape[1]
+    if packed and xs[0].shape[-1] % 3:
+        raise ShapeError(f"{name}: packed input {xs[0].shape} must end in 3E (q, k, v)")
+    if not packed and not (
+        all(x.shape[0] == n and x.shape[-1] == e for x in xs) and xs[1].shape == xs[2].shape
+    ):
+        raise ShapeError(
+            f"{name}: query {xs[0].shape}, key {xs[1].shape} and value {xs[2].shape} must be "
+            "(N, L, E), (N, S, E) and (N, S, E)"
+        )
+    if e % num_heads:
+        raise ArgumentError(f"{name}: {e} features do not split into num_heads={num_heads}")
+    m = None
+    if mask is not None:
+        m = np.asarray(mask.data if isinstance(mask, Value) else mask)
+        if m.dtype.kind != "f":
+            raise DTypeError(f"{name}: mask has dtype {m.dtype}; give a float mask (-inf hides)")
+        try:
+            np.broadcast_shapes(m.shape, (n, num_heads, length, source))
+        except ValueError:
+            raise ShapeError(
+                f"{name}: mask {m.shape} does not broadcast to the scores "
+                f"(N, num_heads, L, S) = {(n, num_heads, length, source)}"
+            ) from None
+        m = m.astype(xs[0].dtype)
+    static = (int(num_heads), 1.0 / float(np.sqrt(e // num_heads)), m, Kept())
+    return apply(OPS["attention"], Attention(*static), *xs)

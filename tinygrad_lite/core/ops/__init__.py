@@ -19,14 +19,14 @@ entry point on ``Value`` or in ``tinygrad_lite.functions``, and its spec in ``te
 
 from __future__ import annotations
 
-from . import conv, elementwise, fused, linalg, movement, norm, recurrent, reduce
+from . import attention, conv, elementwise, fused, linalg, movement, norm, recurrent, reduce
 from .row import Label, Op, Rule, number, render
 
 __all__ = ["OPS", "WITH_CONSTANT", "Label", "Op", "Rule", "number", "render", "with_constant"]
 
 OPS: dict[str, Op] = {
     row.name: row
-    for family in (elementwise, reduce, movement, linalg, fused, norm, recurrent, conv)
+    for family in (elementwise, reduce, movement, linalg, fused, norm, recurrent, conv, attention)
     for row in family.ROWS
 }
 

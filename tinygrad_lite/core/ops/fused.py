@@ -26,7 +26,11 @@ from .row import Op
 
 
 def _linear(need: tuple[bool, ...], x: Any, w: Any, b: Any = None) -> Any:
-    out = x @ w
+    if x.ndim > 2:  # batch axes folded into rows: one matrix product, not one per batch entry
+        rows = x.reshape(-1, x.shape[-1]) @ w  # (batch * rows, out): a copy only if x is a view
+        out = rows.reshape(*x.shape[:-1], w.shape[1])
+    else:
+        out = x @ w
     if b is not None:
         out += b  # in place: saves a temporary the size of the output
     return out
