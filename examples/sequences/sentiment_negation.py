@@ -14,8 +14,9 @@ Two models learn the same reviews:
   it ends near chance overall.
 * LSTM: reads the words in order and classifies from its state after the last real word.
 
-Prints the accuracy of each on held-out plain reviews, negated reviews and all of them, and
-saves a bar chart of the table.
+Prints the accuracy of each on held-out plain reviews, negated reviews and all of them (the
+held-out reviews are ones not in the training set), the probability each gives to "positive"
+for "the film was good / not good / bad / not bad", and saves a bar chart of the table.
 
     python examples/sequences/sentiment_negation.py [--steps 300] [--seed 0]
 """
@@ -33,7 +34,16 @@ import numpy as np
 import tinygrad_lite as tl
 from tinygrad_lite import data, nn, optim
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.optional import optional_import
+from tinygrad_lite.optional import MissingDependencyError, optional_import
+
+# the same words, four ways: a bag of words sees "good" and "not" in the second, and must
+# score it like the first plus the effect of "not", and the fourth like the third plus it
+FOUR_WAYS = (
+    "the film was good",
+    "the film was not good",
+    "the film was bad",
+    "the film was not bad",
+)
 
 
 class BagOfWords(nn.Module):
@@ -88,6 +98,13 @@ def train(
         optimizer.step()
         losses.append(loss.item())
     return losses, time.perf_counter() - start
+
+
+def positive_probability(model: nn.Module, ids: np.ndarray, lengths: np.ndarray) -> float:
+    with tl.no_grad():
+        logits = model(ids, lengths).data[0]  # (2,)
+    p = np.exp(logits - logits.max())
+    return float(p[1] / p.sum())
 
 
 def accuracy(model: nn.Module, ids: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> float:
@@ -166,11 +183,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     margin = table["LSTM"]["negated"] - table["bag of words"]["negated"]
     print(f"\non negated reviews the LSTM is {margin:+.1%} ahead of the bag of words")
 
+    print("\nthe probability each model gives to 'positive'")
+    print(f"{'review':<28}" + "".join(f"{name:>14}" for name in models))
+    for text in FOUR_WAYS:
+        ids_one, length_one = data.pad_sequences([words.encode(text)])
+        cells = "".join(
+            f"{positive_probability(m, ids_one, length_one):>14.2f}" for m in models.values()
+        )
+        print(f"{text:<28}{cells}")
+
     if not args.no_plots:
         try:
             path = bar_chart(table, list(parts), args.out / "sentiment_negation.png")
             print(f"plot saved in {path}")
-        except tl.optional.MissingDependencyError as e:
+        except MissingDependencyError as e:
             print(f"(no plots: {e})")
 
 
