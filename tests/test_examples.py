@@ -106,6 +106,11 @@ def test_every_example_is_smoke_tested() -> None:
     programs = {s for s in scripts if s.startswith("cnn/") and s != "cnn/common.py"}
     tested = mine | {"cnn/lenet_mnist.py"}  # run on generated IDX files below
     assert programs <= tested, f"CNN examples without a smoke test: {programs - tested}"
+    # the sequence examples have a test function each below, which names the script it runs
+    source = Path(__file__).read_text()
+    sequences = {s for s in scripts if s.startswith("sequences/")}
+    untested = {s for s in sequences if f'"{s}"' not in source}
+    assert len(sequences) >= 5 and not untested, f"sequence examples without a test: {untested}"
 
 
 def test_lenet_trains_on_mnist_idx_files_the_user_has(tmp_path: Path) -> None:
@@ -272,3 +277,49 @@ def test_word2vec_trains_and_prints_neighbours(tmp_path: Path) -> None:
     assert last < first, out
     assert "\n      self: " in out and "\n    return: " in out
     assert (tmp_path / "word2vec.png").stat().st_size > 1000
+
+
+# ---------------------------------------------------------------- sequence examples
+
+
+def _table_row(stdout: str, label: str) -> list[str]:
+    """The cells after ``label`` on the first output line that starts with it."""
+    line = next(ln for ln in stdout.splitlines() if ln.startswith(label))
+    return line[len(label) :].split()
+
+
+def test_sentiment_negation_example(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the example saves its plot with matplotlib")
+    flags = ["--train", "400", "--test", "200", "--steps", "120", "--dim", "8", "--hidden", "16"]
+    done = run("sequences/sentiment_negation.py", *flags, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "200 held-out ones that differ from all of them" in done.stdout
+    table = {name: _table_row(done.stdout, name + "  ") for name in ("bag of words", "LSTM")}
+    accuracy = {name: [float(c.rstrip("%")) / 100 for c in cells] for name, cells in table.items()}
+    plain, negated, overall = zip(*accuracy.values(), strict=True)  # (bag, LSTM) each
+    assert 0.0 <= min(plain + negated + overall) and max(plain + negated + overall) <= 1.0
+    # word order decides: the LSTM reads it, a bag of words (linear in the words) cannot
+    assert negated[1] > 0.9 and overall[1] > 0.9, done.stdout
+    assert overall[0] < 0.7 and negated[1] > negated[0] + 0.3, done.stdout
+    assert (tmp_path / "sentiment_negation.png").stat().st_size > 1000
+
+
+def test_vanishing_gradient_example(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the example saves its plots with matplotlib")
+    flags = ["--steps", "20", "--length", "10", "--probe-length", "30", "--batch-size", "8"]
+    flags += ["--hidden", "8", "--eval-every", "10", "--out", str(tmp_path)]
+    done = run("sequences/vanishing_gradient.py", *flags)
+    assert done.returncode == 0, done.stderr
+    per_step = {
+        label: float(_table_row(done.stdout, label)[-1])
+        for label in ("RNN, before training", "LSTM, forget bias +1, before training")
+    }
+    # the gradient shrinks by a factor below 1 per step back; an LSTM whose forget gates
+    # start open (bias +1) loses it more slowly than the tanh RNN
+    assert 0 < per_step["RNN, before training"] < 1
+    assert per_step["LSTM, forget bias +1, before training"] > per_step["RNN, before training"]
+    for kind in ("RNN", "LSTM"):  # start, best and final error, seconds, learned or not
+        cells = _table_row(done.stdout, f"{kind}  ")
+        assert all(float(c) >= 0 for c in cells[:4]) and cells[4] in ("yes", "no,")
+    for name in ("vanishing_gradient.png", "adding_problem_curves.png"):
+        assert (tmp_path / name).stat().st_size > 1000, f"{name} was not saved"
