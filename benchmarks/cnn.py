@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 from conv_layer import HandWrittenConv
-from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
-from nets import EngineSteps, on_cache_lines, relative, scaled_diff
+from harness import Bench, Engine, Target, Workload, threads
+from nets import EngineSteps, engines_agree, on_cache_lines, steps_bench
 
 SEED = 4242
 LR = 0.01
@@ -241,64 +241,13 @@ LENETS: dict[str, Any] = {
 
 
 def lenet_bench(engine: str, batch: int) -> Bench:
-    net = LENETS[engine](lenet_weights())
-    data = net.data(*lenet_batch(batch))
-
-    def run() -> Phases:
-        phases: Phases = {"forward": 0.0, "backward": 0.0, "update": 0.0}
-        loss = None
-        for _ in range(W7_STEPS):
-            start = now()
-            loss = net.forward(*data)
-            middle = now()
-            net.backward(loss)
-            end = now()
-            net.update()
-            done = now()
-            phases["forward"] += middle - start
-            phases["backward"] += end - middle
-            phases["update"] += done - end
-        return phases
-
-    return Bench(run, units=W7_STEPS)
+    return steps_bench(LENETS[engine](lenet_weights()), lenet_batch(batch), W7_STEPS)
 
 
 def lenet_check(installed: Sequence[str]) -> str:
     """The engines agree on the first loss, every gradient, and the loss after a few steps."""
-    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
-    results = {}
-    for engine in engines:
-        net = LENETS[engine](lenet_weights())
-        data = net.data(*lenet_batch(W7_BATCH))
-        loss = net.forward(*data)
-        net.backward(loss)
-        grads = [np.array(g) for g in net.gradients()]
-        bad = [str(g.dtype) for g in grads if g.dtype != np.float32]
-        if bad:
-            raise CheckFailed(f"W7: {engine}'s gradients are {', '.join(bad)}, not float32")
-        net.update()
-        for _ in range(CHECK_STEPS - 1):
-            later = net.forward(*data)
-            net.backward(later)
-            net.update()
-        results[engine] = (net.loss_value(loss), grads, net.loss_value(net.forward(*data)))
-    ref_loss, ref_grads, ref_later = results["numpy"]
-    worst = 0.0
-    for engine in engines[1:]:
-        loss, grads, later = results[engine]
-        loss_diff = max(relative(loss, ref_loss), relative(later, ref_later))
-        grad_diff = max(scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
-        if loss_diff > 1e-4 or grad_diff > 1e-3:
-            raise CheckFailed(
-                f"W7: {engine} disagrees with the hand-written NumPy LeNet: losses {loss!r} then "
-                f"{later!r} vs {ref_loss!r} then {ref_later!r}, gradients off by {grad_diff:.2g}"
-            )
-        worst = max(worst, grad_diff)
-    return (
-        f"W7: {' = '.join(engines)} from identical weights: first loss {ref_loss:.6f}, after "
-        f"{CHECK_STEPS} SGD steps {ref_later:.6f}, {len(ref_grads)} gradients (max diff "
-        f"{worst:.1e} of the largest element), float32 kept"
-    )
+    make = lambda engine: LENETS[engine](lenet_weights())  # noqa: E731
+    return engines_agree("W7", "LeNet", make, lenet_batch(W7_BATCH), installed, 1e-4, 1e-3)
 
 
 # ---------------------------------------------------------------- the workloads

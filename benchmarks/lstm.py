@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
-from nets import EngineSteps, on_cache_lines, relative, scaled_diff
+from harness import Bench, Engine, Target, Workload, threads
+from nets import EngineSteps, engines_agree, on_cache_lines, steps_bench
 
 SEED = 4242
 STEPS, INPUTS, HIDDEN, CLASSES = 50, 64, 128, 64  # sequence length, features, units, classes
@@ -163,8 +163,8 @@ class HandWrittenLSTM:
     def loss_value(self, loss: Any) -> float:
         return float(loss)
 
-    def gradients(self) -> dict[str, np.ndarray]:
-        return self.grads
+    def gradients(self) -> list[np.ndarray]:
+        return [self.grads[k] for k in NAMES]
 
 
 # ---------------------------------------------------------------- the libraries
@@ -190,11 +190,11 @@ class TinygradLiteLSTM(EngineSteps):
         out, _ = self.lstm(x)  # (T, N, H)
         return self._cross_entropy(self.head(out), labels)
 
-    def gradients(self) -> dict[str, np.ndarray]:
+    def gradients(self) -> list[np.ndarray]:
         grads = {k: p.grad for k, p in self.lstm.named_parameters()}
         grads["head.weight"] = self.head.weight.grad.T  # ours is (in, out)
         grads["head.bias"] = self.head.bias.grad
-        return grads
+        return [grads[k] for k in NAMES]  # a missing one is a KeyError: the check fails loudly
 
 
 class TorchLSTM(EngineSteps):
@@ -220,12 +220,13 @@ class TorchLSTM(EngineSteps):
         logits = self.head(out).reshape(-1, CLASSES)
         return self._torch.nn.functional.cross_entropy(logits, labels)
 
-    def gradients(self) -> dict[str, np.ndarray]:
-        return {
+    def gradients(self) -> list[np.ndarray]:
+        grads = {
             prefix + k: np.asarray(p.grad)
             for prefix, module in self.modules.items()
             for k, p in module.named_parameters()
         }
+        return [grads[k] for k in NAMES]
 
 
 LSTMS: dict[str, Any] = {
@@ -236,63 +237,13 @@ LSTMS: dict[str, Any] = {
 
 
 def lstm_bench(engine: str, batch: int) -> Bench:
-    net = LSTMS[engine](lstm_weights())
-    data = net.data(*lstm_batch(batch))
-
-    def run() -> Phases:
-        phases: Phases = {"forward": 0.0, "backward": 0.0, "update": 0.0}
-        for _ in range(W8_STEPS):
-            start = now()
-            loss = net.forward(*data)
-            middle = now()
-            net.backward(loss)
-            end = now()
-            net.update()
-            done = now()
-            phases["forward"] += middle - start
-            phases["backward"] += end - middle
-            phases["update"] += done - end
-        return phases
-
-    return Bench(run, units=W8_STEPS)
+    return steps_bench(LSTMS[engine](lstm_weights()), lstm_batch(batch), W8_STEPS)
 
 
 def lstm_check(installed: Sequence[str]) -> str:
     """The engines agree on the first loss, every gradient, and the loss after a few steps."""
-    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
-    results = {}
-    for engine in engines:
-        net = LSTMS[engine](lstm_weights())
-        data = net.data(*lstm_batch(W8_BATCH))
-        loss = net.forward(*data)
-        net.backward(loss)
-        grads = {k: np.array(g) for k, g in net.gradients().items()}
-        bad = [f"{k} {g.dtype}" for k, g in grads.items() if g.dtype != np.float32]
-        if bad or sorted(grads) != sorted(NAMES):
-            raise CheckFailed(f"W8: {engine}'s gradients are {bad or sorted(grads)}")
-        net.update()
-        for _ in range(CHECK_STEPS - 1):
-            later = net.forward(*data)
-            net.backward(later)
-            net.update()
-        results[engine] = (net.loss_value(loss), grads, net.loss_value(net.forward(*data)))
-    ref_loss, ref_grads, ref_later = results["numpy"]
-    worst = 0.0
-    for engine in engines[1:]:
-        loss, grads, later = results[engine]
-        loss_diff = max(relative(loss, ref_loss), relative(later, ref_later))
-        grad_diff = max(scaled_diff(grads[k], ref_grads[k]) for k in NAMES)
-        if loss_diff > 1e-4 or grad_diff > 1e-3:
-            raise CheckFailed(
-                f"W8: {engine} disagrees with the hand-written NumPy LSTM: losses {loss!r} then "
-                f"{later!r} vs {ref_loss!r} then {ref_later!r}, gradients off by {grad_diff:.2g}"
-            )
-        worst = max(worst, grad_diff)
-    return (
-        f"W8: {' = '.join(engines)} from identical weights: first loss {ref_loss:.6f}, after "
-        f"{CHECK_STEPS} SGD steps {ref_later:.6f}, {len(ref_grads)} gradients (max diff "
-        f"{worst:.1e} of the largest element), float32 kept"
-    )
+    make = lambda engine: LSTMS[engine](lstm_weights())  # noqa: E731
+    return engines_agree("W8", "LSTM", make, lstm_batch(W8_BATCH), installed, 1e-4, 1e-3)
 
 
 # ---------------------------------------------------------------- the workload

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -328,34 +328,59 @@ def train(t: Trainer, batch: tuple[Any, Any], steps: int, phases: Phases | None 
 
 def net_bench(net: Net, engine: str, batch: int) -> Bench:
     """``net.steps`` SGD steps of ``engine`` on a fixed batch of ``batch`` samples."""
-    t = trainer(engine, net)
-    data = t.data(*batch_of(net, batch))
+    return steps_bench(trainer(engine, net), batch_of(net, batch), net.steps)
+
+
+def steps_bench(t: Trainer, batch: tuple[Any, Any], steps: int) -> Bench:
+    """``steps`` SGD steps of the trainer ``t`` on one fixed ``batch``, timed phase by phase."""
+    data = t.data(*batch)
 
     def run() -> Phases:
         phases: Phases = {"forward": 0.0, "backward": 0.0, "update": 0.0}
-        train(t, data, net.steps, phases)
+        train(t, data, steps, phases)
         return phases
 
-    return Bench(run, units=net.steps)
+    return Bench(run, units=steps)
 
 
 def net_check(name: str, net: Net, installed: Sequence[str]) -> str:
-    """All engines, from the same weights on the same batch, agree on the first loss, on every
-    gradient, and on the loss after ``CHECK_STEPS`` SGD steps, to float32 rounding; and
-    tinygrad_lite keeps float32 throughout. The hand-written NumPy net is the reference."""
+    """W1-W5's nets: see ``engines_agree``."""
+    return engines_agree(
+        name, "net", lambda engine: trainer(engine, net), batch_of(net, net.batch), installed
+    )
+
+
+def engines_agree(
+    name: str,
+    what: str,
+    make: Callable[[str], Trainer],
+    batch: tuple[Any, Any],
+    installed: Sequence[str],
+    loss_tol: float = 1e-5,
+    grad_tol: float = 1e-4,
+) -> str:
+    """All engines (``make(engine)``, each from the same weights) agree on ``batch``: on the
+    first loss, on every gradient, and on the loss after ``CHECK_STEPS`` SGD steps, to float32
+    rounding; and tinygrad_lite keeps float32 throughout. The hand-written NumPy ``what`` is
+    the reference."""
     engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
-    results = {e: _first_steps(name, e, net) for e in engines}
+    results = {e: _first_steps(name, e, make(e), batch) for e in engines}
     ref_loss, ref_grads, ref_later = results["numpy"]
     worst_loss = worst_grad = 0.0
     for engine in engines[1:]:
         loss, grads, later = results[engine]
         loss_diff = max(relative(loss, ref_loss), relative(later, ref_later))
-        grad_diff = max(scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
-        if loss_diff > 1e-5 or grad_diff > 1e-4:
+        if len(grads) != len(ref_grads):
             raise CheckFailed(
-                f"{name}: {engine} disagrees with the hand-written NumPy net: losses "
+                f"{name}: {engine} has {len(grads)} gradients, NumPy {len(ref_grads)}"
+            )
+        grad_diff = max(scaled_diff(g, r) for g, r in zip(grads, ref_grads, strict=True))
+        if loss_diff > loss_tol or grad_diff > grad_tol:
+            raise CheckFailed(
+                f"{name}: {engine} disagrees with the hand-written NumPy {what}: losses "
                 f"{loss!r} then {later!r} vs {ref_loss!r} then {ref_later!r}, gradients off by "
-                f"{grad_diff:.2g} of their largest element (tolerances 1e-5 and 1e-4)"
+                f"{grad_diff:.2g} of their largest element (tolerances {loss_tol:g} and "
+                f"{grad_tol:g})"
             )
         worst_loss, worst_grad = max(worst_loss, loss_diff), max(worst_grad, grad_diff)
     return (
@@ -366,10 +391,11 @@ def net_check(name: str, net: Net, installed: Sequence[str]) -> str:
     )
 
 
-def _first_steps(name: str, engine: str, net: Net) -> tuple[float, list[np.ndarray], float]:
+def _first_steps(
+    name: str, engine: str, t: Trainer, batch: tuple[Any, Any]
+) -> tuple[float, list[np.ndarray], float]:
     """The first loss and gradients of ``engine``, and its loss after ``CHECK_STEPS`` steps."""
-    t = trainer(engine, net)
-    data = t.data(*batch_of(net, net.batch))
+    data = t.data(*batch)
     loss = t.forward(*data)
     t.backward(loss)
     grads = [np.array(g) for g in t.gradients()]  # copies: the next steps may reuse buffers
