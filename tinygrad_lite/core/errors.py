@@ -40,3 +40,7 @@ class FunctionError(TinygradLiteError, RuntimeError):
 
 class ArgumentError(TinygradLiteError, ValueError):
     """An argument outside the values a function accepts (``p=1.5``, ``lr=-1``, ``min > max``)."""
+
+
+class InPlaceError(GradientError):
+    """Data that the forward pass read or made was changed in place before backward read it."""
