@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import AnomalyError, GradientError, ShapeError
+from .errors import AnomalyError, GradientError, InPlaceError, ShapeError
 from .graph import toposort
 from .shapes import as_data, fit_grad, ndarray, shape_of
 
@@ -54,6 +54,9 @@ def walk(
         grads[root] = seed if prev is None else add(prev, seed)
     pop, get = grads.pop, grads.get
     graph = lift is not None
+    for root in roots:
+        if root._parents:
+            unchanged(root, root)
     for node in reversed(toposort(roots)):
         g = pop(node, None)
         if g is None:  # no gradient reached it (data, or a branch the output does not use)
@@ -65,10 +68,19 @@ def walk(
         try:
             op: Any = node._op  # a Value with parents was made by a row
             if graph:
+                for p in parents:
+                    unchanged(node, p)
                 sent = op.backward(node._static, g, node, *parents)
             elif len(parents) == 1:  # one input (it needs a gradient): the common case
                 p = parents[0]
-                sent = op.backward(node._static, g, node.data, p.data)
+                d = p.data
+                try:  # unchanged(node, p), written out
+                    same = (d if type(d) is float else d.item(0)) == p._seen
+                except IndexError:  # an empty array
+                    same = True
+                if not same:
+                    unchanged(node, p)
+                sent = op.backward(node._static, g, node.data, d)
                 pg = sent[0]
                 if pg is not None:
                     d = p.data
@@ -81,6 +93,8 @@ def walk(
                 yield node, g, sent
                 continue
             else:
+                for p in parents:
+                    unchanged(node, p)
                 sent = op.backward(node._static, g, node.data, *[p.data for p in parents])
             for p, pg in zip(parents, sent):
                 if pg is None or not p.requires_grad:
@@ -100,6 +114,39 @@ def walk(
             yield node, g, e
             continue
         yield node, g, sent
+
+
+# ---------------------------------------------------------------- in-place edits
+# Backward reads the data of each Value as it is when backward runs: a Value's own output (tanh
+# and exp reuse it) and its inputs (mul, matmul...). Data changed in place in between (``x.data
+# += 1``, ``x.data[...] = y``, an optimizer step) would give a wrong gradient without a word.
+# ``record`` keeps a sample of the data, its first element: of a node's output as it made it,
+# and of each leaf's as a node read it (a leaf may change between passes: optimizers update
+# them in place). Before a rule runs, the walk compares the samples of the Values it reads.
+# It costs one element read per node made and per input read back; see docs/engine.md for what
+# it catches and what it cannot (a change that leaves the first element as it was).
+
+
+def sample(data: Any) -> Any:
+    """What ``unchanged`` compares: a float itself, an array's first element (None if empty)."""
+    if type(data) is float:
+        return data
+    return data.item(0) if data.size else None
+
+
+def unchanged(user: Value, v: Value) -> None:
+    """Raise InPlaceError if ``v``'s data is not what ``user``'s forward pass saw."""
+    now, was = sample(v.data), v._seen
+    if now == was or (now != now and was != was):  # equal, or nan both times
+        return
+    what = v.name or (f"the output of {v.op}" if v._parents else f"a leaf of shape {v.shape}")
+    when = f"{user.op} made it" if user is v else f"{user.op} used it in the forward pass"
+    raise InPlaceError(
+        f"backward: {what} was changed in place after {when}: its first element was {was!r} "
+        f"and is now {now!r}. Backward reads the data as it is when it runs, so the gradients "
+        "would be wrong. Compute the forward pass again after changing the data, or change a "
+        "copy (v.data.copy()); an optimizer's step() belongs after backward()"
+    )
 
 
 def add(a: Any, b: Any) -> Any:
@@ -159,7 +206,8 @@ def check_finite(node: Value, g: Any, sent: Any, origins: Origins) -> None:
     if not _finite(g):  # every product was finite: the seed, or a sum that overflowed
         raise AnomalyError(
             f"backward: the gradient of {node.name or node.op or 'a leaf'} is not finite: it is "
-            "where backward starts, or the gradients it received overflow when added up"
+            "where backward starts, or the gradients it received overflow when added up",
+            node,
         )
     if isinstance(sent, Exception) or not sent:
         return
@@ -175,7 +223,9 @@ def check_finite(node: Value, g: Any, sent: Any, origins: Origins) -> None:
             raise AnomalyError(
                 f"backward: the gradient that {node.op} sends to {p.name or p.op or 'a leaf'} "
                 f"is {bad} (the gradient arriving at {what} is finite){line}. Look for a "
-                "division by zero, a log or sqrt of 0 or of a negative number, or an overflow"
+                "division by zero, a log or sqrt of 0 or of a negative number, or an overflow",
+                node,
+                p,
             )
 
 

@@ -18,7 +18,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .backward import add, check_finite, collector_paused, seed, walk
+from .backward import add, check_finite, collector_paused, sample, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .grad_mode import anomaly_origins, grad_state
 from .ops import OPS, WITH_CONSTANT, Op
@@ -57,6 +57,7 @@ class Value:
         "_op",
         "_static",
         "_seq",
+        "_seen",
         "__weakref__",
     )
     __array_ufunc__ = None  # ndarray (op) Value defers to Value's reflected operator
@@ -79,6 +80,7 @@ class Value:
         self._op: Op | None = None
         self._static: Any = None
         self._seq = next(_count)
+        self._seen: Any = None  # what backward checks: see record()
 
     # ------------------------------------------------------------ describing the data
 
@@ -568,6 +570,21 @@ def record(
     v._op = op
     v._static = static
     v._seq = next(_count)
+    if parents:
+        # in-place edits (backward.py, "unchanged"): a sample of the data as this forward pass
+        # made it, and of each leaf's as it read it (an optimizer steps leaves between passes)
+        if type(data) is float:
+            v._seen = data
+        else:
+            try:
+                v._seen = data.item(0)
+            except IndexError:  # an empty array: nothing to change
+                v._seen = None
+        for p in parents:
+            if not p._parents:
+                p._seen = sample(p.data)
+    else:
+        v._seen = None
     if mode is not True:  # under detect_anomaly: remember the user's line
         mode.note(v)
     return v

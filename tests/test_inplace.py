@@ -1,0 +1,140 @@
+"""Data changed in place between the forward pass and backward: backward raises InPlaceError
+naming the op and the Value instead of returning a wrong gradient; changes between steps (an
+optimizer's update, a hand-written SGD step) stay allowed. docs/engine.md says what is caught."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import optim
+
+
+def test_an_input_changed_in_place_is_caught() -> None:
+    x = tl.Value(np.array([1.0, 2.0, 3.0]), name="x")
+    loss = (x * x).sum()
+    x.data += 1.0
+    with pytest.raises(tl.InPlaceError, match=r"backward: x was changed in place after mul"):
+        loss.backward()
+    assert x.grad is None  # nothing was accumulated
+
+
+def test_an_input_assigned_through_an_index_is_caught() -> None:
+    x = tl.Value(np.array([[1.0, 2.0], [3.0, 4.0]]), name="x")
+    loss = x.exp().sum()
+    x.data[...] = np.zeros((2, 2))
+    with pytest.raises(tl.InPlaceError, match="first element was 1.0 and is now 0.0"):
+        loss.backward()
+
+
+def test_an_intermediate_changed_in_place_is_caught() -> None:
+    x = tl.Value(np.array([0.5, -0.5]), name="x")
+    y = x.tanh()
+    loss = (y * 2.0).sum()
+    y.data[...] = 0.0  # tanh's backward reads its output: 1 - y**2
+    with pytest.raises(tl.InPlaceError, match=r"the output of tanh .* after mul used it"):
+        loss.backward()
+
+
+def test_the_output_changed_in_place_is_caught() -> None:
+    x = tl.Value(np.array([0.5, -0.5]), name="x")
+    y = x.exp()
+    y.data *= 3.0
+    with pytest.raises(tl.InPlaceError, match="the output of exp was changed in place after exp"):
+        y.backward(np.ones(2))
+
+
+def test_a_scalar_rebound_is_caught() -> None:
+    w = tl.Value(2.0, name="w")
+    loss = (w * w) ** 2
+    w.data -= 0.1  # a float is immutable: this rebinds w.data
+    with pytest.raises(tl.InPlaceError, match="w was changed in place"):
+        loss.backward()
+
+
+def test_an_optimizer_step_between_forward_and_backward_is_caught() -> None:
+    w = tl.Value(np.array([1.0, -2.0]), name="w")
+    opt = optim.SGD([w], lr=0.1)
+    (w * w).sum().backward()  # a first pass, so that the step has a gradient
+    loss = (w * w).sum()
+    opt.step()  # too early: loss was computed from the old w
+    with pytest.raises(tl.InPlaceError, match="w was changed in place after mul"):
+        loss.backward()
+
+
+def test_the_message_says_how_to_fix_it() -> None:
+    x = tl.Value(np.ones(3), name="x")
+    loss = x.sigmoid().sum()
+    x.data[0] = 5.0
+    with pytest.raises(tl.InPlaceError) as caught:
+        loss.backward()
+    message = str(caught.value)
+    assert "sigmoid" in message and "x" in message
+    assert "Compute the forward pass again" in message and "copy" in message
+    assert isinstance(caught.value, tl.GradientError)
+
+
+def test_tl_grad_and_graph_mode_check_too() -> None:
+    x = tl.Value(np.array([1.0, 2.0]), name="x")
+    y = (x * x * x).sum()
+    x.data[0] = 7.0
+    with pytest.raises(tl.InPlaceError):
+        tl.grad(y, [x])
+    with pytest.raises(tl.InPlaceError):
+        tl.grad(y, [x], create_graph=True)
+
+
+@pytest.mark.parametrize("make", [optim.SGD, optim.Adam])
+def test_optimizer_steps_between_passes_stay_allowed(make: type) -> None:
+    w = tl.Value(np.array([1.0, -2.0, 0.5]), name="w")
+    opt = make([w], lr=0.1)
+    for _ in range(4):
+        opt.zero_grad()
+        loss = ((w * w).tanh() * 3.0).sum()
+        loss.backward()
+        # the gradient of the w the forward pass read: 3 * (1 - tanh(w^2)^2) * 2w
+        want = 3.0 * (1.0 - np.tanh(w.data**2) ** 2) * 2.0 * w.data
+        np.testing.assert_allclose(w.grad, want, rtol=1e-12)
+        opt.step()
+
+
+def test_a_hand_written_step_between_passes_stays_allowed() -> None:
+    w = tl.Value(0.5, name="w")
+    x = tl.Value(np.array([1.0, 2.0]))
+    for _ in range(3):
+        w.zero_grad()
+        loss = ((x * w - 1.0) ** 2).sum()
+        loss.backward()
+        assert w.grad == pytest.approx(float(np.sum(2 * (x.data * w.data - 1.0) * x.data)))
+        w.data -= 0.01 * w.grad
+        x.data[...] = x.data + 1.0  # new inputs for the next pass, in the same array
+
+
+def test_changing_then_recomputing_the_forward_pass_is_fine() -> None:
+    x = tl.Value(np.array([1.0, 2.0]), name="x")
+    loss = (x * x).sum()
+    x.data += 1.0
+    loss = (x * x).sum()  # the forward pass again, after the change
+    loss.backward()
+    np.testing.assert_allclose(x.grad, [4.0, 6.0])
+
+
+def test_backward_twice_and_unchanged_nan_and_empty_data_raise_nothing() -> None:
+    x = tl.Value(np.array([np.nan, 1.0]), name="x")
+    loss = (x * 2.0).sum()
+    loss.backward()
+    loss.backward()  # the graph is kept: a second pass reads the same data
+    np.testing.assert_allclose(x.grad, [4.0, 4.0])
+    e = tl.Value(np.zeros((0, 3)))
+    (e * e).sum().backward()
+    assert e.grad.shape == (0, 3)
+
+
+def test_what_is_not_caught_a_change_that_keeps_the_first_element() -> None:
+    # documented in docs/engine.md: only the first element is compared
+    x = tl.Value(np.array([1.0, 2.0]), name="x")
+    loss = (x * x).sum()
+    x.data[1] = 5.0
+    loss.backward()
+    np.testing.assert_allclose(x.grad, [2.0, 10.0])  # the gradient of the changed data
