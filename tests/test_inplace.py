@@ -33,7 +33,26 @@ def test_an_intermediate_changed_in_place_is_caught() -> None:
     y = x.tanh()
     loss = (y * 2.0).sum()
     y.data[...] = 0.0  # tanh's backward reads its output: 1 - y**2
-    with pytest.raises(tl.InPlaceError, match=r"the output of tanh .* after mul used it"):
+    with pytest.raises(tl.InPlaceError, match=r"the output of tanh .* after tanh made it"):
+        loss.backward()
+
+
+def test_data_no_rule_reads_may_change() -> None:
+    # add, sum and x * 2.0 read no data in backward (Op.reads_data): their gradient is right
+    x = tl.Value(np.array([0.5, -0.5]), name="x")
+    y = x * 2.0
+    loss = (y + 1.0).sum()
+    y.data[...] = 7.0
+    loss.backward()
+    np.testing.assert_allclose(x.grad, [2.0, 2.0])
+
+
+def test_an_input_of_a_rule_that_reads_it_is_caught_after_a_rule_that_does_not() -> None:
+    x = tl.Value(np.array([0.5, -0.5]), name="x")
+    y = x + 1.0  # y is sampled when mul reads it, not when made
+    loss = (y * y).sum()
+    y.data[0] = 3.0
+    with pytest.raises(tl.InPlaceError, match=r"the output of add .* after mul used it"):
         loss.backward()
 
 

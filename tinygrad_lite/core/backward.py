@@ -54,9 +54,6 @@ def walk(
         grads[root] = seed if prev is None else add(prev, seed)
     pop, get = grads.pop, grads.get
     graph = lift is not None
-    for root in roots:
-        if root._parents:
-            unchanged(root, root)
     for node in reversed(toposort(roots)):
         g = pop(node, None)
         if g is None:  # no gradient reached it (data, or a branch the output does not use)
@@ -67,20 +64,13 @@ def walk(
             continue
         try:
             op: Any = node._op  # a Value with parents was made by a row
+            if op.reads_data:
+                check_data(node)
             if graph:
-                for p in parents:
-                    unchanged(node, p)
                 sent = op.backward(node._static, g, node, *parents)
             elif len(parents) == 1:  # one input (it needs a gradient): the common case
                 p = parents[0]
-                d = p.data
-                try:  # unchanged(node, p), written out
-                    same = (d if type(d) is float else d.item(0)) == p._seen
-                except IndexError:  # an empty array
-                    same = True
-                if not same:
-                    unchanged(node, p)
-                sent = op.backward(node._static, g, node.data, d)
+                sent = op.backward(node._static, g, node.data, p.data)
                 pg = sent[0]
                 if pg is not None:
                     d = p.data
@@ -93,8 +83,6 @@ def walk(
                 yield node, g, sent
                 continue
             else:
-                for p in parents:
-                    unchanged(node, p)
                 sent = op.backward(node._static, g, node.data, *[p.data for p in parents])
             for p, pg in zip(parents, sent):
                 if pg is None or not p.requires_grad:
@@ -117,36 +105,48 @@ def walk(
 
 
 # ---------------------------------------------------------------- in-place edits
-# Backward reads the data of each Value as it is when backward runs: a Value's own output (tanh
-# and exp reuse it) and its inputs (mul, matmul...). Data changed in place in between (``x.data
-# += 1``, ``x.data[...] = y``, an optimizer step) would give a wrong gradient without a word.
-# ``record`` keeps a sample of the data, its first element: of a node's output as it made it,
-# and of each leaf's as a node read it (a leaf may change between passes: optimizers update
-# them in place). Before a rule runs, the walk compares the samples of the Values it reads.
-# It costs one element read per node made and per input read back; see docs/engine.md for what
-# it catches and what it cannot (a change that leaves the first element as it was).
+# Backward reads data as it is when backward runs: tanh and exp their output, mul and matmul
+# their inputs. Data changed in place in between (``x.data += 1``, ``x.data[...] = y``, an
+# optimizer step) would give a wrong gradient without a word. So when ``record`` makes a node
+# whose rule reads data (``Op.reads_data``: add, sum, reshape... read only shapes), it keeps a
+# sample of that data, its first element: of the node's output as made, of each leaf input as
+# read now (leaves change between passes: optimizers update them in place), and of an
+# intermediate input not sampled yet. Before such a rule runs, the walk compares the samples.
+# docs/engine.md says what this catches and what it cannot.
+
+UNSEEN: Any = object()  # the sample of a Value whose data no backward rule reads yet
 
 
 def sample(data: Any) -> Any:
-    """What ``unchanged`` compares: a float itself, an array's first element (None if empty)."""
+    """A float itself, or an array's first element (None for an empty array)."""
     if type(data) is float:
         return data
     return data.item(0) if data.size else None
 
 
-def unchanged(user: Value, v: Value) -> None:
-    """Raise InPlaceError if ``v``'s data is not what ``user``'s forward pass saw."""
-    now, was = sample(v.data), v._seen
-    if now == was or (now != now and was != was):  # equal, or nan both times
-        return
-    what = v.name or (f"the output of {v.op}" if v._parents else f"a leaf of shape {v.shape}")
-    when = f"{user.op} made it" if user is v else f"{user.op} used it in the forward pass"
-    raise InPlaceError(
-        f"backward: {what} was changed in place after {when}: its first element was {was!r} "
-        f"and is now {now!r}. Backward reads the data as it is when it runs, so the gradients "
-        "would be wrong. Compute the forward pass again after changing the data, or change a "
-        "copy (v.data.copy()); an optimizer's step() belongs after backward()"
-    )
+def note_data(node: Value) -> None:
+    """Sample the data that ``node``'s backward rule will read (``record`` calls this)."""
+    node._seen = sample(node.data)
+    for p in node._parents:
+        if not p._parents or p._seen is UNSEEN:
+            p._seen = sample(p.data)
+
+
+def check_data(node: Value) -> None:
+    """Raise InPlaceError if the data ``node``'s rule reads is not what the forward pass saw."""
+    for v in (node, *node._parents):
+        now, was = sample(v.data), v._seen
+        if now == was or was is UNSEEN or (now != now and was != was):  # nan both times
+            continue
+        what = v.name or (f"the output of {v.op}" if v._parents else f"a leaf of shape {v.shape}")
+        when = f"{node.op} made it" if v is node else f"{node.op} used it in the forward pass"
+        raise InPlaceError(
+            f"backward: {what} was changed in place after {when}: its first element was "
+            f"{was!r} and is now {now!r}. Backward reads the data as it is when it runs, so "
+            "the gradients would be wrong. Compute the forward pass again after changing the "
+            "data, or change a copy (v.data.copy()); an optimizer's step() belongs after "
+            "backward()"
+        )
 
 
 def add(a: Any, b: Any) -> Any:

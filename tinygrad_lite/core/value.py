@@ -18,7 +18,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .backward import add, check_finite, collector_paused, sample, seed, walk
+from .backward import UNSEEN, add, check_finite, collector_paused, note_data, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .grad_mode import anomaly_origins, grad_state
 from .ops import OPS, WITH_CONSTANT, Op
@@ -80,7 +80,7 @@ class Value:
         self._op: Op | None = None
         self._static: Any = None
         self._seq = next(_count)
-        self._seen: Any = None  # what backward checks: see record()
+        self._seen: Any = UNSEEN  # a sample of the data a backward rule reads: see record()
 
     # ------------------------------------------------------------ describing the data
 
@@ -570,21 +570,9 @@ def record(
     v._op = op
     v._static = static
     v._seq = next(_count)
-    if parents:
-        # in-place edits (backward.py, "unchanged"): a sample of the data as this forward pass
-        # made it, and of each leaf's as it read it (an optimizer steps leaves between passes)
-        if type(data) is float:
-            v._seen = data
-        else:
-            try:
-                v._seen = data.item(0)
-            except IndexError:  # an empty array: nothing to change
-                v._seen = None
-        for p in parents:
-            if not p._parents:
-                p._seen = sample(p.data)
-    else:
-        v._seen = None
+    v._seen = UNSEEN
+    if parents and op.reads_data:  # type: ignore[union-attr]
+        note_data(v)  # what backward will read, sampled to catch changes made in place
     if mode is not True:  # under detect_anomaly: remember the user's line
         mode.note(v)
     return v

@@ -262,13 +262,21 @@ def _pow_label(node: Any, k: int, xs: list[Any], text: Any) -> str:
 # ---------------------------------------------------------------- the rows
 
 BINARY = [
-    Op("add", lambda s, a, b: a + b, lambda need, g, o, a, b: (g, g), "x 1", partial=True),
+    Op(
+        "add",
+        lambda s, a, b: a + b,
+        lambda need, g, o, a, b: (g, g),
+        "x 1",
+        partial=True,
+        reads_data=False,
+    ),
     Op(
         "sub",
         lambda s, a, b: a - b,
         lambda need, g, o, a, b: (g, -g),
         ("x 1", "x -1"),
         partial=True,
+        reads_data=False,
     ),
     Op("mul", lambda s, a, b: a * b, _mul_backward, ("x {1}", "x {0}"), partial=True),
     Op("div", lambda s, a, b: div(a, b), _div_backward, ("x 1/{1}", "x -{0}/{1}^2"), partial=True),
@@ -277,7 +285,7 @@ BINARY = [
 
 ROWS = [
     *BINARY,
-    Op("neg", lambda s, x: -x, lambda s, g, o, x: (-g,), "x -1"),
+    Op("neg", lambda s, x: -x, lambda s, g, o, x: (-g,), "x -1", reads_data=False),
     # the books' linear activation, a = z, as a node of its own so a drawing shows a and da
     # (a copy of an array: the two Values must not share a buffer that one may update)
     Op(
