@@ -157,3 +157,50 @@ def test_what_is_not_caught_a_change_that_keeps_the_first_element() -> None:
     x.data[1] = 5.0
     loss.backward()
     np.testing.assert_allclose(x.grad, [2.0, 10.0])  # the gradient of the changed data
+
+
+# every row that says reads_data=False, made from x (2, 3) and w (2, 3)
+NO_DATA_CASES = {
+    "add": lambda x, w: x + w,
+    "add:x+c": lambda x, w: x + 2.0,
+    "add:c+x": lambda x, w: 2.0 + x,
+    "sub": lambda x, w: x - w,
+    "sub:x-c": lambda x, w: x - 2.0,
+    "sub:c-x": lambda x, w: 2.0 - x,
+    "mul:x*c": lambda x, w: x * 3.0,
+    "mul:c*x": lambda x, w: 3.0 * x,
+    "neg": lambda x, w: -x,
+    "sum": lambda x, w: x.sum(0),
+    "reshape": lambda x, w: x.reshape(6),
+    "transpose": lambda x, w: x.T,
+    "getitem": lambda x, w: x[1],
+    "scatter": lambda x, w: x.scatter_to((4, 3), slice(0, 2)),
+    "broadcast_to": lambda x, w: x.broadcast_to((4, 2, 3)),
+    "sum_to": lambda x, w: x.sum_to((3,)),
+    "concat": lambda x, w: tl.concat([x, w], 0),
+}
+
+
+@pytest.mark.parametrize("case", NO_DATA_CASES)
+def test_rows_that_read_no_data_give_the_same_gradient_on_other_data(case: str) -> None:
+    rng = np.random.default_rng(0)
+    x, w = tl.Value(rng.normal(size=(2, 3)), name="x"), tl.Value(rng.normal(size=(2, 3)))
+    y = NO_DATA_CASES[case](x, w)
+    assert y.op is not None and not y._op.reads_data  # type: ignore[union-attr]
+    g = rng.normal(size=y.shape)
+    want = [v.copy() for v in tl.grad(y, [x, w], g, allow_unused=True) if v is not None]
+    for v in (x, w, y):  # every array the rule could have read (a broadcast view is read-only)
+        if v.data.flags.writeable:
+            v.data[...] = rng.normal(size=v.shape)
+    got = [v for v in tl.grad(y, [x, w], g, allow_unused=True) if v is not None]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_every_row_that_reads_no_data_has_a_case() -> None:
+    from tinygrad_lite.core.ops import OPS, WITH_CONSTANT
+
+    rows = [*OPS.values(), *WITH_CONSTANT[0].values(), *WITH_CONSTANT[1].values()]
+    names = {row.name for row in rows if not row.reads_data}
+    covered = {name.split(":")[0] for name in NO_DATA_CASES}
+    assert names <= covered, names - covered
