@@ -114,7 +114,7 @@ def walk(
 # intermediate input not sampled yet. Before such a rule runs, the walk compares the samples.
 # docs/engine.md says what this catches and what it cannot.
 
-UNSEEN: Any = object()  # the sample of a Value whose data no backward rule reads yet
+UNSEEN: Any = object()  # the sample of a Value whose data no backward rule has read yet
 
 
 def sample(data: Any) -> Any:
@@ -128,14 +128,14 @@ def note_data(node: Value) -> None:
     """Sample the data that ``node``'s backward rule will read (``record`` calls this)."""
     node._seen = sample(node.data)
     for p in node._parents:
-        if not p._parents or p._seen is UNSEEN:
+        if not p._parents or getattr(p, "_seen", UNSEEN) is UNSEEN:
             p._seen = sample(p.data)
 
 
 def check_data(node: Value) -> None:
     """Raise InPlaceError if the data ``node``'s rule reads is not what the forward pass saw."""
     for v in (node, *node._parents):
-        now, was = sample(v.data), v._seen
+        now, was = sample(v.data), getattr(v, "_seen", UNSEEN)
         if now == was or was is UNSEEN or (now != now and was != was):  # nan both times
             continue
         what = v.name or (f"the output of {v.op}" if v._parents else f"a leaf of shape {v.shape}")
