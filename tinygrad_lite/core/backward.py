@@ -126,16 +126,19 @@ def sample(data: Any) -> Any:
 
 def note_data(node: Value) -> None:
     """Sample the data that ``node``'s backward rule will read (``record`` calls this)."""
-    node._seen = sample(node.data)
+    d = node.data
+    node._seen = d if type(d) is float else sample(d)
     for p in node._parents:
-        if not p._parents or getattr(p, "_seen", UNSEEN) is UNSEEN:
-            p._seen = sample(p.data)
+        if p._seen is UNSEEN or not p._parents:
+            d = p.data
+            p._seen = d if type(d) is float else sample(d)
 
 
 def check_data(node: Value) -> None:
     """Raise InPlaceError if the data ``node``'s rule reads is not what the forward pass saw."""
     for v in (node, *node._parents):
-        now, was = sample(v.data), getattr(v, "_seen", UNSEEN)
+        d, was = v.data, v._seen
+        now = d if type(d) is float else sample(d)
         if now == was or was is UNSEEN or (now != now and was != was):  # nan both times
             continue
         what = v.name or (f"the output of {v.op}" if v._parents else f"a leaf of shape {v.shape}")
