@@ -204,3 +204,25 @@ def test_every_row_that_reads_no_data_has_a_case() -> None:
     names = {row.name for row in rows if not row.reads_data}
     covered = {name.split(":")[0] for name in NO_DATA_CASES}
     assert names <= covered, names - covered
+
+
+def test_a_leaf_changed_between_two_uses_is_caught() -> None:
+    # each node keeps its own samples: the first use saw the old data
+    w = tl.Value(np.array([1.0, 2.0]), name="w")
+    y = w * w
+    w.data += 1.0
+    loss = (y + w * w).sum()  # the second use reads the new data
+    with pytest.raises(tl.InPlaceError, match="w was changed in place after mul"):
+        loss.backward()
+
+
+def test_a_step_between_two_graphs_is_caught_in_the_older_one() -> None:
+    w = tl.Value(np.array([1.0, 2.0]), name="w")
+    opt = optim.SGD([w], lr=0.1)
+    a = (w * w).sum()
+    a.backward()
+    opt.step()
+    b = (w * w).sum()  # a new forward pass: fine
+    b.backward()
+    with pytest.raises(tl.InPlaceError):
+        a.backward()  # the old graph read the old w

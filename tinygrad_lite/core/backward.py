@@ -108,13 +108,10 @@ def walk(
 # Backward reads data as it is when backward runs: tanh and exp their output, mul and matmul
 # their inputs. Data changed in place in between (``x.data += 1``, ``x.data[...] = y``, an
 # optimizer step) would give a wrong gradient without a word. So when ``record`` makes a node
-# whose rule reads data (``Op.reads_data``: add, sum, reshape... read only shapes), it keeps a
-# sample of that data, its first element: of the node's output as made, of each leaf input as
-# read now (leaves change between passes: optimizers update them in place), and of an
-# intermediate input not sampled yet. Before such a rule runs, the walk compares the samples.
+# whose rule reads data (``Op.reads_data``; add, sum, reshape... read only shapes), the node
+# keeps a sample of its output and of each input as the forward pass saw them: their first
+# element. Before that rule runs, the walk compares the samples with the data.
 # docs/engine.md says what this catches and what it cannot.
-
-UNSEEN: Any = object()  # the sample of a Value whose data no backward rule has read yet
 
 
 def sample(data: Any) -> Any:
@@ -126,20 +123,18 @@ def sample(data: Any) -> Any:
 
 def note_data(node: Value) -> None:
     """Sample the data that ``node``'s backward rule will read (``record`` calls this)."""
-    d = node.data
-    node._seen = d if type(d) is float else sample(d)
-    for p in node._parents:
-        if p._seen is UNSEEN or not p._parents:
-            d = p.data
-            p._seen = d if type(d) is float else sample(d)
+    parents = node._parents
+    if len(parents) == 1:
+        node._seen = (sample(node.data), sample(parents[0].data))
+    else:
+        node._seen = (sample(node.data), *[sample(p.data) for p in parents])
 
 
 def check_data(node: Value) -> None:
     """Raise InPlaceError if the data ``node``'s rule reads is not what the forward pass saw."""
-    for v in (node, *node._parents):
-        d, was = v.data, v._seen
-        now = d if type(d) is float else sample(d)
-        if now == was or was is UNSEEN or (now != now and was != was):  # nan both times
+    for v, was in zip((node, *node._parents), node._seen):
+        now = sample(v.data)
+        if now == was or (now != now and was != was):  # equal, or nan both times
             continue
         what = v.name or (f"the output of {v.op}" if v._parents else f"a leaf of shape {v.shape}")
         when = f"{node.op} made it" if v is node else f"{node.op} used it in the forward pass"

@@ -18,7 +18,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .backward import UNSEEN, add, check_finite, collector_paused, note_data, seed, walk
+from .backward import add, check_finite, collector_paused, note_data, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .grad_mode import anomaly_origins, grad_state
 from .ops import OPS, WITH_CONSTANT, Op
@@ -61,6 +61,7 @@ class Value:
         "__weakref__",
     )
     __array_ufunc__ = None  # ndarray (op) Value defers to Value's reflected operator
+    _seen: tuple[Any, ...]  # set by record only where the rule reads data (backward.note_data)
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
         if isinstance(data, Value):
@@ -80,7 +81,6 @@ class Value:
         self._op: Op | None = None
         self._static: Any = None
         self._seq = next(_count)
-        self._seen: Any = UNSEEN  # a sample of the data a backward rule reads (see record)
 
     # ------------------------------------------------------------ describing the data
 
@@ -570,7 +570,6 @@ def record(
     v._op = op
     v._static = static
     v._seq = next(_count)
-    v._seen = UNSEEN
     if parents and op.reads_data:  # type: ignore[union-attr]
         note_data(v)  # what backward will read, sampled to catch changes made in place
     if mode is not True:  # under detect_anomaly: remember the user's line
