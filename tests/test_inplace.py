@@ -22,7 +22,7 @@ def test_an_input_changed_in_place_is_caught() -> None:
 
 def test_an_input_assigned_through_an_index_is_caught() -> None:
     x = tl.Value(np.array([[1.0, 2.0], [3.0, 4.0]]), name="x")
-    loss = x.exp().sum()
+    loss = x.log().sum()
     x.data[...] = np.zeros((2, 2))
     with pytest.raises(tl.InPlaceError, match="first element was 1.0 and is now 0.0"):
         loss.backward()
@@ -45,6 +45,18 @@ def test_data_no_rule_reads_may_change() -> None:
     y.data[...] = 7.0
     loss.backward()
     np.testing.assert_allclose(x.grad, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("fn", ["exp", "tanh", "sigmoid"])
+def test_rules_that_read_only_their_output_ignore_their_input(fn: str) -> None:
+    x = tl.Value(np.array([0.5, -0.5]), name="x")
+    y = getattr(x, fn)()
+    want = tl.grad(y.sum(), [x])[0].copy()
+    x.data[...] = 9.0  # the rule reads y, not x (Op.reads_inputs=False)
+    np.testing.assert_array_equal(tl.grad(y.sum(), [x])[0], want)
+    y.data[0] = 0.0
+    with pytest.raises(tl.InPlaceError, match=f"the output of {fn} was changed in place"):
+        tl.grad(y.sum(), [x])
 
 
 def test_an_input_of_a_rule_that_reads_it_is_caught_after_a_rule_that_does_not() -> None:
@@ -84,12 +96,12 @@ def test_an_optimizer_step_between_forward_and_backward_is_caught() -> None:
 
 def test_the_message_says_how_to_fix_it() -> None:
     x = tl.Value(np.ones(3), name="x")
-    loss = x.sigmoid().sum()
-    x.data[0] = 5.0
+    loss = x.relu().sum()
+    x.data[0] = -5.0
     with pytest.raises(tl.InPlaceError) as caught:
         loss.backward()
     message = str(caught.value)
-    assert "sigmoid" in message and "x" in message
+    assert "relu" in message and "x" in message
     assert "Compute the forward pass again" in message and "copy" in message
     assert isinstance(caught.value, tl.GradientError)
 

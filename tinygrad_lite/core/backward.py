@@ -109,8 +109,9 @@ def walk(
 # their inputs. Data changed in place in between (``x.data += 1``, ``x.data[...] = y``, an
 # optimizer step) would give a wrong gradient without a word. So when ``record`` makes a node
 # whose rule reads data (``Op.reads_data``; add, sum, reshape... read only shapes), the node
-# keeps a sample of its output and of each input as the forward pass saw them: their first
-# element. Before that rule runs, the walk compares the samples with the data.
+# keeps a sample of its output and of each input (only of its output for tanh, exp, sigmoid:
+# ``Op.reads_inputs``) as the forward pass saw them: their first element. Before that rule
+# runs, the walk compares the samples with the data.
 # docs/engine.md says what this catches and what it cannot.
 
 
@@ -127,7 +128,9 @@ def sample(data: Any) -> Any:
 def note_data(node: Value) -> None:
     """Sample the data that ``node``'s backward rule will read (``record`` calls this)."""
     parents = node._parents
-    if len(parents) == 1:
+    if not node._op.reads_inputs:  # type: ignore[union-attr]
+        node._seen = (sample(node.data),)
+    elif len(parents) == 1:
         node._seen = (sample(node.data), sample(parents[0].data))
     else:
         node._seen = (sample(node.data), *[sample(p.data) for p in parents])
@@ -136,9 +139,13 @@ def note_data(node: Value) -> None:
 def check_data(node: Value) -> None:
     """Raise InPlaceError if the data ``node``'s rule reads is not what the forward pass saw."""
     seen, parents = node._seen, node._parents
-    if len(parents) == 1 and sample(node.data) == seen[0] and sample(parents[0].data) == seen[1]:
-        return  # the common case, written out
-    for v, was in zip((node, *parents), seen):
+    if len(seen) == 1:  # the common cases written out: only the output (tanh) ...
+        if sample(node.data) == seen[0]:
+            return
+    elif len(seen) == 2:  # ... or one input
+        if sample(node.data) == seen[0] and sample(parents[0].data) == seen[1]:
+            return
+    for v, was in zip((node, *parents), seen):  # zip: only the output for reads_inputs=False
         now = sample(v.data)
         if now == was or (now != now and was != was):  # equal, or nan both times
             continue

@@ -291,12 +291,12 @@ ROWS = [
     Op(
         "identity", lambda s, x: x if type(x) is float else x.copy(), lambda s, g, o, x: (g,), "x 1"
     ),
-    Op("exp", _exp, lambda s, g, o, x: (g * o,), "x exp({0})"),
+    Op("exp", _exp, lambda s, g, o, x: (g * o,), "x exp({0})", reads_inputs=False),
     Op("log", _log, lambda s, g, o, x: (div(g, x),), "x 1/{0}"),
     Op("sqrt", _sqrt, lambda s, g, o, x: (div(g * 0.5, o),), "x 1/(2 sqrt({0}))"),
     Op("abs", lambda s, x: abs(x), lambda s, g, o, x: (g * sign(x),), "x sign({0})"),
-    Op("tanh", _tanh, lambda s, g, o, x: (g * (1.0 - o * o),), "x (1-tanh^2)"),
-    Op("sigmoid", _sigmoid, _sigmoid_backward, "x sigmoid(1-sigmoid)"),
+    Op("tanh", _tanh, lambda s, g, o, x: (g * (1.0 - o * o),), "x (1-tanh^2)", reads_inputs=False),
+    Op("sigmoid", _sigmoid, _sigmoid_backward, "x sigmoid(1-sigmoid)", reads_inputs=False),
     # erf'(x) = 2/sqrt(pi) exp(-x^2), written with rows: differentiable again
     Op(
         "erf",

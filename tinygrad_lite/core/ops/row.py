@@ -47,8 +47,10 @@ class Op(NamedTuple):
     # a test holds the two equal in value and gradient
     composite: Rule | None = None
     # whether the backward rule reads the values of its output or inputs (not only their
-    # shapes): backward then checks they were not changed in place since (backward.py)
+    # shapes): backward then checks they were not changed in place since (backward.py);
+    # reads_inputs=False: of those, only the output's (tanh, exp, sigmoid)
     reads_data: bool = True
+    reads_inputs: bool = True
 
 
 def number(x: Any) -> str:
