@@ -64,7 +64,7 @@ def walk(
             continue
         try:
             op: Any = node._op  # a Value with parents was made by a row
-            if op.reads_data:
+            if op.reads_data and type(node.data) is not float:
                 check_data(node)
             if graph:
                 sent = op.backward(node._static, g, node, *parents)
@@ -138,7 +138,8 @@ def note_data(node: Value) -> None:
 
 def check_data(node: Value) -> None:
     """Raise InPlaceError if the data ``node``'s rule reads is not what the forward pass saw."""
-    seen, parents = node._seen, node._parents
+    seen: tuple[Any, ...] = getattr(node, "_seen", ())  # none if it was made a scalar
+    parents = node._parents
     if len(seen) == 1:  # the common cases written out: only the output (tanh) ...
         if sample(node.data) == seen[0]:
             return

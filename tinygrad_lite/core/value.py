@@ -570,7 +570,7 @@ def record(
     v._op = op
     v._static = static
     v._seq = next(_count)
-    if parents and op.reads_data:  # type: ignore[union-attr]
+    if parents and op.reads_data and type(data) is not float:  # type: ignore[union-attr]
         note_data(v)  # what backward will read, sampled to catch changes made in place
     if mode is not True:  # under detect_anomaly: remember the user's line
         mode.note(v)
