@@ -29,9 +29,13 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import tinygrad_lite as tl  # noqa: E402
+import tinygrad_lite.errors  # noqa: E402
 import tinygrad_lite.nn.functional as F  # noqa: E402
 from tinygrad_lite import data, metrics, nn, optim, train, viz  # noqa: E402
 from tinygrad_lite.testing import gradcheck  # noqa: E402
+
+# the named errors: every error the campaign sees must be one of these
+NAMED = tuple(getattr(tinygrad_lite.errors, n) for n in tinygrad_lite.errors.__all__)
 
 HUGE = 10**12  # elements: terabytes, more than any machine that runs the tests
 
@@ -150,58 +154,7 @@ class Target:
 # tolerated in the core's targets only, each with a reproduction below that must still fail
 # the same way (``test_known_core_findings_still_reproduce``): fix one, and that test says
 # to delete its line here.
-KNOWN_IN_CORE: dict[str, tuple[type[Exception], str, Callable[[], Any]]] = {
-    "an int beyond float64 as data": (
-        OverflowError,
-        "int too large to convert to float",
-        lambda: tl.Value(10**400),
-    ),
-    "an array as requires_grad": (
-        ValueError,
-        "truth value of an",
-        lambda: tl.Value(1.0, requires_grad=np.array([1.0, 2.0])),  # type: ignore[arg-type]
-    ),
-    "a NaN keepdims": (
-        TypeError,
-        "integer argument expected",
-        lambda: tl.Value([1.0, 1.0]).sum(None, math.nan),  # type: ignore[arg-type]
-    ),
-    "an array as keepdims": (
-        TypeError,
-        "only integer scalar arrays",
-        lambda: tl.Value(np.ones((2, 3))).max(0, np.array([1.0, 2.0])),  # type: ignore[arg-type]
-    ),
-    "a keepdims that is not a bool": (
-        TypeError,
-        "cannot be interpreted as an integer",
-        lambda: tl.Value(np.ones((2, 3))).sum(0, ()),  # type: ignore[arg-type]
-    ),
-    "a keepdims beyond a C long": (
-        OverflowError,
-        "too large to convert to C",
-        lambda: tl.Value(np.ones(3)).sum(-1, 10**400),  # type: ignore[arg-type]
-    ),
-    "a ragged index": (
-        ValueError,
-        "inhomogeneous",
-        lambda: tl.Value(np.ones((2, 3)))[[[1.0, 2.0], [3.0]]],
-    ),
-    "a shape beyond any memory": (
-        ValueError,
-        "array is too big",
-        lambda: tl.Value(1.0).broadcast_to(2**62),
-    ),
-    "True as a shape": (
-        TypeError,
-        "an integer is required",
-        lambda: tl.Value(np.ones(3)).broadcast_to(True),
-    ),
-    "an array as a shape": (
-        ValueError,
-        "truth value of an array",
-        lambda: tl.Value(np.ones(3)).broadcast_to(np.ones((2, 3), dtype=np.int64)),
-    ),
-}
+KNOWN_IN_CORE: dict[str, tuple[type[Exception], str, Callable[[], Any]]] = {}
 
 
 def _known_in_core(e: Exception) -> bool:
@@ -561,6 +514,8 @@ def attempt(target: Target, drawn: dict[str, Any]) -> None:
             warnings.simplefilter("ignore")
             result = target.call(**drawn)
     except tl.TinygradLiteError as e:
+        assert type(e) in NAMED, f"{target.name}({shown}) raised {type(e).__name__}, which "
+        "tinygrad_lite.errors does not export"
         names = (target.name, *target.named)
         assert any(n in str(e) for n in names), (
             f"{target.name}({shown}) raised {type(e).__name__} that names none of {names}: {e}"
@@ -613,6 +568,99 @@ def test_known_core_findings_still_reproduce(finding: str) -> None:
     except tl.TinygradLiteError:
         pass
     pytest.fail(f"{finding!r} is fixed in the core: delete its entry from KNOWN_IN_CORE")
+
+
+# What the campaign once found in the core: raw Python and NumPy errors, now named ones.
+FORMER_CORE_LEAKS: dict[str, tuple[type[Exception], str, Callable[[], Any]]] = {
+    "an int beyond float64 as data": (
+        tl.ArgumentError,
+        "Value: an int of about 401 digits",
+        lambda: tl.Value(10**400),
+    ),
+    "an int beyond float64 as an operand": (
+        tl.ArgumentError,
+        "mul: an int of about 401 digits",
+        lambda: tl.Value(1.0) * 10**400,
+    ),
+    "an array as requires_grad": (
+        tl.ArgumentError,
+        "Value: requires_grad=array([1., 2.]) must be True or False",
+        lambda: tl.Value(1.0, requires_grad=np.array([1.0, 2.0])),  # type: ignore[arg-type]
+    ),
+    "a NaN keepdims": (
+        tl.ArgumentError,
+        "sum: keepdims=nan must be True or False",
+        lambda: tl.Value([1.0, 1.0]).sum(None, math.nan),  # type: ignore[arg-type]
+    ),
+    "an array as keepdims": (
+        tl.ArgumentError,
+        "max: keepdims=array",
+        lambda: tl.Value(np.ones((2, 3))).max(0, np.array([1.0, 2.0])),  # type: ignore[arg-type]
+    ),
+    "a keepdims that is not a bool": (
+        tl.ArgumentError,
+        "mean: keepdims=()",
+        lambda: tl.Value(np.ones((2, 3))).mean(0, ()),  # type: ignore[arg-type]
+    ),
+    "a keepdims beyond a C long": (
+        tl.ArgumentError,
+        "sum: keepdims=1000",
+        lambda: tl.Value(np.ones(3)).sum(-1, 10**400),  # type: ignore[arg-type]
+    ),
+    "a ragged index": (
+        tl.IndexingError,
+        "getitem: the index list [[1.0, 2.0], [3.0]] is ragged",
+        lambda: tl.Value(np.ones((2, 3)))[[[1.0, 2.0], [3.0]]],
+    ),
+    "a shape beyond any memory": (
+        tl.ShapeError,
+        "broadcast_to: shape (4611686018427387904,) has",
+        lambda: tl.Value(1.0).broadcast_to(2**62),
+    ),
+    "True as a shape": (
+        tl.ArgumentError,
+        "broadcast_to: dimension True must be a whole number",
+        lambda: tl.Value(np.ones(3)).broadcast_to(True),
+    ),
+    "an array as a shape": (
+        tl.ArgumentError,
+        "broadcast_to: dimension array(",
+        lambda: tl.Value(np.ones(3)).broadcast_to(np.ones((2, 3), dtype=np.int64)),
+    ),
+    "a negative dimension": (
+        tl.ShapeError,
+        "broadcast_to: shape (-1, 3) has a negative dimension",
+        lambda: tl.Value(np.ones(3)).broadcast_to(-1, 3),
+    ),
+}
+
+
+@pytest.mark.parametrize("finding", FORMER_CORE_LEAKS, ids=str)
+def test_former_core_leaks_raise_named_errors(finding: str) -> None:
+    kind, start, reproduce = FORMER_CORE_LEAKS[finding]
+    with pytest.raises(kind) as caught:
+        reproduce()
+    assert str(caught.value).startswith(start), str(caught.value)
+
+
+def test_tinygrad_lite_errors_exports_every_named_error() -> None:
+    # every subclass of TinygradLiteError defined anywhere in the package (importing each
+    # module defines them all), and nothing else
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(tl.__path__, "tinygrad_lite."):
+        if not module.name.endswith("__main__"):  # that one runs the command line
+            importlib.import_module(module.name)
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(c) for c in found))
+
+    defined = {c for c in subclasses(tl.TinygradLiteError) if c.__module__.startswith("tinygrad_")}
+    exported = set(NAMED)
+    assert defined | {tl.TinygradLiteError} == exported, defined ^ exported
+    assert all(issubclass(c, tl.TinygradLiteError) for c in NAMED)
 
 
 def test_the_campaign_catches_a_leak() -> None:

@@ -15,6 +15,7 @@ from .errors import (
     FunctionError,
     GradientError,
     IndexingError,
+    InPlaceError,
     ShapeError,
     TinygradLiteError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "FunctionError",
     "GradientError",
     "IndexingError",
+    "InPlaceError",
     "Op",
     "ShapeError",
     "Step",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import AnomalyError, GradientError, ShapeError
+from .errors import AnomalyError, GradientError, InPlaceError, ShapeError
 from .graph import toposort
 from .shapes import as_data, fit_grad, ndarray, shape_of
 
@@ -64,6 +64,8 @@ def walk(
             continue
         try:
             op: Any = node._op  # a Value with parents was made by a row
+            if op.reads_data and type(node.data) is not float:
+                check_data(node)
             if graph:
                 sent = op.backward(node._static, g, node, *parents)
             elif len(parents) == 1:  # one input (it needs a gradient): the common case
@@ -100,6 +102,63 @@ def walk(
             yield node, g, e
             continue
         yield node, g, sent
+
+
+# ---------------------------------------------------------------- in-place edits
+# Backward reads data as it is when backward runs: tanh and exp their output, mul and matmul
+# their inputs. Data changed in place in between (``x.data += 1``, ``x.data[...] = y``, an
+# optimizer step) would give a wrong gradient without a word. So when ``record`` makes a node
+# whose rule reads data (``Op.reads_data``; add, sum, reshape... read only shapes), the node
+# keeps a sample of its output and of each input (only of its output for tanh, exp, sigmoid:
+# ``Op.reads_inputs``) as the forward pass saw them: their first element. Before that rule
+# runs, the walk compares the samples with the data.
+# docs/engine.md says what this catches and what it cannot.
+
+
+def sample(data: Any) -> Any:
+    """A float itself, or an array's first element (None for an empty array)."""
+    if type(data) is float:
+        return data
+    try:
+        return data.item(0)
+    except IndexError:  # an empty array: nothing to change
+        return None
+
+
+def note_data(node: Value) -> None:
+    """Sample the data that ``node``'s backward rule will read (``record`` calls this)."""
+    parents = node._parents
+    if not node._op.reads_inputs:  # type: ignore[union-attr]
+        node._seen = (sample(node.data),)
+    elif len(parents) == 1:
+        node._seen = (sample(node.data), sample(parents[0].data))
+    else:
+        node._seen = (sample(node.data), *[sample(p.data) for p in parents])
+
+
+def check_data(node: Value) -> None:
+    """Raise InPlaceError if the data ``node``'s rule reads is not what the forward pass saw."""
+    seen: tuple[Any, ...] = getattr(node, "_seen", ())  # none if it was made a scalar
+    parents = node._parents
+    if len(seen) == 1:  # the common cases written out: only the output (tanh) ...
+        if sample(node.data) == seen[0]:
+            return
+    elif len(seen) == 2:  # ... or one input
+        if sample(node.data) == seen[0] and sample(parents[0].data) == seen[1]:
+            return
+    for v, was in zip((node, *parents), seen):  # zip: only the output for reads_inputs=False
+        now = sample(v.data)
+        if now == was or (now != now and was != was):  # equal, or nan both times
+            continue
+        what = v.name or (f"the output of {v.op}" if v._parents else f"a leaf of shape {v.shape}")
+        when = f"{node.op} made it" if v is node else f"{node.op} used it in the forward pass"
+        raise InPlaceError(
+            f"backward: {what} was changed in place after {when}: its first element was "
+            f"{was!r} and is now {now!r}. Backward reads the data as it is when it runs, so "
+            "the gradients would be wrong. Compute the forward pass again after changing the "
+            "data, or change a copy (v.data.copy()); an optimizer's step() belongs after "
+            "backward()"
+        )
 
 
 def add(a: Any, b: Any) -> Any:
@@ -159,7 +218,8 @@ def check_finite(node: Value, g: Any, sent: Any, origins: Origins) -> None:
     if not _finite(g):  # every product was finite: the seed, or a sum that overflowed
         raise AnomalyError(
             f"backward: the gradient of {node.name or node.op or 'a leaf'} is not finite: it is "
-            "where backward starts, or the gradients it received overflow when added up"
+            "where backward starts, or the gradients it received overflow when added up",
+            node,
         )
     if isinstance(sent, Exception) or not sent:
         return
@@ -175,7 +235,9 @@ def check_finite(node: Value, g: Any, sent: Any, origins: Origins) -> None:
             raise AnomalyError(
                 f"backward: the gradient that {node.op} sends to {p.name or p.op or 'a leaf'} "
                 f"is {bad} (the gradient arriving at {what} is finite){line}. Look for a "
-                "division by zero, a log or sqrt of 0 or of a negative number, or an overflow"
+                "division by zero, a log or sqrt of 0 or of a negative number, or an overflow",
+                node,
+                p,
             )
 
 

@@ -9,6 +9,8 @@ so ``except ValueError`` keeps working.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class TinygradLiteError(Exception):
     """Base class of every error tinygrad_lite raises on purpose."""
@@ -31,7 +33,17 @@ class GradientError(TinygradLiteError, RuntimeError):
 
 
 class AnomalyError(GradientError):
-    """Under ``tl.detect_anomaly()``: a backward rule made a gradient that is NaN or infinite."""
+    """Under ``tl.detect_anomaly()``: a backward rule made a gradient that is NaN or infinite.
+
+    ``value`` is the Value whose backward rule made it (or whose gradient arrived non-finite)
+    and ``parent`` the input it was sent to (None when it arrived so): ``viz.draw_backward(out,
+    mark=error)`` marks them.
+    """
+
+    def __init__(self, message: str, value: Any = None, parent: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
+        self.parent = parent
 
 
 class FunctionError(TinygradLiteError, RuntimeError):
@@ -40,3 +52,7 @@ class FunctionError(TinygradLiteError, RuntimeError):
 
 class ArgumentError(TinygradLiteError, ValueError):
     """An argument outside the values a function accepts (``p=1.5``, ``lr=-1``, ``min > max``)."""
+
+
+class InPlaceError(GradientError):
+    """Data that the forward pass read or made was changed in place before backward read it."""

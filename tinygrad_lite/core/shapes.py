@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, ShapeError
+from .errors import ArgumentError, DTypeError, ShapeError
 
 ndarray = np.ndarray
 Data = Any  # float | np.ndarray; Any keeps NumPy's operator typing out of the way
@@ -23,7 +23,7 @@ def as_data(x: Any, op: str = "Value") -> Data:
     if t is float or (t is ndarray and x.dtype.kind == "f"):
         return x
     if t is int or t is bool or isinstance(x, float):  # np.float64 is a float subclass
-        return float(x)
+        return float(x) if t is not int else to_float(x, op)
     if isinstance(x, (int, np.integer, np.bool_)) and not isinstance(x, np.ndarray):
         return float(x)
     try:
@@ -42,6 +42,17 @@ def as_data(x: Any, op: str = "Value") -> Data:
     )
 
 
+def to_float(x: int, op: str) -> float:
+    """A Python int as a float; one beyond float64's range is a named error."""
+    try:
+        return float(x)
+    except OverflowError:
+        raise ArgumentError(
+            f"{op}: an int of about {int(x.bit_length() * 0.30103) + 1} digits is beyond "
+            "float64's range (about 1.8e308); pass a smaller number, or math.inf for infinity"
+        ) from None
+
+
 def as_operand(x: Any, like: Data, op: str) -> Data:
     """Convert the non-Value side of a binary operation (a number or an array).
 
@@ -52,7 +63,7 @@ def as_operand(x: Any, like: Data, op: str) -> Data:
     if t is float:
         return x
     if t is int or t is bool:
-        return float(x)
+        return to_float(x, op)
     data = as_data(x, op)
     if type(data) is ndarray and type(like) is ndarray:
         kind = np.asarray(x).dtype.kind

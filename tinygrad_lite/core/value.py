@@ -18,13 +18,13 @@ from typing import Any, Union
 
 import numpy as np
 
-from .backward import add, check_finite, collector_paused, seed, walk
+from .backward import add, check_finite, collector_paused, note_data, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .grad_mode import anomaly_origins, grad_state
 from .ops import OPS, WITH_CONSTANT, Op
 from .ops.conv import Conv
 from .ops.fused import Kept
-from .shapes import as_data, as_operand, ndarray, shape_of
+from .shapes import as_data, as_operand, ndarray, shape_of, to_float
 
 Number = int | float
 Operand = Union["Value", Number, np.ndarray]  # noqa: UP007 (a forward reference)
@@ -57,9 +57,11 @@ class Value:
         "_op",
         "_static",
         "_seq",
+        "_seen",
         "__weakref__",
     )
     __array_ufunc__ = None  # ndarray (op) Value defers to Value's reflected operator
+    _seen: tuple[Any, ...]  # set by record only where the rule reads data (backward.note_data)
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
         if isinstance(data, Value):
@@ -71,7 +73,9 @@ class Value:
             raise DTypeError(f"Value: name={name!r} must be a string (or None)")
         self.data = as_data(data)
         self.grad: Any = None
-        self.requires_grad = bool(requires_grad)
+        if type(requires_grad) is not bool:
+            requires_grad = _flag(requires_grad, "Value", "requires_grad")
+        self.requires_grad = requires_grad
         self.name = name
         self._parents: tuple[Value, ...] = ()
         self._op: Op | None = None
@@ -149,7 +153,9 @@ class Value:
                 f"requires_grad_: only a leaf's flag can be set; this Value was made by "
                 f"{self.op!r}. Use .detach() to cut it from the graph"
             )
-        self.requires_grad = bool(requires_grad)
+        if type(requires_grad) is not bool:
+            requires_grad = _flag(requires_grad, "requires_grad_", "requires_grad")
+        self.requires_grad = requires_grad
         return self
 
     def zero_grad(self) -> None:
@@ -307,10 +313,14 @@ class Value:
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
+        if type(keepdims) is not bool:
+            keepdims = _flag(keepdims, "sum", "keepdims")
         return apply(OPS["sum"], (self._axes(axis, "sum"), keepdims), self)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
         axes = self._axes(axis, "mean")
+        if type(keepdims) is not bool:
+            keepdims = _flag(keepdims, "mean", "keepdims")
         n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         if n == 0:  # as NumPy and torch: the mean of nothing is nan, with a warning
             warnings.warn(
@@ -324,6 +334,8 @@ class Value:
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
         """Largest element(s); ties share the gradient equally."""
         axes = self._axes(axis, "max")
+        if type(keepdims) is not bool:
+            keepdims = _flag(keepdims, "max", "keepdims")
         if self.size == 0:
             raise ShapeError(f"max: Value of shape {self.shape} is empty")
         return apply(OPS["max"], (axes, keepdims), self)
@@ -337,6 +349,7 @@ class Value:
     def reshape(self, *shape: Any) -> Value:
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; one dimension may be -1."""
         new = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        new = tuple(_whole(n, "reshape", "dimension") for n in new)  # not True, 2.0 or "3"
         try:
             target = np.empty(self.shape, dtype=np.bool_).reshape(new).shape
         except (ValueError, TypeError):
@@ -370,6 +383,7 @@ class Value:
 
     def broadcast_to(self, *shape: Any) -> Value:
         new = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        new = _new_shape(new, "broadcast_to", self.dtype)
         if new == self.shape:
             return self
         try:
@@ -494,11 +508,38 @@ def _whole(x: Any, op: str, what: str) -> int:
     )
 
 
+def _flag(x: Any, op: str, what: str) -> bool:
+    """``x`` as a bool if it is one (Python or NumPy), else a named error: ``bool(x)`` would
+    take any object, and an array's truth is an error of NumPy's."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    raise ArgumentError(f"{op}: {what}={_short(x)} must be True or False, not {type(x).__name__}")
+
+
+def _new_shape(shape: tuple[Any, ...], op: str, dtype: np.dtype) -> tuple[int, ...]:
+    """A shape the user asked for, checked: whole numbers >= 0, and few enough elements for
+    NumPy to address (else NumPy's own ValueError or OverflowError leaks out)."""
+    dims = tuple(_whole(n, op, "dimension") for n in shape)
+    if any(n < 0 for n in dims):
+        raise ShapeError(f"{op}: shape {dims} has a negative dimension; dimensions are >= 0")
+    if math.prod(dims) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise ShapeError(
+            f"{op}: shape {dims} has {math.prod(dims)} elements, more than any memory can hold; "
+            "check the shape"
+        )
+    return dims
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _number(x: Any, op: str, what: str) -> float:
     """``x`` as a float if it is a real number, else a named error."""
     if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_)):
-        return float(x)
-    raise ArgumentError(f"{op}: {what} {x!r} must be a number, not {type(x).__name__}")
+        return to_float(x, f"{op}: {what}") if isinstance(x, int) else float(x)
+    raise ArgumentError(f"{op}: {what} {_short(x)} must be a number, not {type(x).__name__}")
 
 
 # ---------------------------------------------------------------- making nodes
@@ -529,6 +570,8 @@ def record(
     v._op = op
     v._static = static
     v._seq = next(_count)
+    if parents and op.reads_data and type(data) is not float:  # type: ignore[union-attr]
+        note_data(v)  # what backward will read, sampled to catch changes made in place
     if mode is not True:  # under detect_anomaly: remember the user's line
         mode.note(v)
     return v
@@ -608,11 +651,11 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
     """
     if type(b) is not Value:
         if type(b) in _NUMBER:
-            return _with_constant(op, 1, a, float(b))
+            return _with_constant(op, 1, a, b if type(b) is float else to_float(b, op.name))
         b = lift(b, a, op.name)
     elif type(a) is not Value:
         if type(a) in _NUMBER:
-            return _with_constant(op, 0, b, float(a))
+            return _with_constant(op, 0, b, a if type(a) is float else to_float(a, op.name))
         a = lift(a, b, op.name)
     need = _NEEDS_GRAD[a.requires_grad][b.requires_grad]
     try:
@@ -684,7 +727,13 @@ def _index(index: Any) -> Any:
         if isinstance(p, Value):
             p = p.data
         if isinstance(p, list):
-            p = np.asarray(p)
+            try:
+                p = np.asarray(p)
+            except ValueError:  # a ragged list
+                raise IndexingError(
+                    f"getitem: the index list {_short(p)} is ragged (its rows differ in "
+                    "length); give one list per axis, each of the same length"
+                ) from None
         if isinstance(p, ndarray) and p.dtype.kind == "f":
             if not np.all(p == np.round(p)):
                 raise IndexingError(f"getitem: float index {p!r} is not a whole number")

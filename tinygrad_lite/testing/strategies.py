@@ -33,7 +33,8 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess by the 
         "pip install hypothesis"
     ) from e
 
-from ..core import TinygradLiteError, Value
+from ..core import Value
+from .errors import StrategyError
 
 Shape = tuple[int, ...]
 ShapeLike = Union[Shape, "st.SearchStrategy[Shape]", None]
@@ -60,10 +61,6 @@ __all__ = [
     "shapes_broadcasting_to",
     "values",
 ]
-
-
-class StrategyError(TinygradLiteError, ValueError):
-    """Arguments no example can satisfy: an empty range, axes of a scalar, too few grid points."""
 
 
 # ---------------------------------------------------------------- numbers and dtypes

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core import Value
+from ..core import AnomalyError, Value, backward_steps
 from ..testing.explain import explain
 from . import render
 from .errors import DrawingError
@@ -63,6 +63,7 @@ def draw_backward(
     collapse: Sequence[Any] = (),
     max_nodes: int | None = MAX_NODES,
     frames: bool = True,
+    mark: AnomalyError | Value | None = None,
 ) -> Graph:
     """The backward graph of ``value``: its gradients, after ``value.backward()``.
 
@@ -73,6 +74,12 @@ def draw_backward(
     they apply (``x i``, ``x relu'(z)``...). A box that receives several arrows says ``sum of
     fan-out``. Raises ``GradientError`` if ``value`` has
     no gradient yet: this function draws what backward computed, it never runs it.
+
+    ``mark=``: the ``AnomalyError`` that ``tl.detect_anomaly()`` raised (or a Value): its box
+    is drawn in red with what went wrong, and so is the arrow that carried the first NaN or
+    infinite gradient. Backward stopped there, so if the output has no gradient yet the
+    drawing replays the pass from the gradient ``backward()`` starts from (1 for a single
+    number) and shows where the NaN spreads.
 
     >>> import tinygrad_lite as tl
     >>> from tinygrad_lite import viz
@@ -86,8 +93,27 @@ def draw_backward(
     """
     _check_value(value, "draw_backward")
     called = caller_names(caller_frame())
-    scene = backward_scene(value, model, collapse, max_nodes, names=called)
+    marked, steps = None, None
+    if mark is not None:
+        marked = _marked(mark)
+        if value.grad is None and value.requires_grad:  # backward stopped before the output
+            steps = backward_steps(value, catch=True)
+    scene = backward_scene(value, model, collapse, max_nodes, steps, names=called, mark=marked)
     return to_graph(_framed(scene, frames))
+
+
+def _marked(mark: Any) -> tuple[Value, Value | None, str]:
+    """(the Value to mark, the input whose arrow to mark, what to say) from ``mark=``."""
+    if isinstance(mark, AnomalyError) and isinstance(mark.value, Value):
+        if mark.parent is None:
+            return mark.value, None, "anomaly: this gradient is not finite"
+        return mark.value, mark.parent, "anomaly: sends a non-finite gradient to {}"
+    if isinstance(mark, Value):
+        return mark, None, "marked"
+    raise DrawingError(
+        f"draw_backward: mark= takes the AnomalyError that detect_anomaly raised, or a Value; "
+        f"got {type(mark).__name__}"
+    )
 
 
 def draw_gradcheck(

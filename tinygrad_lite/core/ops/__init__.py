@@ -55,8 +55,10 @@ def with_constant(op: Op, side: int) -> Op:
         need = (False, True)
         forward = lambda c, x: op.forward(need, c, x)
         backward = lambda c, g, o, x: op.backward(need, g, o, c, x)[1:]
-    rule = _CONSTANT_RULES.get((op.name, side), backward)
-    return Op(op.name, forward, rule, op.label, constant=side)
+    rule = _CONSTANT_RULES.get((op.name, side))
+    if rule is not None:  # the derivative is the constant's: no data read
+        return Op(op.name, forward, rule, op.label, constant=side, reads_data=False)
+    return Op(op.name, forward, backward, op.label, constant=side, reads_data=op.reads_data)
 
 
 # ``WITH_CONSTANT[side][name]``: the elementwise binary rows with a number on that side

@@ -262,13 +262,21 @@ def _pow_label(node: Any, k: int, xs: list[Any], text: Any) -> str:
 # ---------------------------------------------------------------- the rows
 
 BINARY = [
-    Op("add", lambda s, a, b: a + b, lambda need, g, o, a, b: (g, g), "x 1", partial=True),
+    Op(
+        "add",
+        lambda s, a, b: a + b,
+        lambda need, g, o, a, b: (g, g),
+        "x 1",
+        partial=True,
+        reads_data=False,
+    ),
     Op(
         "sub",
         lambda s, a, b: a - b,
         lambda need, g, o, a, b: (g, -g),
         ("x 1", "x -1"),
         partial=True,
+        reads_data=False,
     ),
     Op("mul", lambda s, a, b: a * b, _mul_backward, ("x {1}", "x {0}"), partial=True),
     Op("div", lambda s, a, b: div(a, b), _div_backward, ("x 1/{1}", "x -{0}/{1}^2"), partial=True),
@@ -277,18 +285,18 @@ BINARY = [
 
 ROWS = [
     *BINARY,
-    Op("neg", lambda s, x: -x, lambda s, g, o, x: (-g,), "x -1"),
+    Op("neg", lambda s, x: -x, lambda s, g, o, x: (-g,), "x -1", reads_data=False),
     # the books' linear activation, a = z, as a node of its own so a drawing shows a and da
     # (a copy of an array: the two Values must not share a buffer that one may update)
     Op(
         "identity", lambda s, x: x if type(x) is float else x.copy(), lambda s, g, o, x: (g,), "x 1"
     ),
-    Op("exp", _exp, lambda s, g, o, x: (g * o,), "x exp({0})"),
+    Op("exp", _exp, lambda s, g, o, x: (g * o,), "x exp({0})", reads_inputs=False),
     Op("log", _log, lambda s, g, o, x: (div(g, x),), "x 1/{0}"),
     Op("sqrt", _sqrt, lambda s, g, o, x: (div(g * 0.5, o),), "x 1/(2 sqrt({0}))"),
     Op("abs", lambda s, x: abs(x), lambda s, g, o, x: (g * sign(x),), "x sign({0})"),
-    Op("tanh", _tanh, lambda s, g, o, x: (g * (1.0 - o * o),), "x (1-tanh^2)"),
-    Op("sigmoid", _sigmoid, _sigmoid_backward, "x sigmoid(1-sigmoid)"),
+    Op("tanh", _tanh, lambda s, g, o, x: (g * (1.0 - o * o),), "x (1-tanh^2)", reads_inputs=False),
+    Op("sigmoid", _sigmoid, _sigmoid_backward, "x sigmoid(1-sigmoid)", reads_inputs=False),
     # erf'(x) = 2/sqrt(pi) exp(-x^2), written with rows: differentiable again
     Op(
         "erf",

@@ -59,7 +59,7 @@ def softmax(x: Any, axis: int) -> Any:
 
 
 ROWS = [
-    Op("sum", _sum, _sum_backward, "copy to every summed element"),
+    Op("sum", _sum, _sum_backward, "copy to every summed element", reads_data=False),
     Op("max", _max, _max_backward, "to the maximum (ties share)"),
     Op(
         "softmax",

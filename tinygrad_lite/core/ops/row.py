@@ -46,6 +46,11 @@ class Op(NamedTuple):
     # for a fused row: the same op built from plain rows, ``composite(static, *values)``;
     # a test holds the two equal in value and gradient
     composite: Rule | None = None
+    # whether the backward rule reads the values of its output or inputs (not only their
+    # shapes): backward then checks they were not changed in place since (backward.py);
+    # reads_inputs=False: of those, only the output's (tanh, exp, sigmoid)
+    reads_data: bool = True
+    reads_inputs: bool = True
 
 
 def number(x: Any) -> str:

@@ -30,6 +30,7 @@ STYLE: dict[str, tuple[str, str, str, str]] = {
     "module": ("#e1d5e7", "#9673a6", "filled", "1.5"),
     "group": ("#f5f5f5", "#999999", "filled,dashed", "1"),
     "failed": ("#ffcccc", "red", "rounded,filled", "3"),
+    "anomaly": ("#ffe0b2", "red", "rounded,filled,bold", "3"),
 }
 
 

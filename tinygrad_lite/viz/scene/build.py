@@ -41,6 +41,7 @@ LEGEND: dict[str, str] = {
     "module": "module, collapsed",
     "group": "repeated values, folded",
     "failed": "backward rule disagrees with finite differences",
+    "anomaly": "first NaN or infinite gradient (detect_anomaly)",
 }
 
 
@@ -123,6 +124,7 @@ def backward_scene(
     steps: list[Step] | None = None,
     failed: dict[Value, tuple[list[str], set[int]]] | None = None,
     names: Mapping[Value, str] | None = None,
+    mark: tuple[Value, Value | None, str] | None = None,
 ) -> Scene:
     """One box per step of the backward walk (``tl.backward_steps``), from ``droot`` toward
     the leaves, numbered in backward's order; one arrow per term, labelled with its local rule.
@@ -130,6 +132,9 @@ def backward_scene(
     ``steps`` is the walk to draw: by default the one ``root.backward()`` took, replayed from
     the gradient the root holds (``draw_gradcheck`` passes the walk of its own check).
     ``failed`` maps a node to lines to add and the inputs whose arrows to highlight.
+    ``mark``: (the Value whose backward rule made the first NaN or infinite gradient, the input
+    it sent it to or None, a line to add), as an ``AnomalyError`` carries them: that box and
+    arrow stand out; ``{}`` in the line becomes the input's name.
     """
     nodes = toposort([root])
     mm, where = _place(nodes, model)
@@ -146,10 +151,14 @@ def backward_scene(
     failed = failed or {}
 
     links: list[Link] = []
+    marked, marked_input = (None, None) if mark is None else mark[:2]
     for s in steps:
         bad = failed.get(s.value, ([], set()))[1]
+        sent_bad = marked is not None and s.value is marked
         links += [
-            (s.value, t.parent, t.local, t.index in bad) for t in s.terms if t.parent in drawn
+            (s.value, t.parent, t.local, t.index in bad or (sent_bad and t.parent is marked_input))
+            for t in s.terms
+            if t.parent in drawn
         ]
     fan_in: dict[Value, int] = {}
     for _, p, _, _ in links:
@@ -164,6 +173,10 @@ def backward_scene(
         if fan_in.get(v, 0) > 1:
             lines.append(f"sum of fan-out ({fan_in[v]} arrows)")
         extra = failed.get(v, ([], set()))[0]
+        if mark is not None and v is mark[0]:
+            parent = mark[1]
+            kind = "anomaly"
+            extra = [mark[2].format("" if parent is None else name(parent) or parent.op or "leaf")]
         box = Box(f"v{s.index}", title, f"#{s.index}", lines + extra, kind, where[v], v in failed)
         items.append(_Item(v, box, where[v], own(v) is None and v is not root and not extra))
     caption = [
@@ -171,6 +184,8 @@ def backward_scene(
         "arrows: the gradient flowing back, labelled with the local rule",
         "#n: the order in which backward computed the gradients",
     ]
+    if mark is not None:
+        caption.append("red box: where the first NaN or infinite gradient was made")
     describe = _describe_grads(grad_of)
     reducer = _Reducer(items, links, mm, collapse, max_nodes, describe, "d")
     return reducer.scene(caption, "RL")
