@@ -1,0 +1,124 @@
+"""Targeted tests of op rows: what the property tests of op_specs.py cannot see.
+
+The property tests compare every row's gradients with finite differences on inputs drawn away
+from kinks and ties, and do not know a row's expected output shape or label. The cases here
+pin those: ties, extreme logits, output shapes, and the labels written on backward arrows.
+Each test id starts with the row it pins, which is how ``tools/mutate_ops.py`` picks them for
+a mutant of that row (docs/testing.md, "Mutation testing of the op table").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite import Value
+from tinygrad_lite.core import local_label
+
+
+def _named(x: Any, name: str) -> Value:
+    return Value(x, name=name)
+
+
+# ---------------------------------------------------------------- labels made by functions
+
+LABELS: list[Any] = [
+    pytest.param(lambda: _named(2.0, "a") ** 2.0, ["x 2·a"], id="pow-square"),
+    pytest.param(lambda: _named(2.0, "a") ** 3.0, ["x 3·a^2"], id="pow-cube"),
+    pytest.param(
+        lambda: _named(2.0, "a") ** _named(3.0, "b"),
+        ["x b·a^(b-1)", "x (pow) ln(a)"],
+        id="pow-value_exponent",
+    ),
+    pytest.param(lambda: 2.0 ** _named(3.0, "b"), ["x (pow) ln(2)"], id="pow-number_base"),
+    pytest.param(
+        lambda: tl.weighted_sum(
+            [_named(0.5, "w1"), _named(1.0, "w2")],
+            [_named(2.0, "x1"), _named(3.0, "x2")],
+            _named(1.0, "b"),
+        ),
+        ["x x1", "x x2", "x w1", "x w2", "x 1"],
+        id="weighted_sum-bias",
+    ),
+    pytest.param(
+        lambda: tl.weighted_sum([_named(0.5, "w")], [_named(2.0, "x")]),
+        ["x x", "x w"],
+        id="weighted_sum-no_bias",
+    ),
+    pytest.param(
+        lambda: F.avg_pool2d(_named(np.ones((1, 1, 4, 6)), "x"), (2, 3)),
+        ["x 1/6 to each window"],
+        id="avg_pool2d-kernel",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, labels", LABELS)
+def test_op_rows_label_functions(make: Callable[[], Value], labels: list[str]) -> None:
+    out = make()
+    assert [local_label(out, j) for j in range(len(out.parents))] == labels
+
+
+# ---------------------------------------------------------------- ties and extremes
+
+
+@pytest.mark.parametrize(
+    "x, axis, expected",
+    [
+        pytest.param(
+            [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]],
+            1,
+            [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]],
+            id="max-ties_in_rows",
+        ),
+        pytest.param([4.0, 1.0, 4.0, 4.0], None, [1 / 3, 0.0, 1 / 3, 1 / 3], id="max-ties_in_all"),
+    ],
+)
+def test_op_rows_max_ties_share_the_gradient(x: Any, axis: Any, expected: Any) -> None:
+    # every element equal to the maximum gets an equal share (torch.amax does the same)
+    v = Value(np.array(x))
+    v.max(axis=axis).sum().backward()
+    np.testing.assert_allclose(v.grad, expected)
+
+
+@pytest.mark.parametrize("axis", [-1, 0], ids=["softmax-last_axis", "softmax-first_axis"])
+def test_op_rows_softmax_of_huge_logits_is_finite(axis: int) -> None:
+    # softmax(x) = softmax(x - max), shifted along its own axis only: rows (or columns) far
+    # apart in magnitude must not overflow nor underflow to 0/0
+    x = np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]])
+    x = x if axis == -1 else x.T
+    small = x - x.max(axis=axis, keepdims=True)
+    expected = np.exp(small) / np.exp(small).sum(axis=axis, keepdims=True)
+    np.testing.assert_allclose(Value(x).softmax(axis).data, expected, rtol=1e-12)
+    log = Value(x).log_softmax(axis).data
+    np.testing.assert_allclose(log, np.log(expected), rtol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [-1, 0], ids=["log_softmax-last_axis", "log_softmax-first_axis"])
+def test_op_rows_log_softmax_of_huge_logits_is_finite(axis: int) -> None:
+    x = np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]])
+    x = x if axis == -1 else x.T
+    small = x - x.max(axis=axis, keepdims=True)
+    expected = small - np.log(np.exp(small).sum(axis=axis, keepdims=True))
+    np.testing.assert_allclose(Value(x).log_softmax(axis).data, expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- output shapes
+
+SHAPES: list[Any] = [
+    pytest.param(lambda x: x.sum(axis=1, keepdims=True), (2, 1, 4), id="sum-keepdims"),
+    pytest.param(lambda x: x.sum(axis=(0, 2)), (3,), id="sum-axes"),
+    pytest.param(lambda x: x.max(axis=1, keepdims=True), (2, 1, 4), id="max-keepdims"),
+    pytest.param(lambda x: x.max(axis=(0, 2)), (3,), id="max-axes"),
+]
+
+
+@pytest.mark.parametrize("fn, shape", SHAPES)
+def test_op_rows_output_shapes(fn: Callable[[Value], Value], shape: tuple[int, ...]) -> None:
+    out = fn(Value(np.arange(24.0).reshape(2, 3, 4)))
+    assert out.shape == shape
