@@ -9,6 +9,7 @@ a mutant of that row (docs/testing.md, "Mutation testing of the op table").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -122,3 +123,39 @@ SHAPES: list[Any] = [
 def test_op_rows_output_shapes(fn: Callable[[Value], Value], shape: tuple[int, ...]) -> None:
     out = fn(Value(np.arange(24.0).reshape(2, 3, 4)))
     assert out.shape == shape
+
+
+# ---------------------------------------------------------------- paths the drawn domains miss
+
+# erf's domain in op_specs.py is [-3, 3]; Cody's formulas switch at |x| = 0.46875 and 4
+ERF_POINTS = np.concatenate(
+    [np.linspace(-7.5, 7.5, 301), [0.46875, 0.47, 4.0, 4.1, 4.5, 9.0, -30.0]]
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["erf-float64", "erf-float32"])
+def test_op_rows_erf_matches_math_erf_in_every_range(dtype: Any) -> None:
+    x = ERF_POINTS.astype(dtype)
+    expected = np.array([math.erf(v) for v in x.astype(np.float64)])
+    out = Value(x).erf().data
+    assert out.dtype == dtype
+    rtol = 1e-15 if dtype == np.float64 else 1e-7
+    np.testing.assert_allclose(out, expected.astype(dtype), rtol=rtol, atol=0)
+
+
+PYTHON_FLOATS: list[Any] = [
+    pytest.param(lambda x: x.relu(), [0.5, -0.5, 2.0], [0.5, 0.0, 2.0], id="relu-python_floats"),
+    pytest.param(
+        lambda x: x.leaky_relu(0.1), [0.5, -0.5], [0.5, -0.05], id="leaky_relu-python_floats"
+    ),
+    pytest.param(lambda x: x.sigmoid(), [0.0], [0.5], id="sigmoid-python_floats"),
+]
+
+
+@pytest.mark.parametrize("fn, xs, expected", PYTHON_FLOATS)
+def test_op_rows_python_float_paths(fn: Callable[[Value], Value], xs: Any, expected: Any) -> None:
+    # the rows take a separate path for Python floats; it must agree with the array path
+    for x, want in zip(xs, expected):
+        out = fn(Value(x)).data
+        assert type(out) is float and out == pytest.approx(want, rel=1e-12)
+        assert out == pytest.approx(float(fn(Value(np.array(x))).data), rel=1e-12)

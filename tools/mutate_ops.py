@@ -447,6 +447,13 @@ def report(mutants: list[Mutant]) -> str:
     return "\n".join(lines)
 
 
+def _change(diff: str) -> str:
+    """A diff without its header and line numbers: the same mutant in another run."""
+    return "\n".join(
+        line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--family", action="append", choices=FAMILIES, help="default: all")
@@ -457,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per mutant")
     parser.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     parser.add_argument("--json", type=Path, help="write every mutant's verdict here")
+    parser.add_argument(
+        "--rerun", type=Path, help="run only the mutants that survived in this --json file"
+    )
     args = parser.parse_args(argv)
 
     root = ROOT
@@ -470,6 +480,12 @@ def main(argv: list[str] | None = None) -> int:
             found = sorted(
                 random.Random(args.seed).sample(found, args.sample), key=lambda m: m.index
             )
+        if args.rerun:
+            old = json.loads(args.rerun.read_text())
+            survivors = {
+                (m["family"], _change(m["diff"])) for m in old if m["status"] == "survived"
+            }
+            found = [m for m in found if (family, _change(m.diff)) in survivors]
         for m in found:
             m.rows = rows_of(m, reach, row_family)
         mutants += found
