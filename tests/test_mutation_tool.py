@@ -99,6 +99,11 @@ def test_it_finds_the_rows_a_helper_reaches_across_families(tool: ModuleType) ->
     assert tool.rows_of(in_row, reach, family) == ["tanh"]
 
 
+def test_its_test_files_exist(tool: ModuleType) -> None:
+    for name in tool.TEST_FILES:
+        assert (ROOT / name).is_file(), name
+
+
 def test_it_picks_the_tests_of_the_changed_rows(tool: ModuleType) -> None:
     ids = [
         "tests/test_ops_property.py::test_spec_runs_the_primitives_it_claims[softmax]",

@@ -159,3 +159,24 @@ def test_op_rows_python_float_paths(fn: Callable[[Value], Value], xs: Any, expec
         out = fn(Value(x)).data
         assert type(out) is float and out == pytest.approx(want, rel=1e-12)
         assert out == pytest.approx(float(fn(Value(np.array(x))).data), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param(np.array([[0, 2], [2, 2]]), id="getitem-embedding_ids"),
+        pytest.param(np.array([[[3], [0]], [[3], [3]]]), id="scatter-embedding_ids_3d"),
+    ],
+)
+def test_op_rows_rows_picked_by_an_array_of_ids_add_up(ids: np.ndarray) -> None:
+    # an embedding's lookup: a table indexed by an integer array of 2 or more axes; the
+    # gradient of a row is the sum of the gradients of every place it was picked
+    table = Value(np.arange(12.0).reshape(4, 3))
+    picked = table[ids]  # (*ids.shape, 3)
+    np.testing.assert_array_equal(picked.data, np.arange(12.0).reshape(4, 3)[ids])
+    g = np.random.default_rng(0).standard_normal(picked.shape)
+    picked.backward(g)
+    expected = np.zeros((4, 3))
+    for pos in np.ndindex(*ids.shape):
+        expected[ids[pos]] += g[pos]
+    np.testing.assert_allclose(table.grad, expected, rtol=1e-12)

@@ -13,12 +13,12 @@ change that really does nothing (an equivalent mutant).
 What is mutated: the bodies of the functions and lambdas of ``tinygrad_lite/core/ops/<family>.py``
 (forward, backward, composite and label rules, and the helpers they call). Not mutated: string
 constants (messages, einsum subscripts, label templates: the templates are pinned by
-``tests/test_op_labels.py`` instead), module-level tables (``erf``'s coefficients), type
+``tests/test_op_rows.py`` instead), module-level tables (``erf``'s coefficients), type
 annotations, and ``row.py``/``modes.py``/``__init__.py``.
 
 Which tests run: ``tests/test_ops_property.py`` for every spec of ``tests/op_specs.py`` that
 covers a changed row (torch's comparisons deselected, so the score does not depend on an
-optional package), ``tests/test_fused.py`` for a fused row, ``tests/test_op_labels.py`` for the
+optional package), ``tests/test_fused.py`` for a fused row, ``tests/test_op_rows.py`` for the
 row's label, under the hypothesis profile ``mutation`` (few, derandomized examples: the same
 mutant gets the same verdict every run). The changed rows are found by following names: the
 row whose ``Op(...)`` holds the changed lambda, or every row whose rules reach the changed
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OPS_DIR = Path("tinygrad_lite") / "core" / "ops"
 FAMILIES = ("elementwise", "reduce", "movement", "linalg", "fused", "norm", "recurrent", "conv")
 PYTEST = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
-TEST_FILES = ("tests/test_ops_property.py", "tests/test_fused.py", "tests/test_op_labels.py")
+TEST_FILES = ("tests/test_ops_property.py", "tests/test_fused.py", "tests/test_op_rows.py")
 
 # ---------------------------------------------------------------- making mutants
 
