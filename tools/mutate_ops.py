@@ -11,16 +11,18 @@ change that really does nothing (an equivalent mutant).
     python tools/mutate_ops.py --family conv --sample 40 --seed 1 --json out.json
 
 What is mutated: the bodies of the functions and lambdas of ``tinygrad_lite/core/ops/<family>.py``
-(forward, backward, composite and label rules, and the helpers they call). Not mutated: string
-constants (messages, einsum subscripts, label templates: the templates are pinned by
-``tests/test_op_rows.py`` instead), module-level tables (``erf``'s coefficients), type
-annotations, and ``row.py``/``modes.py``/``__init__.py``.
+(forward, backward, composite and label functions, and the helpers they call). Not mutated:
+string constants (messages, mode names, label templates such as ``"x {1}"``: the tests do not
+pin them, so their mutants would all survive; a label written as a function is code, mutated
+and pinned like the rest), module-level tables (``erf``'s coefficients), type annotations,
+and ``row.py``/``modes.py``/``__init__.py``.
 
 Which tests run: ``tests/test_ops_property.py`` for every spec of ``tests/op_specs.py`` that
 covers a changed row (torch's comparisons deselected, so the score does not depend on an
-optional package), ``tests/test_fused.py`` for a fused row, ``tests/test_op_rows.py`` for the
-row's label, under the hypothesis profile ``mutation`` (few, derandomized examples: the same
-mutant gets the same verdict every run). The changed rows are found by following names: the
+optional package), ``tests/test_fused.py`` for a fused row, and the cases of
+``tests/test_op_rows.py`` whose id starts with the row's name (ties, extremes, shapes, labels),
+under the hypothesis profile ``mutation`` (few, derandomized examples: the same mutant gets the
+same verdict every run). The changed rows are found by following names: the
 row whose ``Op(...)`` holds the changed lambda, or every row whose rules reach the changed
 function (across family files); a function no row reaches runs its whole family's tests.
 """
