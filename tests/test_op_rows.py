@@ -20,6 +20,7 @@ import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.core import local_label
+from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 
 def _named(x: Any, name: str) -> Value:
@@ -203,3 +204,22 @@ def test_op_rows_a_second_backward_recomputes_the_kept_statistics(make: Any) -> 
     (again,) = tl.grad(make(x), [x], g)
     np.testing.assert_allclose(second, first, rtol=1e-12)
     np.testing.assert_allclose(again, first, rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [2], ids=["conv_transpose2d-bias_output_padding"])
+def test_op_rows_conv_transpose2d_with_bias_and_output_padding(stride: int) -> None:
+    # a non-square image and output_padding on one axis only crop rows and columns
+    # differently, and the bias's gradient sums over N, H and W
+    gen = np.random.default_rng(4)
+    y, w, b = (
+        gen.standard_normal((2, 2, 3, 2)),
+        gen.standard_normal((2, 3, 2, 3)),
+        gen.standard_normal(3),
+    )
+
+    def fn(y: Value, w: Value, b: Value) -> Value:
+        return F.conv_transpose2d(y, w, b, stride=stride, output_padding=(1, 0))
+
+    assert fn(Value(y), Value(w), Value(b)).shape == (2, 3, 7, 5)
+    assert gradcheck(fn, [y, w, b])
+    assert gradgradcheck(fn, [y, w, b])
