@@ -223,3 +223,49 @@ def test_op_rows_conv_transpose2d_with_bias_and_output_padding(stride: int) -> N
     assert fn(Value(y), Value(w), Value(b)).shape == (2, 3, 7, 5)
     assert gradcheck(fn, [y, w, b])
     assert gradgradcheck(fn, [y, w, b])
+
+
+@pytest.mark.parametrize(
+    "exponent", [0.5, Value(0.5)], ids=["pow-zero_base", "pow-zero_base_value"]
+)
+def test_op_rows_pow_of_a_zero_float_follows_ieee(exponent: Any) -> None:
+    # d/dx x^0.5 at 0 is inf, as with arrays (Python's 0.0 ** -0.5 would raise instead)
+    x = Value(0.0)
+    (x**exponent).backward()
+    assert x.grad == math.inf
+
+
+@pytest.mark.parametrize(
+    "reduction",
+    ["none", "sum"],
+    ids=["softmax_cross_entropy-rows_far_apart", "softmax_cross_entropy-rows_far_apart_sum"],
+)
+def test_op_rows_cross_entropy_of_rows_far_apart(reduction: str) -> None:
+    # one shift for the whole batch would send the second row's exponentials to 0: the row
+    # detects it and shifts each row by its own maximum
+    logits = np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]])
+    labels = np.array([1, 0])
+    z = Value(logits)
+    loss = F.cross_entropy(z, labels, reduction=reduction)
+    small = logits - logits.max(axis=-1, keepdims=True)
+    log_p = small - np.log(np.exp(small).sum(axis=-1, keepdims=True))
+    per_row = -log_p[np.arange(2), labels]
+    np.testing.assert_allclose(loss.data, per_row if reduction == "none" else per_row.sum())
+    loss.backward(np.ones(2) if reduction == "none" else 1.0)
+    np.testing.assert_allclose(z.grad, np.exp(log_p) - np.eye(3)[labels], atol=1e-12)
+
+
+@pytest.mark.parametrize("padding", [1], ids=["max_pool2d-graph_mode_dilated_padded"])
+def test_op_rows_max_pool_graph_mode_gradient_equals_raw(padding: int) -> None:
+    # create_graph=True scatters the gradient to each window's maximum by flat positions:
+    # they must land where raw mode puts them, with dilation and padding too
+    x = Value(np.random.default_rng(5).permutation(35).reshape(1, 1, 5, 7) * 0.1)  # no ties
+
+    def pool(v: Value) -> Value:
+        return F.max_pool2d(v, (2, 2), stride=(1, 2), padding=padding, dilation=(2, 3))
+
+    g = np.random.default_rng(6).standard_normal(pool(x).shape)
+    (raw,) = tl.grad(pool(x), [x], g)
+    (graph,) = tl.grad(pool(x), [x], g, create_graph=True)
+    np.testing.assert_allclose(graph.data, raw, rtol=1e-12)
+    assert gradcheck(pool, [x])
