@@ -208,8 +208,8 @@ def test_op_rows_a_second_backward_recomputes_the_kept_statistics(make: Any) -> 
 
 @pytest.mark.parametrize("stride", [2], ids=["conv_transpose2d-bias_output_padding"])
 def test_op_rows_conv_transpose2d_with_bias_and_output_padding(stride: int) -> None:
-    # a non-square image and output_padding on one axis only crop rows and columns
-    # differently, and the bias's gradient sums over N, H and W
+    # output_padding on one axis of a non-square image; the bias's gradient sums over N, H
+    # and W; in graph mode, a weight that is data gets no gradient and the input still does
     gen = np.random.default_rng(4)
     y, w, b = (
         gen.standard_normal((2, 2, 3, 2)),
@@ -223,6 +223,12 @@ def test_op_rows_conv_transpose2d_with_bias_and_output_padding(stride: int) -> N
     assert fn(Value(y), Value(w), Value(b)).shape == (2, 3, 7, 5)
     assert gradcheck(fn, [y, w, b])
     assert gradgradcheck(fn, [y, w, b])
+    yv, data, bv = Value(y), Value(w, requires_grad=False), Value(b)
+    g = gen.standard_normal((2, 3, 7, 5))
+    raw = tl.grad(fn(yv, data, bv), [yv, bv], g)
+    graph = tl.grad(fn(yv, data, bv), [yv, bv], g, create_graph=True)
+    for r, gr in zip(raw, graph):
+        np.testing.assert_allclose(gr.data, r, rtol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
             survivors = {
                 (m["family"], _change(m["diff"])) for m in old if m["status"] == "survived"
             }
-            found = [m for m in found if (family, _change(m.diff)) in survivors]
+            found = [m for m in found if (family, m.function, _change(m.diff)) in survivors]
         for m in found:
             m.rows = rows_of(m, reach, row_family)
         mutants += found
