@@ -485,7 +485,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.rerun:
             old = json.loads(args.rerun.read_text())
             survivors = {
-                (m["family"], _change(m["diff"])) for m in old if m["status"] == "survived"
+                (m["family"], m["function"], _change(m["diff"]))
+                for m in old
+                if m["status"] == "survived"
             }
             found = [m for m in found if (family, m.function, _change(m.diff)) in survivors]
         for m in found:
