@@ -8,6 +8,7 @@ testing of the op table"); this keeps the tool from rotting between runs.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -124,6 +125,7 @@ def test_it_picks_the_tests_of_the_changed_rows(tool: ModuleType) -> None:
 
 TOY_TEST = """
 import importlib.util
+import json
 
 spec = importlib.util.spec_from_file_location("toy", "tinygrad_lite/core/ops/toy.py")
 toy = importlib.util.module_from_spec(spec)
@@ -153,3 +155,19 @@ def test_a_wrong_mutant_is_killed_and_an_equivalent_one_survives(
     assert tool.score([wrong, dead]) == (1, 2, 50.0)
     text = tool.report([wrong, dead])
     assert "toy" in text and "50.0%" in text and "+    y = (x - 0.0)" in text
+
+
+def test_rerun_picks_the_survivors_of_a_previous_run(
+    tool: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (ROOT / tool.OPS_DIR / "linalg.py").read_text()
+    first, second = tool.mutants_of(source, "linalg")[:2]
+    previous = [
+        {"family": "linalg", "function": first.function, "diff": first.diff, "status": "survived"},
+        {"family": "linalg", "function": second.function, "diff": second.diff, "status": "killed"},
+    ]
+    path = tmp_path / "previous.json"
+    path.write_text(json.dumps(previous))
+    assert tool.main(["--family", "linalg", "--rerun", str(path), "--list"]) == 0
+    out = capsys.readouterr().out
+    assert f"# linalg #{first.index} " in out and out.rstrip().endswith("1 mutants")
