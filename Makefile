@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run.py
 
-# slow (an hour or more on two cores): kept out of `make test`; see docs/testing.md
+# slow (hours on two cores): kept out of `make test`; see docs/testing.md
 mutation: $(STAMP)
 	$(PY) tools/mutate_ops.py --json mutation.json
 
