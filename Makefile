@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test tour lint typecheck pytest bench clean
+.PHONY: test tour lint typecheck pytest bench mutation clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml | $(PY)
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check tinygrad_lite tests examples benchmarks
-	$(PY) -m ruff format --check tinygrad_lite tests examples benchmarks
+	$(PY) -m ruff check tinygrad_lite tests examples benchmarks tools
+	$(PY) -m ruff format --check tinygrad_lite tests examples benchmarks tools
 
 typecheck: $(STAMP)
 	$(PY) -m mypy tinygrad_lite
@@ -36,6 +36,10 @@ bench: $(STAMP)
 	@echo "installing micrograd (the reference engine of W1 and W5) into $(VENV) ..."
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run.py
+
+# slow (hours on two cores): kept out of `make test`; see docs/testing.md
+mutation: $(STAMP)
+	$(PY) tools/mutate_ops.py --json mutation.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -23,6 +23,10 @@ if settings is not None:
     settings.register_profile(
         "ci", deadline=None, max_examples=30, derandomize=True, print_blob=True
     )
+    # tools/mutate_ops.py: few examples, derandomized, so a mutant gets the same verdict each run
+    settings.register_profile(
+        "mutation", deadline=None, max_examples=6, derandomize=True, database=None
+    )
     default = "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default))
 

@@ -38,6 +38,7 @@ CASES: dict[str, list[tuple[Callable[..., Value], list[Any]]]] = {
             [0.5, -1.5, 2.0, 3.0, 1.0],
         ),
         (lambda w, x: tl.weighted_sum([w], [x]), [0.7, -2.0]),
+        (lambda w1, w2, x1, x2: tl.weighted_sum([w1, w2], [x1, x2]), [0.5, -1.5, 2.0, 3.0]),
     ],
     "softmax_cross_entropy": [
         (lambda z, r=r: F.cross_entropy(z, _labels(), reduction=r), [_array(4, 3)])

@@ -1,0 +1,277 @@
+"""Targeted tests of op rows: what the property tests of op_specs.py cannot see.
+
+The property tests compare every row's gradients with finite differences on inputs drawn away
+from kinks and ties, and do not know a row's expected output shape or label. The cases here
+pin those: ties, extreme logits, output shapes, and the labels written on backward arrows.
+Each test id starts with the row it pins, which is how ``tools/mutate_ops.py`` picks them for
+a mutant of that row (docs/testing.md, "Mutation testing of the op table").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite import Value
+from tinygrad_lite.core import local_label
+from tinygrad_lite.testing import gradcheck, gradgradcheck
+
+
+def _named(x: Any, name: str) -> Value:
+    return Value(x, name=name)
+
+
+# ---------------------------------------------------------------- labels made by functions
+
+LABELS: list[Any] = [
+    pytest.param(lambda: _named(2.0, "a") ** 2.0, ["x 2·a"], id="pow-square"),
+    pytest.param(lambda: _named(2.0, "a") ** 3.0, ["x 3·a^2"], id="pow-cube"),
+    pytest.param(
+        lambda: _named(2.0, "a") ** _named(3.0, "b"),
+        ["x b·a^(b-1)", "x (pow) ln(a)"],
+        id="pow-value_exponent",
+    ),
+    pytest.param(lambda: 2.0 ** _named(3.0, "b"), ["x (pow) ln(2)"], id="pow-number_base"),
+    pytest.param(
+        lambda: tl.weighted_sum(
+            [_named(0.5, "w1"), _named(1.0, "w2")],
+            [_named(2.0, "x1"), _named(3.0, "x2")],
+            _named(1.0, "b"),
+        ),
+        ["x x1", "x x2", "x w1", "x w2", "x 1"],
+        id="weighted_sum-bias",
+    ),
+    pytest.param(
+        lambda: tl.weighted_sum([_named(0.5, "w")], [_named(2.0, "x")]),
+        ["x x", "x w"],
+        id="weighted_sum-no_bias",
+    ),
+    pytest.param(
+        lambda: F.avg_pool2d(_named(np.ones((1, 1, 4, 6)), "x"), (2, 3)),
+        ["x 1/6 to each window"],
+        id="avg_pool2d-kernel",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, labels", LABELS)
+def test_op_rows_label_functions(make: Callable[[], Value], labels: list[str]) -> None:
+    out = make()
+    assert [local_label(out, j) for j in range(len(out.parents))] == labels
+
+
+# ---------------------------------------------------------------- ties and extremes
+
+
+@pytest.mark.parametrize(
+    "x, axis, expected",
+    [
+        pytest.param(
+            [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]],
+            1,
+            [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]],
+            id="max-ties_in_rows",
+        ),
+        pytest.param([4.0, 1.0, 4.0, 4.0], None, [1 / 3, 0.0, 1 / 3, 1 / 3], id="max-ties_in_all"),
+    ],
+)
+def test_op_rows_max_ties_share_the_gradient(x: Any, axis: Any, expected: Any) -> None:
+    # every element equal to the maximum gets an equal share (torch.amax does the same)
+    v = Value(np.array(x))
+    v.max(axis=axis).sum().backward()
+    np.testing.assert_allclose(v.grad, expected)
+
+
+@pytest.mark.parametrize("axis", [-1, 0], ids=["softmax-last_axis", "softmax-first_axis"])
+def test_op_rows_softmax_of_huge_logits_is_finite(axis: int) -> None:
+    # softmax(x) = softmax(x - max), shifted along its own axis only: rows (or columns) far
+    # apart in magnitude must not overflow nor underflow to 0/0
+    x = np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]])
+    x = x if axis == -1 else x.T
+    small = x - x.max(axis=axis, keepdims=True)
+    expected = np.exp(small) / np.exp(small).sum(axis=axis, keepdims=True)
+    np.testing.assert_allclose(Value(x).softmax(axis).data, expected, rtol=1e-12)
+    log = Value(x).log_softmax(axis).data
+    np.testing.assert_allclose(log, np.log(expected), rtol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [-1, 0], ids=["log_softmax-last_axis", "log_softmax-first_axis"])
+def test_op_rows_log_softmax_of_huge_logits_is_finite(axis: int) -> None:
+    x = np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]])
+    x = x if axis == -1 else x.T
+    small = x - x.max(axis=axis, keepdims=True)
+    expected = small - np.log(np.exp(small).sum(axis=axis, keepdims=True))
+    np.testing.assert_allclose(Value(x).log_softmax(axis).data, expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- output shapes
+
+SHAPES: list[Any] = [
+    pytest.param(lambda x: x.sum(axis=1, keepdims=True), (2, 1, 4), id="sum-keepdims"),
+    pytest.param(lambda x: x.sum(axis=(0, 2)), (3,), id="sum-axes"),
+    pytest.param(lambda x: x.max(axis=1, keepdims=True), (2, 1, 4), id="max-keepdims"),
+    pytest.param(lambda x: x.max(axis=(0, 2)), (3,), id="max-axes"),
+]
+
+
+@pytest.mark.parametrize("fn, shape", SHAPES)
+def test_op_rows_output_shapes(fn: Callable[[Value], Value], shape: tuple[int, ...]) -> None:
+    out = fn(Value(np.arange(24.0).reshape(2, 3, 4)))
+    assert out.shape == shape
+
+
+# ---------------------------------------------------------------- paths the drawn domains miss
+
+# erf's domain in op_specs.py is [-3, 3]; Cody's formulas switch at |x| = 0.46875 and 4
+ERF_POINTS = np.concatenate(
+    [np.linspace(-7.5, 7.5, 301), [0.46875, 0.47, 4.0, 4.1, 4.5, 9.0, -30.0]]
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["erf-float64", "erf-float32"])
+def test_op_rows_erf_matches_math_erf_in_every_range(dtype: Any) -> None:
+    x = ERF_POINTS.astype(dtype)
+    expected = np.array([math.erf(v) for v in x.astype(np.float64)])
+    out = Value(x).erf().data
+    assert out.dtype == dtype
+    rtol = 1e-15 if dtype == np.float64 else 1e-7
+    np.testing.assert_allclose(out, expected.astype(dtype), rtol=rtol, atol=0)
+
+
+PYTHON_FLOATS: list[Any] = [
+    pytest.param(lambda x: x.relu(), [0.5, -0.5, 2.0], [0.5, 0.0, 2.0], id="relu-python_floats"),
+    pytest.param(
+        lambda x: x.leaky_relu(0.1), [0.5, -0.5], [0.5, -0.05], id="leaky_relu-python_floats"
+    ),
+    pytest.param(lambda x: x.sigmoid(), [0.0], [0.5], id="sigmoid-python_floats"),
+]
+
+
+@pytest.mark.parametrize("fn, xs, expected", PYTHON_FLOATS)
+def test_op_rows_python_float_paths(fn: Callable[[Value], Value], xs: Any, expected: Any) -> None:
+    # the rows take a separate path for Python floats; it must agree with the array path
+    for x, want in zip(xs, expected):
+        out = fn(Value(x)).data
+        assert type(out) is float and out == pytest.approx(want, rel=1e-12)
+        assert out == pytest.approx(float(fn(Value(np.array(x))).data), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param(np.array([[0, 2], [2, 2]]), id="getitem-embedding_ids"),
+        pytest.param(np.array([[[3], [0]], [[3], [3]]]), id="scatter-embedding_ids_3d"),
+    ],
+)
+def test_op_rows_rows_picked_by_an_array_of_ids_add_up(ids: np.ndarray) -> None:
+    # an embedding's lookup: a table indexed by an integer array of 2 or more axes; the
+    # gradient of a row is the sum of the gradients of every place it was picked
+    table = Value(np.arange(12.0).reshape(4, 3))
+    picked = table[ids]  # (*ids.shape, 3)
+    np.testing.assert_array_equal(picked.data, np.arange(12.0).reshape(4, 3)[ids])
+    g = np.random.default_rng(0).standard_normal(picked.shape)
+    picked.backward(g)
+    expected = np.zeros((4, 3))
+    for pos in np.ndindex(*ids.shape):
+        expected[ids[pos]] += g[pos]
+    np.testing.assert_allclose(table.grad, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda x: F.layer_norm(x, (3,)), id="standardize-layer_norm"),
+        pytest.param(
+            lambda x: F.batch_norm(x, None, None, training=True, eps=0.1),
+            id="standardize-batch_norm",
+        ),
+    ],
+)
+def test_op_rows_a_second_backward_recomputes_the_kept_statistics(make: Any) -> None:
+    # the forward keeps 1/sqrt(var + eps) for one backward; a second backward through the
+    # same node (or a forward re-run on other inputs) must recompute it, to the same numbers
+    x = Value(np.random.default_rng(1).standard_normal((4, 3)))
+    out = make(x)
+    g = np.random.default_rng(2).standard_normal(out.shape)
+    (first,) = tl.grad(out, [x], g)
+    (second,) = tl.grad(out, [x], g)
+    (again,) = tl.grad(make(x), [x], g)
+    np.testing.assert_allclose(second, first, rtol=1e-12)
+    np.testing.assert_allclose(again, first, rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [2], ids=["conv_transpose2d-bias_output_padding"])
+def test_op_rows_conv_transpose2d_with_bias_and_output_padding(stride: int) -> None:
+    # output_padding on one axis of a non-square image; the bias's gradient sums over N, H
+    # and W; in graph mode, a weight that is data gets no gradient and the input still does
+    gen = np.random.default_rng(4)
+    y, w, b = (
+        gen.standard_normal((2, 2, 3, 2)),
+        gen.standard_normal((2, 3, 2, 3)),
+        gen.standard_normal(3),
+    )
+
+    def fn(y: Value, w: Value, b: Value) -> Value:
+        return F.conv_transpose2d(y, w, b, stride=stride, output_padding=(1, 0))
+
+    assert fn(Value(y), Value(w), Value(b)).shape == (2, 3, 7, 5)
+    assert gradcheck(fn, [y, w, b])
+    assert gradgradcheck(fn, [y, w, b])
+    yv, data, bv = Value(y), Value(w, requires_grad=False), Value(b)
+    g = gen.standard_normal((2, 3, 7, 5))
+    raw = tl.grad(fn(yv, data, bv), [yv, bv], g)
+    graph = tl.grad(fn(yv, data, bv), [yv, bv], g, create_graph=True)
+    for r, gr in zip(raw, graph):
+        np.testing.assert_allclose(gr.data, r, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "exponent", [0.5, Value(0.5)], ids=["pow-zero_base", "pow-zero_base_value"]
+)
+def test_op_rows_pow_of_a_zero_float_follows_ieee(exponent: Any) -> None:
+    # d/dx x^0.5 at 0 is inf, as with arrays (Python's 0.0 ** -0.5 would raise instead)
+    x = Value(0.0)
+    (x**exponent).backward()
+    assert x.grad == math.inf
+
+
+@pytest.mark.parametrize(
+    "reduction",
+    ["none", "sum"],
+    ids=["softmax_cross_entropy-rows_far_apart", "softmax_cross_entropy-rows_far_apart_sum"],
+)
+def test_op_rows_cross_entropy_of_rows_far_apart(reduction: str) -> None:
+    # one shift for the whole batch would send the second row's exponentials to 0: the row
+    # detects it and shifts each row by its own maximum
+    logits = np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]])
+    labels = np.array([1, 0])
+    z = Value(logits)
+    loss = F.cross_entropy(z, labels, reduction=reduction)
+    small = logits - logits.max(axis=-1, keepdims=True)
+    log_p = small - np.log(np.exp(small).sum(axis=-1, keepdims=True))
+    per_row = -log_p[np.arange(2), labels]
+    np.testing.assert_allclose(loss.data, per_row if reduction == "none" else per_row.sum())
+    loss.backward(np.ones(2) if reduction == "none" else 1.0)
+    np.testing.assert_allclose(z.grad, np.exp(log_p) - np.eye(3)[labels], atol=1e-12)
+
+
+@pytest.mark.parametrize("padding", [1], ids=["max_pool2d-graph_mode_dilated_padded"])
+def test_op_rows_max_pool_graph_mode_gradient_equals_raw(padding: int) -> None:
+    # create_graph=True scatters the gradient to each window's maximum by flat positions:
+    # they must land where raw mode puts them, with dilation and padding too
+    x = Value(np.random.default_rng(5).permutation(35).reshape(1, 1, 5, 7) * 0.1)  # no ties
+
+    def pool(v: Value) -> Value:
+        return F.max_pool2d(v, (2, 2), stride=(1, 2), padding=padding, dilation=(2, 3))
+
+    g = np.random.default_rng(6).standard_normal(pool(x).shape)
+    (raw,) = tl.grad(pool(x), [x], g)
+    (graph,) = tl.grad(pool(x), [x], g, create_graph=True)
+    np.testing.assert_allclose(graph.data, raw, rtol=1e-12)
+    assert gradcheck(pool, [x])
