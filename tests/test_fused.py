@@ -127,6 +127,9 @@ def test_a_fused_row_equals_its_composite_in_value_and_gradient(name, make, inpu
     for a, b in zip(
         tl.grad(total_a, wanted, allow_unused=True), tl.grad(total_b, wanted, allow_unused=True)
     ):
-        a = 0.0 if a is None else a
-        b = 0.0 if b is None else b
-        np.testing.assert_allclose(np.asarray(b), np.asarray(a), **tol)
+        a = np.asarray(0.0 if a is None else a)
+        b = np.asarray(0.0 if b is None else b)
+        # a second-order gradient that is zero in exact arithmetic comes out as rounding noise
+        # of the first-order terms it cancels: allow that noise, scaled by their size
+        scale = max(1.0, *(float(np.abs(np.asarray(g.data)).max(initial=0.0)) for g in first))
+        np.testing.assert_allclose(b, a, rtol=tol["rtol"], atol=tol["atol"] * scale)
