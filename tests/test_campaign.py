@@ -147,27 +147,13 @@ class Target:
     args: dict[str, st.SearchStrategy[Any]]
     named: tuple[str, ...] = ()  # names a message may use besides ``name``
     check: Callable[[Any], bool] = field(default=lambda result: True)
-    core: bool = False  # Value and its methods: the engine core, which other engineers own
-
-
-# What the campaign finds in the core (``tinygrad_lite/core/``, not this work's to change):
-# tolerated in the core's targets only, each with a reproduction below that must still fail
-# the same way (``test_known_core_findings_still_reproduce``): fix one, and that test says
-# to delete its line here.
-KNOWN_IN_CORE: dict[str, tuple[type[Exception], str, Callable[[], Any]]] = {}
-
-
-def _known_in_core(e: Exception) -> bool:
-    return any(
-        type(e) is kind and fragment in str(e) for kind, fragment, _ in KNOWN_IN_CORE.values()
-    )
 
 
 def _value_method(method: str, *, named: tuple[str, ...] = (), **args: Any) -> Target:
     def call(x: Any, **kw: Any) -> Any:
         return getattr(tl.Value(x), method)(*kw.values())
 
-    return Target(method, call, {"x": arg(small()), **args}, ("Value", *named), _is_value, True)
+    return Target(method, call, {"x": arg(small()), **args}, ("Value", *named), _is_value)
 
 
 def _is_value(result: Any) -> bool:
@@ -184,7 +170,6 @@ TARGETS: list[Target] = [
         lambda data, requires_grad, name: tl.Value(data, requires_grad, name),
         {"data": arg(small(), st.floats()), "requires_grad": arg(BOOLS), "name": arg(st.text())},
         check=_is_value,
-        core=True,
     ),
     _value_method("pow", e=arg(st.floats(-3, 3), value())),
     _value_method("leaky_relu", slope=arg(st.floats(-1, 1))),
@@ -202,7 +187,6 @@ TARGETS: list[Target] = [
         lambda x, gradient: tl.Value(x).backward(gradient),
         {"x": arg(small()), "gradient": arg(small())},
         ("Value",),
-        core=True,
     ),
     Target(
         "getitem",
@@ -210,7 +194,6 @@ TARGETS: list[Target] = [
         {"x": arg(small()), "index": arg(st.integers(-2, 1), st.just((slice(None), 1)))},
         ("index", "Value"),
         _is_value,
-        True,
     ),
     Target(
         "matmul",
@@ -218,7 +201,6 @@ TARGETS: list[Target] = [
         {"a": arg(small()), "b": arg(small((3, 2)), value((3, 2)))},
         ("Value",),
         _is_value,
-        True,
     ),
     Target(
         "add",
@@ -226,7 +208,6 @@ TARGETS: list[Target] = [
         {"a": arg(small()), "b": arg(small(), st.floats())},
         ("Value",),
         _is_value,
-        True,
     ),
     Target(
         "concat",
@@ -522,8 +503,6 @@ def attempt(target: Target, drawn: dict[str, Any]) -> None:
         )
         return
     except Exception as e:  # noqa: BLE001 - the campaign's whole point
-        if target.core and _known_in_core(e):
-            return
         pytest.fail(f"{target.name}({shown}) leaked {type(e).__name__}: {e}")
     assert target.check(result), f"{target.name}({shown}) returned {_short(result)}"
 
@@ -555,19 +534,6 @@ def test_the_campaign_covers_the_public_surface() -> None:
         "draw_forward draw_backward gradcheck"
     ).split():
         assert required in names, required
-
-
-@pytest.mark.parametrize("finding", KNOWN_IN_CORE, ids=str)
-def test_known_core_findings_still_reproduce(finding: str) -> None:
-    kind, fragment, reproduce = KNOWN_IN_CORE[finding]
-    try:
-        reproduce()
-    except kind as e:
-        assert fragment in str(e)
-        return
-    except tl.TinygradLiteError:
-        pass
-    pytest.fail(f"{finding!r} is fixed in the core: delete its entry from KNOWN_IN_CORE")
 
 
 # What the campaign once found in the core: raw Python and NumPy errors, now named ones.
