@@ -171,3 +171,9 @@ def test_rerun_picks_the_survivors_of_a_previous_run(
     assert tool.main(["--family", "linalg", "--rerun", str(path), "--list"]) == 0
     out = capsys.readouterr().out
     assert f"# linalg #{first.index} " in out and out.rstrip().endswith("1 mutants")
+
+
+def test_every_family_of_the_op_table_is_mutated(tool: ModuleType) -> None:
+    helpers = {"__init__", "row", "modes"}
+    families = {p.stem for p in (ROOT / tool.OPS_DIR).glob("*.py")} - helpers
+    assert families == set(tool.FAMILIES)

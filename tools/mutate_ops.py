@@ -49,7 +49,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS_DIR = Path("tinygrad_lite") / "core" / "ops"
-FAMILIES = ("elementwise", "reduce", "movement", "linalg", "fused", "norm", "recurrent", "conv")
+FAMILIES = (
+    "elementwise",
+    "reduce",
+    "movement",
+    "linalg",
+    "fused",
+    "norm",
+    "recurrent",
+    "attention",
+    "conv",
+)
 PYTEST = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
 TEST_FILES = ("tests/test_ops_property.py", "tests/test_fused.py", "tests/test_op_rows.py")
 
