@@ -57,6 +57,18 @@ LABELS: list[Any] = [
         ["x 1/6 to each window"],
         id="avg_pool2d-kernel",
     ),
+    pytest.param(
+        lambda: F.multi_head_attention(_named(np.ones((1, 3, 12)), "qkv"), num_heads=2),
+        ["x attention backward (q, k, v side by side)"],
+        id="attention-packed",
+    ),
+    pytest.param(
+        lambda: F.multi_head_attention(
+            *(_named(np.ones((1, 3, 4)), n) for n in "qkv"), num_heads=2
+        ),
+        ["x attention backward (q)", "x attention backward (k)", "x attention backward (v)"],
+        id="attention-separate",
+    ),
 ]
 
 
@@ -150,7 +162,48 @@ PYTHON_FLOATS: list[Any] = [
         lambda x: x.leaky_relu(0.1), [0.5, -0.5], [0.5, -0.05], id="leaky_relu-python_floats"
     ),
     pytest.param(lambda x: x.sigmoid(), [0.0], [0.5], id="sigmoid-python_floats"),
+    # far from 0 each side's formula must be the one that cannot overflow
+    pytest.param(
+        lambda x: x.sigmoid(),
+        [800.0, -800.0, 3.0],
+        [1.0, 0.0, 1 / (1 + math.exp(-3.0))],
+        id="sigmoid-python_floats_far_out",
+    ),  # fmt: skip
 ]
+
+
+# forward values on arrays: the property tests compare gradients with finite differences of
+# the row's own forward, so a forward that is wrong in a way its rule follows (-sqrt(x) and a
+# gradient of -1/(2 sqrt(x))) passes them; NumPy's functions are the reference here
+FORWARD: list[Any] = [
+    pytest.param(lambda x: x.sqrt(), np.sqrt, id="sqrt-forward"),
+    pytest.param(lambda x: x.log(), np.log, id="log-forward"),
+    pytest.param(lambda x: x.exp(), np.exp, id="exp-forward"),
+    pytest.param(lambda x: x.tanh(), np.tanh, id="tanh-forward"),
+    pytest.param(lambda x: x.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), id="sigmoid-forward"),
+    pytest.param(lambda x: x.relu(), lambda a: np.maximum(a, 0.0), id="relu-forward"),
+]
+
+
+@pytest.mark.parametrize("fn, reference", FORWARD)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_op_rows_forward_equals_numpy(fn: Any, reference: Any, dtype: Any) -> None:
+    x = np.linspace(0.05, 3.0, 12).astype(dtype) * np.array([1, -1] * 6, dtype=dtype)
+    x = np.abs(x) if reference in (np.sqrt, np.log) else x
+    out = fn(Value(x)).data
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, reference(x), rtol=1e-6 if dtype == np.float32 else 1e-14)
+    for v in x[:3].tolist():  # the Python-float path gives the same numbers
+        assert fn(Value(v)).data == pytest.approx(float(reference(np.float64(v))), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "x, expected", [(0.0, -math.inf), (-1.0, math.nan)], ids=["log-zero", "log-negative"]
+)
+def test_op_rows_log_of_a_python_float_follows_ieee(x: float, expected: float) -> None:
+    out = Value(x).log().data
+    assert type(out) is float
+    assert out == expected if not math.isnan(expected) else math.isnan(out)
 
 
 @pytest.mark.parametrize("fn, xs, expected", PYTHON_FLOATS)
