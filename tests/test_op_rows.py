@@ -328,3 +328,58 @@ def test_op_rows_max_pool_graph_mode_gradient_equals_raw(padding: int) -> None:
     (graph,) = tl.grad(pool(x), [x], g, create_graph=True)
     np.testing.assert_allclose(graph.data, raw, rtol=1e-12)
     assert gradcheck(pool, [x])
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [F.avg_pool2d, F.max_pool2d],
+    ids=["avg_pool2d-two_overlapping", "max_pool2d-two_overlapping"],
+)
+def test_op_rows_two_overlapping_windows_add_their_gradients(pool: Any) -> None:
+    # a grid of two windows along an axis that overlap (kernel 3, stride 1 on 4 pixels):
+    # the shared pixels get both windows' gradients, not one (the disjoint fast path)
+    x = np.random.default_rng(5).permutation(16).astype(np.float64).reshape(1, 1, 4, 4)
+    assert gradcheck(lambda v: pool(v, 3, stride=1), [x])
+    v = Value(x)
+    pool(v, 3, stride=1).sum().backward()
+    if pool is F.avg_pool2d:  # the centre 2x2 pixels are in all four windows
+        np.testing.assert_allclose(v.grad[0, 0, 1:3, 1:3], 4 / 9)
+
+
+@pytest.mark.parametrize("padding", [(1, 0)], ids=["avg_pool2d-graph_mode_padded"])
+def test_op_rows_avg_pool2d_graph_mode_gradient_equals_raw(padding: Any) -> None:
+    # create_graph=True takes the transposed-convolution path; it must give the raw numbers
+    gen = np.random.default_rng(6)
+    x, g = gen.standard_normal((2, 3, 6, 5)), gen.standard_normal((2, 3, 4, 2))
+    v = Value(x)
+    raw = tl.grad(F.avg_pool2d(v, 2, stride=2, padding=padding), [v], g)[0]
+    graph = tl.grad(F.avg_pool2d(v, 2, stride=2, padding=padding), [v], g, create_graph=True)[0]
+    assert np.abs(raw).max() > 0.1
+    np.testing.assert_allclose(graph.data, raw, rtol=1e-12)
+
+
+@pytest.mark.parametrize("padding", [1], ids=["conv2d-second_backward"])
+def test_op_rows_conv2d_a_second_backward_recomputes_the_kept_columns(padding: int) -> None:
+    # the forward keeps its column matrix for the weight's gradient; backward takes it, so a
+    # second backward of the same graph has to build it again and give the same gradient
+    gen = np.random.default_rng(7)
+    x, w = Value(gen.standard_normal((2, 2, 5, 5))), Value(gen.standard_normal((3, 2, 3, 3)))
+    out = F.conv2d(x, w, padding=padding)
+    g = gen.standard_normal(out.shape)
+    out.backward(g)
+    first = w.grad.copy()
+    out.backward(g)
+    np.testing.assert_allclose(w.grad, 2 * first, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 3)], ids=["softmax_cross_entropy-rows_far_apart_3d"])
+def test_op_rows_cross_entropy_of_rows_far_apart_in_a_sequence(shape: Any) -> None:
+    # (N, L, C) logits, classes on the last axis as F.cross_entropy takes them: the per-row
+    # shift still sums over the classes only
+    logits = np.array([[[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]]] * 2).reshape(shape)
+    labels = np.array([[1, 0], [2, 1]])
+    small = logits - logits.max(axis=-1, keepdims=True)
+    log_p = small - np.log(np.exp(small).sum(axis=-1, keepdims=True))
+    want = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+    out = F.cross_entropy(Value(logits), labels, reduction="none")
+    np.testing.assert_allclose(out.data, want, rtol=1e-12)
