@@ -7,7 +7,6 @@ when they run).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,6 @@ import numpy as np
 import tinygrad_lite as tl
 from tinygrad_lite import data, nn, optim
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.optional import optional_import
 from tinygrad_lite.train import History, evaluate, fit
 
 
@@ -81,15 +79,3 @@ def train(
 
 def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     return float(evaluate(model, F.cross_entropy, X, y, metrics=["accuracy"])["accuracy"])
-
-
-def figure(width: float, height: float) -> Any:
-    """A matplotlib Figure (no pyplot, no display), or MissingDependencyError."""
-    mpl_figure = optional_import("matplotlib.figure", "the CNN examples' plots", "matplotlib")
-    return mpl_figure.Figure(figsize=(width, height), layout="constrained")
-
-
-def save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import accuracy, digit_images, figure, save, small_cnn, train
+from common import accuracy, digit_images, small_cnn, train
 
 import tinygrad_lite as tl
 from tinygrad_lite import data
 from tinygrad_lite.book import plots
-from tinygrad_lite.book.runner import Plotter, arguments
+from tinygrad_lite.book.runner import Plotter, arguments, figure
+from tinygrad_lite.book.runner import save_figure as save
 
 TARGET = 0.985  # the test accuracy this network should reach
 

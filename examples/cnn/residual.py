@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import accuracy, digit_images, figure, save, train
+from common import accuracy, digit_images, train
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
-from tinygrad_lite.book.runner import Plotter, arguments
+from tinygrad_lite.book.runner import Plotter, arguments, figure
+from tinygrad_lite.book.runner import save_figure as save
 
 BLOCKS = 4  # two convolutions each
 WIDTH = 16  # channels

@@ -34,8 +34,10 @@ import numpy as np  # noqa: E402
 
 import tinygrad_lite as tl  # noqa: E402
 from tinygrad_lite import data, nn, optim  # noqa: E402
+from tinygrad_lite.book.runner import figure  # noqa: E402
+from tinygrad_lite.book.runner import save_figure as save
 from tinygrad_lite.nn import functional as F  # noqa: E402
-from tinygrad_lite.optional import MissingDependencyError, optional_import  # noqa: E402
+from tinygrad_lite.optional import MissingDependencyError  # noqa: E402
 
 TARGET = 0.95  # the held-out exact-match accuracy the default run must reach
 SYMBOLS = "0123456789+="
@@ -248,17 +250,6 @@ def train(
 
 
 # ---------------------------------------------------------------- pictures
-
-
-def figure(width: float, height: float) -> Any:
-    mpl_figure = optional_import("matplotlib.figure", "the addition example's plots", "matplotlib")
-    return mpl_figure.Figure(figsize=(width, height), layout="constrained")
-
-
-def save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
 
 
 def plot_losses(losses: list[float], path: Path) -> Path:

@@ -38,8 +38,10 @@ import numpy as np
 
 import tinygrad_lite as tl
 from tinygrad_lite import data, nn, optim
+from tinygrad_lite.book.runner import figure as _figure
+from tinygrad_lite.book.runner import save_figure as _save
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.optional import MissingDependencyError, optional_import
+from tinygrad_lite.optional import MissingDependencyError
 
 BASELINE = 1 / 6  # the mean squared error of always answering 1.0 (the variance of y)
 LEARNED = 0.05  # a model below this error has learned the task
@@ -190,17 +192,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"plots saved in {args.out}/: {', '.join(p.name for p in saved)}")
         except MissingDependencyError as e:
             print(f"(no plots: {e})")
-
-
-def _figure(width: float, height: float) -> Any:
-    mpl_figure = optional_import("matplotlib.figure", "the sequence examples' plots", "matplotlib")
-    return mpl_figure.Figure(figsize=(width, height), layout="constrained")
-
-
-def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
 
 
 def plot_gradients(gradients: dict[str, np.ndarray], path: Path) -> Path:

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..data import CATEGORIES, FEATURES
-from ..optional import optional_import
 from ..train import History, predict
 from . import curves
 from .results import TaskResult
+from .runner import figure, save_figure
 
 LABELS = {"distance_mi": "distance (miles)", "rating": "rating (stars)"}
 # the colours the classes are named after (the hot hotels red, the others blue)
@@ -31,15 +31,7 @@ CLASS_COLORS = {
 
 
 def _figure(width: float = 5.5, height: float = 4.0) -> Any:
-    mpl_figure = optional_import("matplotlib.figure", "the book's plots", "matplotlib")
-    return mpl_figure.Figure(figsize=(width, height), layout="constrained")
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return figure(width, height, "the book's plots")
 
 
 def cost_per_epoch(
@@ -70,7 +62,7 @@ def cost_per_epoch(
         ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def predictions_vs_actual(result: TaskResult, path: str | Path) -> Path:
@@ -85,7 +77,7 @@ def predictions_vs_actual(result: TaskResult, path: str | Path) -> Path:
     ax.plot([low, high], [low, high], color="grey", linestyle="--", label="perfect")
     ax.set(xlabel="actual price ($)", ylabel="predicted price ($)", title=result.task)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def regression_line(result: TaskResult, path: str | Path) -> Path:
@@ -101,7 +93,7 @@ def regression_line(result: TaskResult, path: str | Path) -> Path:
     ax.plot(xs[:, 0], prices[:, 0], color="black", label="prediction")
     ax.set(xlabel=LABELS["distance_mi"], ylabel="price ($)", title=result.task)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def decision_regions(result: TaskResult, path: str | Path, steps: int = 150) -> Path:
@@ -140,7 +132,7 @@ def decision_regions(result: TaskResult, path: str | Path, steps: int = 150) -> 
             )
     ax.set(xlabel=LABELS[FEATURES[0]], ylabel=LABELS[FEATURES[1]], title=result.task)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bars(
@@ -151,7 +143,7 @@ def bars(
     ax = fig.add_subplot()
     ax.bar(list(labels), list(values), color=[f"C{i}" for i in range(len(labels))])
     ax.set(title=title, ylabel=ylabel)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bias_variance(result: TaskResult, path: str | Path) -> Path:
@@ -166,7 +158,7 @@ def bias_variance(result: TaskResult, path: str | Path) -> Path:
     ax.set_xticks(list(sizes), [str(h) for h in sizes])
     ax.set(xlabel="hidden neurons", ylabel="dollars squared", title=result.task)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- the books' pictures of functions
@@ -186,7 +178,7 @@ def activation_curves(path: str | Path) -> Path:
         ax.set(title=name, xlabel="z")
         if k == 0:
             ax.set_ylabel("a")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def descent_steps(
@@ -209,7 +201,7 @@ def descent_steps(
         if k == 0:
             ax.set_ylabel("cost (MSE, standardized)")
         ax.legend(fontsize="small")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def cost_and_metric(
@@ -228,7 +220,7 @@ def cost_and_metric(
                 ax.plot(history.epochs, history[key], label=part)
         ax.set(xlabel="epoch", ylabel=label, title=f"{title}: {label}" if title else label)
         ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bce_curves(path: str | Path) -> Path:
@@ -240,7 +232,7 @@ def bce_curves(path: str | Path) -> Path:
     ax.plot(c["p"], c["y = 0"], color=CLASS_COLORS["not hot"], label="y = 0: -ln(1 - p)")
     ax.set(xlabel="predicted probability p", ylabel="cost", title="binary cross-entropy")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def mse_vs_cross_entropy(path: str | Path) -> Path:
@@ -252,7 +244,7 @@ def mse_vs_cross_entropy(path: str | Path) -> Path:
         ax.plot(c["w"], c[name], color=f"C{k}")
         convex = "convex" if k else "not convex"
         ax.set(xlabel="weight w of p = sigmoid(w x)", ylabel="cost", title=f"{name} ({convex})")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def prediction_plane(result: TaskResult, path: str | Path) -> Path:
@@ -269,7 +261,7 @@ def prediction_plane(result: TaskResult, path: str | Path) -> Path:
     ax.set(xlabel=LABELS["distance_mi"], ylabel=LABELS["rating"], zlabel="price ($)")
     ax.set_title(f"{result.task}: predictions")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def predictions_vs_distance(result: TaskResult, path: str | Path) -> Path:
@@ -285,7 +277,7 @@ def predictions_vs_distance(result: TaskResult, path: str | Path) -> Path:
                label="predicted (test)")  # fmt: skip
     ax.set(xlabel=LABELS["distance_mi"], ylabel="price ($)", title=result.task)
     ax.legend(fontsize="small")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion_matrix(result: TaskResult, path: str | Path, split: str = "test") -> Path:
@@ -303,4 +295,4 @@ def confusion_matrix(result: TaskResult, path: str | Path, split: str = "test") 
     ax.set_xticks(ticks, list(names))
     ax.set_yticks(ticks, list(names))
     ax.set(xlabel="predicted", ylabel="actual", title=f"confusion matrix ({split})")
-    return _save(fig, path)
+    return save_figure(fig, path)

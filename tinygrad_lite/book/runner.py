@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..optional import MissingDependencyError
+from ..optional import MissingDependencyError, optional_import
 
 
 def arguments(
@@ -70,3 +70,19 @@ class Plotter:
     def report(self) -> None:
         if self.saved:
             print(f"plots saved in {self.out}/: {', '.join(p.name for p in self.saved)}")
+
+
+def figure(width: float = 5.5, height: float = 4.0, what: str = "the plots") -> Any:
+    """A matplotlib ``Figure`` of ``width`` x ``height`` inches, made without pyplot: no
+    display and no global state, so it works on a server and inside tests alike. Raises
+    MissingDependencyError (naming ``what`` needs it) when matplotlib is not installed."""
+    mpl_figure = optional_import("matplotlib.figure", what, "matplotlib")
+    return mpl_figure.Figure(figsize=(width, height), layout="constrained")
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` (the suffix picks the format), making its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
