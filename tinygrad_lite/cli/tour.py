@@ -320,14 +320,21 @@ def _network_graphs(tour: _Tour, result: Any, section: Section) -> None:
 BIAS_VARIANCE = dict(hidden_sizes=(1, 3, 16), bootstraps=10, epochs=300)  # a few seconds
 
 
-def _baselines(tour: _Tour) -> None:
-    result = book.regression_baselines(**_epochs(tour))
+def _reported(result: Any, note: str) -> Section:
+    """Print a Zef's-guide result's report; its section of the page, with ``note``."""
     _print_report(result.report())
     section = Section(result.task, _result_rows(result))
-    section.notes.append(
+    section.notes.append(note)
+    return section
+
+
+def _baselines(tour: _Tour) -> None:
+    result = book.regression_baselines(**_epochs(tour))
+    section = _reported(
+        result,
         "Zef's guide: a network is worth its training only if it beats what needs none: the "
         "training set's mean price, and a least-squares line through the distance (MAE and "
-        "RMSE in dollars)"
+        "RMSE in dollars)",
     )
     tour.sections.append(section)
 
@@ -336,13 +343,12 @@ def _bias_variance(tour: _Tour) -> None:
     kwargs: dict[str, Any] = dict(BIAS_VARIANCE)
     kwargs.update(_epochs(tour))
     result = book.bias_variance(**kwargs)
-    _print_report(result.report())
-    section = Section(result.task, _result_rows(result))
-    section.notes.append(
+    section = _reported(
+        result,
         f"the same 2-h(ReLU)-1 network trained on {kwargs['bootstraps']} bootstrap samples of "
         f"the training hotels ({kwargs['epochs']} epochs, a small version of "
         "book.bias_variance()); on the test hotels, squared bias + variance = the runs' mean "
-        "test MSE, dollars squared"
+        "test MSE, dollars squared",
     )
     _plot(tour, section, "bias_variance", "bias_variance.png", result)
     tour.sections.append(section)
@@ -350,12 +356,11 @@ def _bias_variance(tour: _Tour) -> None:
 
 def _asymmetric(tour: _Tour) -> None:
     result = book.asymmetric_cost(**_epochs(tour))
-    _print_report(result.report())
-    section = Section(result.task, _result_rows(result))
-    section.notes.append(
+    section = _reported(
+        result,
         "a metric of your own: book.underpricing_error(y_true, y_pred) counts a price "
         "predicted too low twice; fit(metrics=[...]) records it every epoch, and shifting "
-        "the predictions up by the 2/3 quantile of the training residuals lowers it"
+        "the predictions up by the 2/3 quantile of the training residuals lowers it",
     )
     names = ("underpricing_error", "val_underpricing_error")
     title, ylabel = "underpricing error per epoch", "underpricing error (standardized price)"
