@@ -132,14 +132,10 @@ class _ConvNd(Module):
         return text if self.dtype == np.float32 else f"{text}, dtype={self.dtype}"
 
 
-class Conv1d(_ConvNd):
-    """1-d convolution over (N, C, L): ``weight`` (out, in/groups, k), ``bias`` (out,).
+class _Conv(_ConvNd):
+    """A convolution over ``_dims`` axes: what ``Conv1d`` and ``Conv2d`` share."""
 
-    >>> import numpy as np
-    >>> from tinygrad_lite import nn
-    >>> nn.Conv1d(4, 6, 3, stride=2)(np.ones((5, 4, 11), dtype=np.float32)).shape
-    (5, 6, 5)
-    """
+    _dims = 2
 
     def __init__(
         self,
@@ -154,7 +150,7 @@ class Conv1d(_ConvNd):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__(
-            1,
+            self._dims,
             in_channels,
             out_channels,
             kernel_size,
@@ -170,7 +166,19 @@ class Conv1d(_ConvNd):
         return _convolve(self, x)
 
 
-class Conv2d(_ConvNd):
+class Conv1d(_Conv):
+    """1-d convolution over (N, C, L): ``weight`` (out, in/groups, k), ``bias`` (out,).
+
+    >>> import numpy as np
+    >>> from tinygrad_lite import nn
+    >>> nn.Conv1d(4, 6, 3, stride=2)(np.ones((5, 4, 11), dtype=np.float32)).shape
+    (5, 6, 5)
+    """
+
+    _dims = 1
+
+
+class Conv2d(_Conv):
     """2-d convolution over (N, C, H, W): ``weight`` (out, in/groups, kH, kW), ``bias`` (out,).
 
     ``kernel_size``, ``stride``, ``padding`` and ``dilation`` are ints or (H, W) pairs;
@@ -186,33 +194,7 @@ class Conv2d(_ConvNd):
     ((32, 16, 3, 3), (4, 32, 14, 14))
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Size,
-        stride: Size = 1,
-        padding: Size | str = 0,
-        dilation: Size = 1,
-        groups: int = 1,
-        bias: bool = True,
-        dtype: Any = np.float32,
-    ) -> None:
-        super().__init__(
-            2,
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            dtype,
-        )
-
-    def forward(self, x: Any) -> Value:
-        return _convolve(self, x)
+    _dims = 2
 
 
 class ConvTranspose2d(_ConvNd):
