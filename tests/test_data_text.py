@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tinygrad_lite as tl
 from tinygrad_lite import data
 from tinygrad_lite.data import DataError
 
@@ -59,6 +60,9 @@ def test_char_tokenizer_maps_unseen_characters_to_unknown() -> None:
     assert len(tokens) == 4
     assert tokens.encode("abz").tolist() == [1, 2, 0]
     assert tokens.decode([1, 0]) == "a\ufffd"
+    assert tokens.decode(np.arange(1, 4)[::-1]) == "cba"  # any integer array, strided too
+    with pytest.raises(DataError, match="integer ids"):  # a Value holds floats, not ids
+        tokens.decode(tl.Value(np.array([2.0, 3.0])))
     with pytest.raises(DataError, match="ids from 0 to 9, but the vocabulary has 4 tokens"):
         tokens.decode([0, 9])
     with pytest.raises(DataError, match="give a str"):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import whole_number
+from ..core import Value
 from .errors import DataError
 from .splits import Seed, random_generator
 
@@ -188,7 +189,7 @@ class WordTokenizer:
 
 
 def _ids(owner: str, ids: Any, size: int) -> list[int]:
-    arr = np.asarray(ids.data if hasattr(ids, "data") else ids)
+    arr = np.asarray(ids.data if isinstance(ids, Value) else ids)
     if arr.dtype.kind not in "iu" or arr.ndim > 1:
         raise DataError(
             f"{owner}: ids of dtype {arr.dtype} and shape {arr.shape}; give one sequence of "
