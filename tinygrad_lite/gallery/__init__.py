@@ -1,0 +1,57 @@
+"""The gallery: every architecture the books name, trained on this engine, one exhibit each.
+
+Each module of this package trains one architecture on bundled or generated data and returns
+an ``Exhibit``: the figures it reached beside the target the issue or the book sets, the
+pictures it wrote, what the books say about the architecture, and the command that reproduces
+it. The tour (``tinygrad-lite tour``) shows every exhibit of ``EXHIBITS`` in its report; the
+programs of ``examples/`` print one exhibit each, in full.
+
+    from tinygrad_lite import gallery
+    exhibit = gallery.run("gan_ring", out="gallery_out", full=False)
+    print(exhibit.report())
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Exhibit:
+    """What one architecture learned, as the tour's report shows it."""
+
+    architecture: str  # the books' name for it: "GAN", "autoencoder", ...
+    title: str  # what was trained on what: "GAN on a ring of 8 Gaussians"
+    figures: list[tuple[str, str, str]]  # (figure, ours, target), formatted
+    pictures: list[Path] = field(default_factory=list)  # files written by run()
+    book: str = ""  # what the books say about the architecture, in our words
+    command: str = ""  # the command that reproduces the full run
+    notes: list[str] = field(default_factory=list)  # sizes, epochs, what was trimmed
+    model: Any = None  # the trained nn.Module, for the forward graph collapsed by module
+    example_input: Any = None  # a small input for that graph (a Value or an array)
+
+    def report(self) -> str:
+        """The figures as a plain-text table, as the examples print it."""
+        width = max([len(f[0]) for f in self.figures] + [6])
+        lines = [f"{self.architecture}: {self.title}", f"{'figure':<{width}}  ours  target"]
+        lines += [f"{name:<{width}}  {ours}  {target}" for name, ours, target in self.figures]
+        return "\n".join(lines + self.notes)
+
+
+# module name in this package, in the order of the report; each defines
+#     run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> Exhibit
+EXHIBITS: tuple[str, ...] = ()
+
+
+def run(
+    name: str, out: str | Path, *, full: bool = False, seed: int = 0, plots: bool = True
+) -> Exhibit:
+    """Train exhibit ``name`` (a module of this package) and write its pictures into ``out``."""
+    module = importlib.import_module(f"{__name__}.{name}")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots)
+    return result
