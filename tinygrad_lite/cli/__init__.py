@@ -3,7 +3,8 @@
     python -m tinygrad_lite graph "a=2; b=-3; c=10; L=(a*b+c).relu()" -o forward.svg
     python -m tinygrad_lite graph "a=2; b=-3; c=10; L=(a*b+c).relu()" --backward -o backward.svg
     python -m tinygrad_lite step "a=2; b=-3; c=10; L=(a*b+c).relu()" -o stepper.html
-    python -m tinygrad_lite tour --out tour_out
+    python -m tinygrad_lite tour --out tour_out            # the books' tasks, then the gallery
+    python -m tinygrad_lite tour --only-gallery --full     # every architecture, full size
 
 This module is the entry point and its argument parser; each command is a module: ``graph``
 (with ``expression``, the safe interpreter it reads expressions with), ``step`` (the
@@ -119,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=_positive, help="epochs for every task (default: the book's)")
     t.add_argument("--seeds", type=_positive, default=5, help="seeds for weight-dependent tasks")
     t.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
+    t.add_argument(
+        "--full", action="store_true", help="the gallery's exhibits at full size (minutes more)"
+    )
+    part = t.add_mutually_exclusive_group()
+    part.add_argument("--no-gallery", action="store_true", help="the books' tasks only")
+    part.add_argument("--only-gallery", action="store_true", help="the gallery only")
     t.set_defaults(run=tour.run)
     return parser
 

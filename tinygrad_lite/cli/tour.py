@@ -16,8 +16,9 @@ seeds 8 and 9), so the default run shows the book's figures wherever a seed reac
 from __future__ import annotations
 
 import argparse
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import Value, book, viz
+from .. import Value, book, gallery, viz
 from ..book import curves, plots
 from ..book.runner import Plotter
 from ..data import hotels
 from ..nn.scalar import MLP
+from ..optional import MissingDependencyError, optional_import
 from ..report import Section, write_html
 
 
@@ -44,6 +46,7 @@ class _Tour:
     steps: int = 0
     done: int = 0
     results: dict[str, Any] = field(default_factory=dict)  # slug -> the task's result
+    index: list[tuple[str, str]] = field(default_factory=list)  # the report's links: text, anchor
 
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
@@ -58,9 +61,13 @@ class _Tour:
         path = self.out / f"{name}.svg"
         viz.render_svg(graph, path)
         self.written.append(path)
-        section.images.append(path.name)
+        section.images.append(self.relative(path))
         if link:
             section.links[path.name] = link
+
+    def relative(self, path: Path) -> str:
+        """``path`` as the report links it: relative to the report's folder."""
+        return Path(os.path.relpath(path, self.out)).as_posix()
 
     def stepper(self, name: str, page: viz.Stepper) -> str:
         """Save a stepper page beside the report; its file name, for links."""
@@ -114,12 +121,38 @@ STANDARDIZED = (
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train every task of ``TASKS``, then measure the fraud example and write the report."""
+    """Train every task of ``TASKS``, measure the fraud example, train the gallery's exhibits
+    and write the report."""
     plotter = Plotter(args.out, enabled=not args.no_plots, indent="      ")
     tour = _Tour(args.out, args.epochs, max(1, args.seeds), plotter)
     tour.out.mkdir(parents=True, exist_ok=True)
-    # worked examples, the tasks, pictures, fraud, Zef's guide, the report
-    tour.steps = len(TASKS) + 4 + len(ZEF)
+    books = not args.only_gallery
+    exhibits = () if args.no_gallery else gallery.EXHIBITS
+    # worked examples, the tasks, pictures, fraud, Zef's guide; the gallery; the report
+    tour.steps = (len(TASKS) + 3 + len(ZEF) if books else 0) + len(exhibits) + 1
+    if books:
+        _books(tour)
+    if exhibits:
+        _gallery(tour, exhibits, full=args.full)
+    with tour.step("the report"):
+        seeds = _seed_list(list(range(tour.seeds)))
+        settings = (
+            f"epochs: {tour.epochs or 'as in the book'}; seeds: {seeds}, and for a task the "
+            "seeds docs/book.md names as reaching the book's figures"
+            if books
+            else "the gallery only (tinygrad-lite tour --only-gallery)"
+        )
+        index = write_html(tour.out / "index.html", tour.sections, settings, tour.index)
+        tour.written.append(index)
+    print(f"\nwrote {len(tour.written)} files in {tour.out}/:")
+    for path in tour.written:
+        print(f"  {path}")
+    print(f"open {index} to read the report")
+    return 0
+
+
+def _books(tour: _Tour) -> None:
+    """The books' part of the tour: worked examples, tasks, pictures, fraud, Zef's guide."""
     with tour.step("the books' worked examples"):
         _worked_examples(tour)
     for task in TASKS:
@@ -134,19 +167,6 @@ def run(args: argparse.Namespace) -> int:
     for label, run_zef in ZEF:
         with tour.step(label):
             run_zef(tour)
-    with tour.step("the report"):
-        seeds = _seed_list(list(range(tour.seeds)))
-        settings = (
-            f"epochs: {tour.epochs or 'as in the book'}; seeds: {seeds}, and for a task the "
-            "seeds docs/book.md names as reaching the book's figures"
-        )
-        index = write_html(tour.out / "index.html", tour.sections, settings)
-        tour.written.append(index)
-    print(f"\nwrote {len(tour.written)} files in {tour.out}/:")
-    for path in tour.written:
-        print(f"  {path}")
-    print(f"open {index} to read the report")
-    return 0
 
 
 def _run_task(tour: _Tour, task: _Task) -> None:
@@ -456,3 +476,90 @@ def _picture(
     if path is not None:
         tour.written.append(path)
         section.images.append(path.name)
+
+
+# ---------------------------------------------------------------- the gallery
+
+GALLERY_FOLDER = "gallery"  # inside --out: the exhibits' pictures and forward graphs
+
+
+def _gallery(tour: _Tour, names: Sequence[str], full: bool) -> None:
+    """One step and one section per exhibit of ``names`` (modules of tinygrad_lite.gallery),
+    after a section that lists them all with their figures."""
+    summary = Section(
+        "Gallery: every architecture the books name, trained on this engine",
+        [["architecture", "figure", "ours", "target", "seconds"]],
+        anchor="gallery",
+    )
+    summary.notes.append(
+        ("full-size runs (tinygrad-lite tour --full)" if full else
+         "quick runs, trimmed so that the tour stays short (tinygrad-lite tour --full, or each "
+         "section's command, runs the full size)")
+        + "; each section shows the figure beside its target, the picture, what the books say "
+        "about the architecture, the command that reproduces it and its forward graph, one box "
+        "per module"
+    )  # fmt: skip
+    tour.sections.append(summary)
+    tour.index.append((summary.title, summary.anchor))
+    plots = tour.plotter.enabled and _matplotlib_installed()
+    for name in names:
+        with tour.step(f"gallery: {name}"):
+            start = time.perf_counter()
+            section = _exhibit(tour, name, full, plots)
+            seconds = time.perf_counter() - start
+        tour.sections.append(section)
+        tour.index.append((section.title, section.anchor))
+        figures = section.rows[1:] or [["-", "-", "-"]]
+        for k, (figure, ours, target) in enumerate(figures):
+            first = section.title.split(":")[0] if k == 0 else ""
+            summary.rows.append([first, figure, ours, target, f"{seconds:.1f}" if k == 0 else ""])
+
+
+def _exhibit(tour: _Tour, name: str, full: bool, plots: bool) -> Section:
+    """Train the exhibit ``name``; its section: figures, pictures, the books' words, the
+    command and the forward graph collapsed by module."""
+    folder = tour.out / GALLERY_FOLDER
+    try:
+        exhibit = gallery.run(name, folder, full=full, seed=0, plots=plots)
+    except MissingDependencyError as e:  # an optional package the exhibit needs
+        print(f"      skipped: {e}", flush=True)
+        return Section(f"{name}: skipped", notes=[str(e)], anchor=f"gallery-{name}")
+    _print_report(exhibit.report())
+    section = Section(
+        f"{exhibit.architecture}: {exhibit.title}",
+        [["figure", "ours", "target"], *[list(f) for f in exhibit.figures]],
+        anchor=f"gallery-{name}",
+    )
+    section.notes.append(f"what the books say: {exhibit.book}")
+    section.notes += exhibit.notes
+    section.notes.append(f"reproduce it: {exhibit.command}")
+    for picture in exhibit.pictures:
+        tour.written.append(Path(picture))
+        section.images.append(tour.relative(Path(picture)))
+    if exhibit.model is not None and exhibit.example_input is not None:
+        output = _first_value(exhibit.model(exhibit.example_input))
+        output.name = "output"
+        model = exhibit.model
+        graph = viz.draw_forward(output, model=model, collapse=model.children() or [model])
+        tour.draw(f"{GALLERY_FOLDER}/{name}_forward", graph, section)
+        section.notes.append(
+            "the graph: the trained model's forward pass on a small input, one box per module "
+            "(its parameters and the range of the values it made)"
+        )
+    return section
+
+
+def _first_value(output: Any) -> Value:
+    """A model's output, or the first Value of a tuple of outputs (e.g. a VAE's)."""
+    if isinstance(output, (tuple, list)):
+        return next(v for v in output if isinstance(v, Value))
+    return output  # type: ignore[no-any-return]
+
+
+def _matplotlib_installed() -> bool:
+    try:
+        optional_import("matplotlib", "the gallery's pictures", "matplotlib")
+    except MissingDependencyError as e:
+        print(f"      (no pictures: {e})", flush=True)
+        return False
+    return True

@@ -36,10 +36,14 @@ class Section:
     images: list[str] = field(default_factory=list)  # file names beside the page
     notes: list[str] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)  # image -> the page it opens
+    anchor: str = ""  # the heading's id, for links such as the index's ("#gallery")
 
 
-def html_page(sections: Sequence[Section], settings: str) -> str:
-    """The page: the heading, ``settings`` (how the numbers were made), then each section."""
+def html_page(
+    sections: Sequence[Section], settings: str, index: Sequence[tuple[str, str]] = ()
+) -> str:
+    """The page: the heading, ``settings`` (how the numbers were made), the ``index`` (one
+    link a line: its text and the anchor of the section it opens), then each section."""
     e = html.escape
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{TITLE}</title>",
@@ -47,8 +51,13 @@ def html_page(sections: Sequence[Section], settings: str) -> str:
         f"</head><body><h1>{HEADING}</h1>",
         f"<p>{e(settings)}</p>",
     ]
+    if index:
+        parts.append("<nav><ul>")
+        parts += [f"<li><a href='#{e(anchor)}'>{e(text)}</a></li>" for text, anchor in index]
+        parts.append("</ul></nav>")
     for s in sections:
-        parts.append(f"<h2>{e(s.title)}</h2>")
+        anchor = f" id='{e(s.anchor)}'" if s.anchor else ""
+        parts.append(f"<h2{anchor}>{e(s.title)}</h2>")
         parts += [f"<p>{e(n)}</p>" for n in s.notes]
         if s.rows:
             head, *body = s.rows
@@ -63,8 +72,13 @@ def html_page(sections: Sequence[Section], settings: str) -> str:
     return "\n".join(parts)
 
 
-def write_html(path: str | Path, sections: Sequence[Section], settings: str) -> Path:
-    """Write ``html_page(sections, settings)`` to ``path`` (UTF-8) and return the path."""
+def write_html(
+    path: str | Path,
+    sections: Sequence[Section],
+    settings: str,
+    index: Sequence[tuple[str, str]] = (),
+) -> Path:
+    """Write ``html_page(sections, settings, index)`` to ``path`` (UTF-8) and return it."""
     path = Path(path)
-    path.write_text(html_page(sections, settings), encoding="utf-8")
+    path.write_text(html_page(sections, settings, index), encoding="utf-8")
     return path
