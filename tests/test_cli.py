@@ -99,9 +99,13 @@ def test_a_bad_expression_exits_with_a_message(tmp_path):
 
 def test_the_tour_writes_a_report(tmp_path):
     out = tmp_path / "tour"
-    done = run("tour", "--out", str(out), "--epochs", "3", "--seeds", "2", cwd=tmp_path)
+    # the books' part only: tests/test_gallery.py tests the gallery's part
+    done = run(
+        "tour", "--out", str(out), "--epochs", "3", "--seeds", "2", "--no-gallery", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert "[1/14]" in done.stdout and "[14/14] the report" in done.stdout  # progress
+    assert "gallery" not in done.stdout
     assert f"open {out / 'index.html'}" in done.stdout
     for name in ("ch1_neuron", "ch2_network"):
         for side in ("forward", "backward"):

@@ -32,3 +32,16 @@ def test_a_picture_can_open_its_stepper_page():
     link = "<a href='net&#x27;s page.html' title='step through it'><img src='net.svg'"
     assert link in page
     assert "<img src='plot.png' alt='plot.png'>" in page and page.count("<a href") == 1
+
+
+def test_the_index_links_to_the_sections_anchors():
+    sections = [Section("Chapter 1"), Section("Gallery <all>", anchor="gallery")]
+    index = [("Gallery <all>", "gallery"), ("a CNN's 'filters'", "gallery-cnn")]
+    page = html_page(sections, settings="", index=index)
+    assert "<h2>Chapter 1</h2>" in page  # no anchor, no id
+    assert "<h2 id='gallery'>Gallery &lt;all&gt;</h2>" in page
+    nav = page[page.index("<nav>") : page.index("</nav>") + len("</nav>")]
+    links = [(a.get("href"), a.text) for a in ET.fromstring(nav).iter("a")]
+    assert links == [("#gallery", "Gallery <all>"), ("#gallery-cnn", "a CNN's 'filters'")]
+    assert page.index("</nav>") < page.index("<h2>Chapter 1</h2>")
+    assert "<nav>" not in html_page(sections, settings="")  # no index, no list

@@ -491,14 +491,17 @@ def _gallery(tour: _Tour, names: Sequence[str], full: bool) -> None:
         [["architecture", "figure", "ours", "target", "seconds"]],
         anchor="gallery",
     )
+    size = (
+        "full-size runs (tinygrad-lite tour --full)"
+        if full
+        else "quick runs, trimmed so that the tour stays short (tinygrad-lite tour --full, or "
+        "each section's command, runs them at full size)"
+    )
     summary.notes.append(
-        ("full-size runs (tinygrad-lite tour --full)" if full else
-         "quick runs, trimmed so that the tour stays short (tinygrad-lite tour --full, or each "
-         "section's command, runs the full size)")
-        + "; each section shows the figure beside its target, the picture, what the books say "
-        "about the architecture, the command that reproduces it and its forward graph, one box "
-        "per module"
-    )  # fmt: skip
+        f"{size}; each section shows the figure beside its target, the picture, what the books "
+        "say about the architecture, the command that reproduces it and its forward graph, "
+        "one box per module"
+    )
     tour.sections.append(summary)
     tour.index.append((summary.title, summary.anchor))
     plots = tour.plotter.enabled and _matplotlib_installed()
@@ -536,10 +539,10 @@ def _exhibit(tour: _Tour, name: str, full: bool, plots: bool) -> Section:
     for picture in exhibit.pictures:
         tour.written.append(Path(picture))
         section.images.append(tour.relative(Path(picture)))
-    if exhibit.model is not None and exhibit.example_input is not None:
-        output = _first_value(exhibit.model(exhibit.example_input))
+    model, example = exhibit.model, exhibit.example_input
+    output = None if model is None or example is None else _first_value(model(example))
+    if output is not None:
         output.name = "output"
-        model = exhibit.model
         graph = viz.draw_forward(output, model=model, collapse=model.children() or [model])
         tour.draw(f"{GALLERY_FOLDER}/{name}_forward", graph, section)
         section.notes.append(
@@ -549,11 +552,10 @@ def _exhibit(tour: _Tour, name: str, full: bool, plots: bool) -> Section:
     return section
 
 
-def _first_value(output: Any) -> Value:
+def _first_value(output: Any) -> Value | None:
     """A model's output, or the first Value of a tuple of outputs (e.g. a VAE's)."""
-    if isinstance(output, (tuple, list)):
-        return next(v for v in output if isinstance(v, Value))
-    return output  # type: ignore[no-any-return]
+    outputs = output if isinstance(output, (tuple, list)) else (output,)
+    return next((v for v in outputs if isinstance(v, Value)), None)
 
 
 def _matplotlib_installed() -> bool:

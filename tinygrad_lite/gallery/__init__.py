@@ -13,7 +13,10 @@ programs of ``examples/`` print one exhibit each, in full.
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,3 +63,24 @@ def run(
     folder.mkdir(parents=True, exist_ok=True)
     result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots)
     return result
+
+
+def main(name: str, argv: Sequence[str] | None = None, description: str | None = None) -> Exhibit:
+    """The program of ``examples/gallery/<name>.py``: its flags (``--full``, ``--seed``,
+    ``--out DIR``, ``--no-plots``), the run, and its report and pictures printed."""
+    first_line = description.strip().splitlines()[0] if description else None
+    parser = argparse.ArgumentParser(description=first_line)
+    parser.add_argument("--full", action="store_true", help="the full-size run (slower)")
+    parser.add_argument("--seed", type=int, default=0, help="draws the weights and the data")
+    parser.add_argument(
+        "--out", type=Path, default=Path("gallery_out"), help="folder for the pictures"
+    )
+    parser.add_argument("--no-plots", action="store_true", help="print the figures only")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    exhibit = run(name, args.out, full=args.full, seed=args.seed, plots=not args.no_plots)
+    print(exhibit.report())
+    print(f"took {time.perf_counter() - start:.1f} s ({'full' if args.full else 'quick'} mode)")
+    for picture in exhibit.pictures:
+        print(f"wrote {picture}")
+    return exhibit

@@ -16,6 +16,7 @@ form the anti-diagonal: position i reads position L-1-i.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,21 @@ from tinygrad_lite.nn import functional as F
 
 from . import Exhibit
 
+
+@dataclass(frozen=True)
+class Size:
+    """How big a run is: quick (the tour) or full."""
+
+    length: int  # symbols per row
+    symbols: int  # kinds of symbol
+    d_model: int
+    heads: int
+    steps: int  # batches of training
+
+
 TARGET = 0.95  # held-out exact match: every symbol of the row right
-QUICK = dict(length=10, symbols=10, d_model=32, heads=1, steps=150)  # a few seconds
-FULL = dict(length=20, symbols=20, d_model=64, heads=2, steps=600)
+QUICK = Size(length=10, symbols=10, d_model=32, heads=1, steps=150)  # a few seconds
+FULL = Size(length=20, symbols=20, d_model=64, heads=2, steps=600)
 BATCH = 64
 LR = 5e-3
 
@@ -90,16 +103,16 @@ def exact_match(model: Reverser, X: np.ndarray, Y: np.ndarray) -> tuple[float, f
 def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> Exhibit:
     """Train the reverser, measure its held-out exact match, draw its attention."""
     size = FULL if full else QUICK
-    length, symbols = size["length"], size["symbols"]
+    length, symbols = size.length, size.symbols
     X_test, Y_test = reversal_rows(1000, length, symbols, seed=seed + 1_000)
     tl.manual_seed(seed)
     vocab = symbols + 1  # id 0 (copy_task's blank) never occurs in a row, but has a score
-    model = Reverser(vocab, length, size["d_model"], size["heads"])
+    model = Reverser(vocab, length, size.d_model, size.heads)
     optimizer = optim.Adam(model.parameters(), lr=LR)
     gen = np.random.default_rng(seed)
     losses = []
     start = time.perf_counter()
-    for _ in range(size["steps"]):
+    for _ in range(size.steps):
         X, Y = reversal_rows(BATCH, length, symbols, seed=gen)
         loss = F.cross_entropy(model(X).reshape(-1, vocab), Y.reshape(-1))  # every position
         optimizer.zero_grad()
@@ -124,15 +137,15 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
         book=BOOK,
         command="python examples/gallery/attention.py --full",
         notes=[
-            f"{symbols} symbols, rows of {length}; d_model {size['d_model']}, "
-            f"{size['heads']} head(s), feed-forward {2 * size['d_model']}, {n_params:,} "
-            f"parameters; Adam (lr {LR:g}), {size['steps']} batches of {BATCH} fresh rows "
+            f"{symbols} symbols, rows of {length}; d_model {size.d_model}, "
+            f"{size.heads} head(s), feed-forward {2 * size.d_model}, {n_params:,} "
+            f"parameters; Adam (lr {LR:g}), {size.steps} batches of {BATCH} fresh rows "
             f"(final loss {losses[-1]:.3f}), tested on 1,000 other rows: {seconds:.1f} s"
             + (
                 ""
                 if full
-                else f" (quick mode; --full: {FULL['symbols']} symbols, rows of "
-                f"{FULL['length']}, {FULL['heads']} heads, {FULL['steps']} batches)"
+                else f" (quick mode; --full: {FULL.symbols} symbols, rows of "
+                f"{FULL.length}, {FULL.heads} heads, {FULL.steps} batches)"
             ),
         ],
         model=model,

@@ -13,6 +13,7 @@ feature map each makes of one test digit.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,19 @@ from tinygrad_lite.train import fit, predict
 
 from . import Exhibit
 
+
+@dataclass(frozen=True)
+class Size:
+    """How big a run is: quick (the tour) or full."""
+
+    channels: tuple[int, int]  # filters of the two conv layers
+    epochs: int
+    shift: bool  # shift each batch by up to a pixel (augmentation)
+
+
 TARGET = 0.98  # test accuracy (examples/cnn/digits_cnn.py reaches 98.5% in 30 epochs)
-QUICK = dict(channels=(8, 16), epochs=20, shift=False)  # a few seconds
-FULL = dict(channels=(16, 32), epochs=30, shift=True)
+QUICK = Size(channels=(8, 16), epochs=20, shift=False)  # a few seconds
+FULL = Size(channels=(16, 32), epochs=30, shift=True)
 
 BOOK = (
     "Convolutional networks are the books' answer to images: instead of one weight per pixel, "
@@ -68,8 +79,8 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
     size = FULL if full else QUICK
     X_train, y_train, X_test, y_test = digit_images(seed)
     tl.manual_seed(seed)
-    model = small_cnn(size["channels"])
-    transform = data.RandomCrop(8, padding=1) if size["shift"] else None
+    model = small_cnn(size.channels)
+    transform = data.RandomCrop(8, padding=1) if size.shift else None
     loader = data.DataLoader(
         X_train, y_train, batch_size=64, shuffle=True, seed=seed, transform=transform
     )
@@ -79,7 +90,7 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
         F.cross_entropy,
         optim.Adam(model.parameters(), lr=2e-3),
         loader,
-        epochs=size["epochs"],
+        epochs=size.epochs,
         seed=seed,
         verbose=False,
     )
@@ -88,7 +99,7 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
     pictures = []
     if plots:
         pictures.append(plot_filters(model, X_test[0], out / "cnn_filters.png"))
-    c1, c2 = size["channels"]
+    c1, c2 = size.channels
     n_params = sum(p.size for p in model.parameters())
     return Exhibit(
         architecture="convolutional network (CNN)",
@@ -99,14 +110,14 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
         command="python examples/gallery/cnn.py --full",
         notes=[
             f"conv {c1} -> conv {c2} (3x3, ReLU) -> max-pool 2x2 -> dense 64 -> 10, "
-            f"{n_params:,} parameters; Adam (lr 2e-3), batches of 64, {size['epochs']} epochs"
-            + (", each batch shifted by up to a pixel" if size["shift"] else "")
+            f"{n_params:,} parameters; Adam (lr 2e-3), batches of 64, {size.epochs} epochs"
+            + (", each batch shifted by up to a pixel" if size.shift else "")
             + f" on {len(y_train)} digits, tested on {len(y_test)}: {seconds:.1f} s"
             + (
                 ""
                 if full
-                else f" (quick mode; --full: {FULL['channels'][0]} and "
-                f"{FULL['channels'][1]} filters, {FULL['epochs']} epochs with shifts)"
+                else f" (quick mode; --full: {FULL.channels[0]} and "
+                f"{FULL.channels[1]} filters, {FULL.epochs} epochs with shifts)"
             ),
         ],
         model=model,
@@ -115,23 +126,32 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
 
 
 def plot_filters(model: Any, image: np.ndarray, path: Path) -> Path:
-    """The first conv layer's filters (middle row, red +, blue -) and the feature map each
-    makes of ``image`` after the ReLU (bottom row): bright where its pattern is found."""
+    """Left: one test digit. Right: the first conv layer's filters (red +, blue -), each
+    above the feature map it makes of the digit after the ReLU: bright where its pattern is
+    found. Eight filters a row."""
     conv, relu = model[0], model[1]
     with tl.no_grad():
         maps = relu(conv(tl.Value(image[None], requires_grad=False))).data[0]  # (c1, 8, 8)
     filters = conv.weight.data[:, 0]  # (c1, 3, 3)
     n = len(filters)
-    fig = figure(max(6.0, 1.0 * n), 3.4, "the gallery's pictures")
-    axes: Any = fig.subplots(3, n)
-    for ax in axes.ravel():
-        ax.set_axis_off()
-    axes[0, 0].imshow(image[0], cmap="gray_r")
-    axes[0, 0].set_title("the digit", fontsize=8)
+    columns = min(n, 8)
+    rows = -(-n // columns)  # each row of filters has a row of maps beneath it
+    fig = figure(1.0 * columns + 2.2, 2.0 * rows + 0.5, "the gallery's pictures")
+    left, right = fig.subfigures(1, 2, width_ratios=[2.0, 1.0 * columns])
+    ax = left.subplots()
+    ax.imshow(image[0], cmap="gray_r")
+    ax.set_axis_off()
+    ax.set_title("a test digit", fontsize=9)
+    axes: Any = right.subplots(2 * rows, columns, squeeze=False)
+    for cell in axes.ravel():
+        cell.set_axis_off()
     top = float(abs(filters).max())
     for k in range(n):
-        axes[1, k].imshow(filters[k], cmap="RdBu_r", vmin=-top, vmax=top)
-        axes[1, k].set_title(f"filter {k}", fontsize=7)
-        axes[2, k].imshow(maps[k], cmap="viridis")
-    fig.suptitle("learned 3x3 filters of the first layer (red +, blue -) and their feature maps")
+        row, col = divmod(k, columns)
+        axes[2 * row, col].imshow(filters[k], cmap="RdBu_r", vmin=-top, vmax=top)
+        axes[2 * row, col].set_title(f"filter {k}", fontsize=7)
+        axes[2 * row + 1, col].imshow(maps[k], cmap="viridis")
+    fig.suptitle(
+        "learned 3x3 filters of the first layer (red +, blue -), each above its feature map"
+    )
     return save_figure(fig, path)

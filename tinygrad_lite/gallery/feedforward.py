@@ -11,6 +11,7 @@ picture: the accuracy per epoch (training and test), and the test digits it stil
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,18 @@ from tinygrad_lite.train import History, fit, predict
 
 from . import Exhibit
 
+
+@dataclass(frozen=True)
+class Size:
+    """How big a run is: quick (the tour) or full."""
+
+    hidden: int  # units in each of the two hidden layers
+    epochs: int
+
+
 TARGET = 0.95  # test accuracy: a dense net beats Deep Learning Illustrated's shallow one (86%)
-QUICK = dict(hidden=64, epochs=20)  # about a second of training
-FULL = dict(hidden=128, epochs=40)
+QUICK = Size(hidden=64, epochs=20)  # about a second of training
+FULL = Size(hidden=128, epochs=40)
 
 BOOK = (
     "The books' first network: layers of neurons, each a weighted sum of every output of the "
@@ -62,14 +72,14 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
     size = FULL if full else QUICK
     X_train, y_train, X_test, y_test = digit_split(seed)
     tl.manual_seed(seed)
-    model = mlp(size["hidden"])
+    model = mlp(size.hidden)
     start = time.perf_counter()
     history = fit(
         model,
         F.cross_entropy,
         optim.Adam(model.parameters(), lr=3e-3),
         (X_train, y_train),
-        epochs=size["epochs"],
+        epochs=size.epochs,
         batch_size=64,
         validation_data=(X_test, y_test),
         metrics=["accuracy"],
@@ -99,14 +109,10 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
         book=BOOK,
         command="python examples/gallery/feedforward.py --full",
         notes=[
-            f"64-{size['hidden']}-{size['hidden']}-10 with ReLU, {n_params:,} parameters; Adam "
-            f"(lr 3e-3), batches of 64, {size['epochs']} epochs on {len(y_train)} digits, "
+            f"64-{size.hidden}-{size.hidden}-10 with ReLU, {n_params:,} parameters; Adam "
+            f"(lr 3e-3), batches of 64, {size.epochs} epochs on {len(y_train)} digits, "
             f"tested on {len(y_test)}: {seconds:.1f} s"
-            + (
-                ""
-                if full
-                else f" (quick mode; --full: {FULL['hidden']} units, {FULL['epochs']} epochs)"
-            ),
+            + ("" if full else f" (quick mode; --full: {FULL.hidden} units, {FULL.epochs} epochs)"),
         ],
         model=model,
         example_input=tl.Value(X_test[:2], requires_grad=False),

@@ -16,6 +16,7 @@ held-out error of both during training, and each one's answers against the true 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,21 @@ from tinygrad_lite.nn import functional as F
 
 from . import Exhibit
 
+
+@dataclass(frozen=True)
+class Size:
+    """How big a run is: quick (the tour) or full."""
+
+    length: int  # steps per sequence: the gap the first number must cross
+    hidden: int
+    steps: int  # batches of training
+    lr: float
+
+
 BASELINE = 1 / 6  # the mean squared error of always answering 1.0 (the variance of the sum)
 LEARNED = 0.05  # below this the network has learned the task
-QUICK = dict(length=20, hidden=16, steps=500, lr=0.02)  # about 10 s for both networks
-FULL = dict(length=50, hidden=32, steps=1500, lr=0.01)
+QUICK = Size(length=20, hidden=16, steps=500, lr=0.02)  # about 10 s for both networks
+FULL = Size(length=50, hidden=32, steps=1500, lr=0.01)
 BATCH = 64
 FORGET_BIAS = 1.0  # the LSTM's forget gates start at sigmoid(1) = 0.73: remember by default
 
@@ -72,20 +84,20 @@ def held_out_error(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
 
 
 def train(
-    model: nn.Module, size: dict[str, Any], seed: int, X_val: np.ndarray, y_val: np.ndarray
+    model: nn.Module, size: Size, seed: int, X_val: np.ndarray, y_val: np.ndarray
 ) -> tuple[list[int], list[float]]:
     """Adam on fresh batches (the same ones for every model: drawn from ``seed``); the
     held-out error every 50 steps."""
-    optimizer = optim.Adam(model.parameters(), lr=size["lr"])
+    optimizer = optim.Adam(model.parameters(), lr=size.lr)
     gen = np.random.default_rng(seed)
     steps, errors = [0], [held_out_error(model, X_val, y_val)]
-    for step in range(1, size["steps"] + 1):
-        X, y = data.adding_problem(BATCH, size["length"], seed=gen)
+    for step in range(1, size.steps + 1):
+        X, y = data.adding_problem(BATCH, size.length, seed=gen)
         loss = F.mse_loss(model(X), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if step % 50 == 0 or step == size["steps"]:
+        if step % 50 == 0 or step == size.steps:
             steps.append(step)
             errors.append(held_out_error(model, X_val, y_val))
     return steps, errors
@@ -94,10 +106,10 @@ def train(
 def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> Exhibit:
     """Train an LSTM and a plain RNN on the same batches; their held-out errors and curves."""
     size = FULL if full else QUICK
-    X_val, y_val = data.adding_problem(500, size["length"], seed=seed + 1_000)
+    X_val, y_val = data.adding_problem(500, size.length, seed=seed + 1_000)
     tl.manual_seed(seed)
-    models = {kind: Regressor(kind, size["hidden"]) for kind in ("LSTM", "RNN")}
-    open_forget_gates(models["LSTM"], size["hidden"])
+    models = {kind: Regressor(kind, size.hidden) for kind in ("LSTM", "RNN")}
+    open_forget_gates(models["LSTM"], size.hidden)
     curves, final, answers = {}, {}, {}
     start = time.perf_counter()
     for kind, model in models.items():
@@ -111,24 +123,24 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
         pictures.append(plot_curves_and_answers(curves, answers, y_val, out / "recurrent.png"))
     return Exhibit(
         architecture="recurrent networks (RNN and LSTM)",
-        title=f"an LSTM beside a plain RNN on the adding problem ({size['length']} steps)",
+        title=f"an LSTM beside a plain RNN on the adding problem ({size.length} steps)",
         figures=[
-            ("LSTM held-out MSE", f"{final['LSTM']:.3f}", f"< {LEARNED} (always 1.0: 0.167)"),
+            ("LSTM held-out MSE", f"{final['LSTM']:.4f}", f"< {LEARNED} (always 1.0: 0.167)"),
             ("plain RNN held-out MSE", f"{final['RNN']:.3f}", "near 0.167: it forgets"),
         ],
         pictures=pictures,
         book=BOOK,
         command="python examples/gallery/recurrent.py --full",
         notes=[
-            f"sequences of {size['length']} steps, hidden state {size['hidden']}; Adam "
-            f"(lr {size['lr']}), {size['steps']} batches of {BATCH} fresh sequences, the same "
+            f"sequences of {size.length} steps, hidden state {size.hidden}; Adam "
+            f"(lr {size.lr}), {size.steps} batches of {BATCH} fresh sequences, the same "
             f"for both; the LSTM's forget-gate bias starts at +{FORGET_BIAS:g}; error measured "
             f"on 500 held-out sequences; both networks: {seconds:.1f} s"
             + (
                 ""
                 if full
-                else f" (quick mode; --full: {FULL['length']} steps, hidden "
-                f"{FULL['hidden']}, {FULL['steps']} batches)"
+                else f" (quick mode; --full: {FULL.length} steps, hidden "
+                f"{FULL.hidden}, {FULL.steps} batches)"
             ),
         ],
         model=models["LSTM"],
