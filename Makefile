@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test tour lint typecheck pytest bench mutation clean
+.PHONY: test tour tour-full lint typecheck pytest bench mutation clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ tour: $(STAMP)
 	$(PY) examples/book_neuron.py
 	$(PY) examples/micrograd_expression.py
 	$(PY) -m tinygrad_lite tour --out tour_out
+
+# the gallery's exhibits at full size (the books' tasks as in `make tour`): about 5 more minutes
+tour-full: $(STAMP)
+	$(PY) -m tinygrad_lite tour --out tour_out --full
 
 bench: $(STAMP)
 	@echo "installing micrograd (the reference engine of W1 and W5) into $(VENV) ..."
