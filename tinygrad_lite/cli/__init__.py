@@ -113,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--title", help="the page's title")
     s.set_defaults(run=step.run)
 
-    t = commands.add_parser("tour", help="train the books' tasks and write a report")
+    t = commands.add_parser(
+        "tour", help="train the books' tasks and the gallery's exhibits; write a report"
+    )
     t.add_argument(
         "--out", type=_output_folder, default=Path("tour_out"), help="folder (default tour_out)"
     )

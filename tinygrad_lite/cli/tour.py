@@ -1,12 +1,19 @@
 """``tinygrad-lite tour``: train the books' hotel tasks and write a report with their pictures.
 
     tinygrad-lite tour --out tour_out
+    tinygrad-lite tour --out tour_out --only-gallery --full
 
 Each task of ``TASKS`` runs a function of ``tinygrad_lite.book`` (over several seeds when its
 outcome depends on the initial weights) and prints ours beside the book's figures; the tour
 draws the forward and backward graphs of the chapter-1 neuron and the chapter-2 network, saves
 the plots of ``tinygrad_lite.book.plots``, and writes ``index.html`` with
 ``tinygrad_lite.report``.
+
+After the books' tasks comes the gallery: one step per module of ``gallery.EXHIBITS``, each
+trained in its quick size (``--full``: its full size), shown in a section of its own (its
+figures beside their targets, its pictures, the books' words, the command that reproduces
+it, its forward graph collapsed by module) and linked from the index at the top of the
+report. ``--no-gallery`` skips it, ``--only-gallery`` runs it alone.
 
 A seeded task runs seeds 0 to N-1 (``--seeds N``, 5 by default) and the seeds its
 ``book_seeds`` name: those docs/book.md lists as reaching the book's figures (chapter 3's
