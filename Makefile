@@ -32,7 +32,8 @@ tour: $(STAMP)
 	$(PY) examples/micrograd_expression.py
 	$(PY) -m tinygrad_lite tour --out tour_out
 
-# the gallery's exhibits at full size (the books' tasks as in `make tour`): about 5 more minutes
+# the gallery's exhibits at full size (the books' tasks as in `make tour`): several minutes
+# more; docs/gallery.md gives each exhibit's time
 tour-full: $(STAMP)
 	$(PY) -m tinygrad_lite tour --out tour_out --full
 
