@@ -22,6 +22,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import cli, gallery, nn
+from tinygrad_lite.errors import ArgumentError
 from tinygrad_lite.gallery import attention, cnn, feedforward, recurrent
 from tinygrad_lite.optional import MissingDependencyError
 
@@ -141,6 +142,12 @@ def test_every_exhibit_is_a_module_with_a_run_function() -> None:
     for name in gallery.EXHIBITS:
         module = importlib.import_module(f"tinygrad_lite.gallery.{name}")
         assert callable(module.run), name
+
+
+def test_an_unknown_exhibit_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ArgumentError, match=r"gallery.run: no exhibit 'gan'; give one of .*cnn"):
+        gallery.run("gan", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 # ---------------------------------------------------------------- the exhibits, trimmed

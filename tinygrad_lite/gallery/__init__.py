@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core import ArgumentError
+
 
 @dataclass
 class Exhibit:
@@ -58,7 +60,14 @@ def run(
     name: str, out: str | Path, *, full: bool = False, seed: int = 0, plots: bool = True
 ) -> Exhibit:
     """Train exhibit ``name`` (a module of this package) and write its pictures into ``out``."""
-    module = importlib.import_module(f"{__name__}.{name}")
+    try:
+        module = importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":  # a package the exhibit imports is missing
+            raise
+        raise ArgumentError(
+            f"gallery.run: no exhibit {name!r}; give one of {', '.join(EXHIBITS)}"
+        ) from None
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots)
