@@ -52,7 +52,8 @@ def save_safetensors(module: Module, path: PathLike) -> None:
             f"save_safetensors: expected a tinygrad_lite Module, got {type(module).__name__}"
         )
     st = _safetensors("save_safetensors")
-    state = {key: np.ascontiguousarray(array) for key, array in module.state_dict().items()}
+    # C order (safetensors stores raw bytes); np.require keeps a 0-d array 0-d
+    state = {k: np.require(a, requirements="C") for k, a in module.state_dict().items()}
     st.save_file(state, os.fspath(path), metadata={"format": "tinygrad_lite"})
 
 

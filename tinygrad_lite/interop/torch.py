@@ -14,7 +14,7 @@ the same class with the other library's layers under the same attribute names, a
 instance as ``into=``; the weights are then copied layer by layer, after checking that every
 known layer has the same type and options on both sides. Anything else raises
 ``UnsupportedLayerError`` naming the first layer (its path in the model) that has no
-counterpart, or the option it uses that has none (``ceil_mode=True``, ``padding_mode="reflect"``...).
+counterpart, or the option it uses that has none (``ceil_mode=True``, ``padding_mode=...``).
 
 torch is imported when a function needs it (``pip install 'tinygrad_lite[torch]'``);
 ``load_torch_state_dict`` takes NumPy arrays as well as tensors and then needs no torch at all.
@@ -61,21 +61,23 @@ def _torch() -> ModuleType:
 
 # ---------------------------------------------------------------- the table of layers
 #
-# Each row names our class and torch's, and says how to read each one's options as OUR
-# constructor's keywords (dtype aside). Reading both sides into one vocabulary does three jobs:
-# building the other side, checking an ``into=`` model layer by layer, and refusing the torch
-# options that we do not have.
+# Each row names our class and torch's, and a reader that turns a layer of EITHER side into our
+# constructor's keywords (dtype aside). One vocabulary for both sides does three jobs: building
+# the other side, checking an ``into=`` model layer by layer, and refusing the torch options
+# that we do not have (the reader raises _Unsupported when it meets one).
 
 
 @dataclass(frozen=True)
 class _Pair:
     ours: type[Module]
     torch_name: str  # the class in torch.nn
-    options: Callable[[Any], dict[str, Any]]  # our layer -> our constructor's keywords
-    torch_options: Callable[[Any], dict[str, Any]]  # torch layer -> the same keywords
+    # a layer of either side -> our constructor's keywords (each reader knows both spellings)
+    options: Callable[[Any], dict[str, Any]]
     renamed: tuple[tuple[str, str], ...] = ()  # (our keyword, torch's) where they differ
     transposed: tuple[str, ...] = ()  # state keys whose layouts are each other's transpose
     weighted: bool = False  # the constructors take dtype=
+    # the options in one spelling, for comparing two layers: a pool's kernel_size=2 is (2, 2)
+    canonical: Callable[[dict[str, Any]], dict[str, Any]] = lambda options: options
 
     def torch_kwargs(self, options: dict[str, Any]) -> dict[str, Any]:
         names = dict(self.renamed)
@@ -129,20 +131,24 @@ def _pool(dims: int, kind: str) -> Callable[[Any], dict[str, Any]]:
         _require(not getattr(m, "return_indices", False), "return_indices=True")
         _require(getattr(m, "count_include_pad", True), "count_include_pad=False")
         _require(getattr(m, "divisor_override", None) is None, "divisor_override")
-        found = {
-            "kernel_size": _tuple(m.kernel_size, dims),
-            "stride": _tuple(m.stride, dims),
-            "padding": _tuple(m.padding, dims),
-        }
-        if kind == "max":
-            found["dilation"] = _tuple(m.dilation, dims)
-        return found
+        names = ("kernel_size", "stride", "padding") + (("dilation",) if kind == "max" else ())
+        return {name: _as_given(getattr(m, name)) for name in names}
 
     return options
 
 
+def _as_given(value: Any) -> Any:
+    """An int stays an int and a sequence becomes a tuple: each side's constructor takes
+    both, and keeping the spelling keeps the layer's repr through a round trip."""
+    return tuple(value) if isinstance(value, (tuple, list)) else value
+
+
+def _spelled_out(dims: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda options: {k: _tuple(v, dims) for k, v in options.items()}
+
+
 def _adaptive(m: Any) -> dict[str, Any]:
-    return {"output_size": _tuple(m.output_size, 2)}
+    return {"output_size": _as_given(m.output_size)}
 
 
 def _batch_norm(m: Any) -> dict[str, Any]:
@@ -242,7 +248,9 @@ def _flatten(m: Any) -> dict[str, Any]:
 
 
 def _upsample(m: Any) -> dict[str, Any]:
-    _require(getattr(m, "size", None) is None, f"size={getattr(m, 'size', None)} (give scale_factor)")
+    _require(
+        getattr(m, "size", None) is None, f"size={getattr(m, 'size', None)} (give scale_factor)"
+    )
     _require(m.mode == "nearest", f"mode={m.mode!r}")
     factor = m.scale_factor
     factors = tuple(factor) if isinstance(factor, (tuple, list)) else (factor,)
@@ -277,46 +285,40 @@ def _unflatten(m: Any) -> dict[str, Any]:
     return {"dim": int(m.dim), "unflattened_size": tuple(int(n) for n in m.unflattened_size)}
 
 
-def _same(read: Callable[[Any], dict[str, Any]]) -> tuple[Callable[[Any], dict[str, Any]], ...]:
-    return (read, read)
-
-
 _PAIRS: tuple[_Pair, ...] = (
-    _Pair(nn.Linear, "Linear", *_same(_linear), transposed=("weight",), weighted=True),
-    _Pair(nn.Conv1d, "Conv1d", *_same(_conv), weighted=True),
-    _Pair(nn.Conv2d, "Conv2d", *_same(_conv), weighted=True),
-    _Pair(nn.ConvTranspose2d, "ConvTranspose2d", *_same(_conv), weighted=True),
-    _Pair(nn.MaxPool1d, "MaxPool1d", *_same(_pool(1, "max"))),
-    _Pair(nn.MaxPool2d, "MaxPool2d", *_same(_pool(2, "max"))),
-    _Pair(nn.AvgPool1d, "AvgPool1d", *_same(_pool(1, "avg"))),
-    _Pair(nn.AvgPool2d, "AvgPool2d", *_same(_pool(2, "avg"))),
-    _Pair(nn.AdaptiveAvgPool2d, "AdaptiveAvgPool2d", *_same(_adaptive)),
-    _Pair(nn.BatchNorm1d, "BatchNorm1d", *_same(_batch_norm), weighted=True),
-    _Pair(nn.BatchNorm2d, "BatchNorm2d", *_same(_batch_norm), weighted=True),
-    _Pair(nn.LayerNorm, "LayerNorm", *_same(_layer_norm), weighted=True),
-    _Pair(nn.Embedding, "Embedding", *_same(_embedding), weighted=True),
-    _Pair(nn.RNN, "RNN", *_same(_recurrent), weighted=True),
-    _Pair(nn.LSTM, "LSTM", *_same(_recurrent), weighted=True),
-    _Pair(nn.GRU, "GRU", *_same(_recurrent), weighted=True),
-    _Pair(nn.RNNCell, "RNNCell", *_same(_cell), weighted=True),
-    _Pair(nn.LSTMCell, "LSTMCell", *_same(_cell), weighted=True),
-    _Pair(nn.GRUCell, "GRUCell", *_same(_cell), weighted=True),
-    _Pair(nn.MultiheadAttention, "MultiheadAttention", *_same(_attention), weighted=True),
-    _Pair(
-        nn.TransformerEncoderLayer, "TransformerEncoderLayer", *_same(_encoder_layer), weighted=True
-    ),
-    _Pair(nn.Dropout, "Dropout", *_same(_probability)),
-    _Pair(nn.Dropout2d, "Dropout2d", *_same(_probability)),
-    _Pair(nn.ReLU, "ReLU", *_same(_none)),
-    _Pair(nn.LeakyReLU, "LeakyReLU", *_same(_slope)),
-    _Pair(nn.Sigmoid, "Sigmoid", *_same(_none)),
-    _Pair(nn.Tanh, "Tanh", *_same(_none)),
-    _Pair(nn.GELU, "GELU", *_same(_gelu)),
-    _Pair(nn.Softmax, "Softmax", *_same(_softmax), renamed=(("axis", "dim"),)),
-    _Pair(nn.Identity, "Identity", *_same(_none)),
-    _Pair(nn.Flatten, "Flatten", *_same(_flatten)),
-    _Pair(nn.Unflatten, "Unflatten", *_same(_unflatten)),
-    _Pair(nn.Upsample, "Upsample", *_same(_upsample)),
+    _Pair(nn.Linear, "Linear", (_linear), transposed=("weight",), weighted=True),
+    _Pair(nn.Conv1d, "Conv1d", (_conv), weighted=True),
+    _Pair(nn.Conv2d, "Conv2d", (_conv), weighted=True),
+    _Pair(nn.ConvTranspose2d, "ConvTranspose2d", (_conv), weighted=True),
+    _Pair(nn.MaxPool1d, "MaxPool1d", (_pool(1, "max")), canonical=_spelled_out(1)),
+    _Pair(nn.MaxPool2d, "MaxPool2d", (_pool(2, "max")), canonical=_spelled_out(2)),
+    _Pair(nn.AvgPool1d, "AvgPool1d", (_pool(1, "avg")), canonical=_spelled_out(1)),
+    _Pair(nn.AvgPool2d, "AvgPool2d", (_pool(2, "avg")), canonical=_spelled_out(2)),
+    _Pair(nn.AdaptiveAvgPool2d, "AdaptiveAvgPool2d", (_adaptive), canonical=_spelled_out(2)),
+    _Pair(nn.BatchNorm1d, "BatchNorm1d", (_batch_norm), weighted=True),
+    _Pair(nn.BatchNorm2d, "BatchNorm2d", (_batch_norm), weighted=True),
+    _Pair(nn.LayerNorm, "LayerNorm", (_layer_norm), weighted=True),
+    _Pair(nn.Embedding, "Embedding", (_embedding), weighted=True),
+    _Pair(nn.RNN, "RNN", (_recurrent), weighted=True),
+    _Pair(nn.LSTM, "LSTM", (_recurrent), weighted=True),
+    _Pair(nn.GRU, "GRU", (_recurrent), weighted=True),
+    _Pair(nn.RNNCell, "RNNCell", (_cell), weighted=True),
+    _Pair(nn.LSTMCell, "LSTMCell", (_cell), weighted=True),
+    _Pair(nn.GRUCell, "GRUCell", (_cell), weighted=True),
+    _Pair(nn.MultiheadAttention, "MultiheadAttention", (_attention), weighted=True),
+    _Pair(nn.TransformerEncoderLayer, "TransformerEncoderLayer", (_encoder_layer), weighted=True),
+    _Pair(nn.Dropout, "Dropout", (_probability)),
+    _Pair(nn.Dropout2d, "Dropout2d", (_probability)),
+    _Pair(nn.ReLU, "ReLU", (_none)),
+    _Pair(nn.LeakyReLU, "LeakyReLU", (_slope)),
+    _Pair(nn.Sigmoid, "Sigmoid", (_none)),
+    _Pair(nn.Tanh, "Tanh", (_none)),
+    _Pair(nn.GELU, "GELU", (_gelu)),
+    _Pair(nn.Softmax, "Softmax", (_softmax), renamed=(("axis", "dim"),)),
+    _Pair(nn.Identity, "Identity", (_none)),
+    _Pair(nn.Flatten, "Flatten", (_flatten)),
+    _Pair(nn.Unflatten, "Unflatten", (_unflatten)),
+    _Pair(nn.Upsample, "Upsample", (_upsample)),
 )
 _BY_OURS: dict[type, _Pair] = {pair.ours: pair for pair in _PAIRS}
 _SUPPORTED = ", ".join(["Sequential", *(pair.torch_name for pair in _PAIRS)])
@@ -356,8 +358,7 @@ def _build_torch(torch: ModuleType, layer: Module, path: str, built: dict[int, A
         return built[id(layer)]
     if type(layer) is nn.Sequential:
         children = [
-            _build_torch(torch, child, _join(path, name), built)
-            for name, child in _sequence(layer)
+            _build_torch(torch, child, _join(path, name), built) for name, child in _sequence(layer)
         ]
         result = torch.nn.Sequential(*children)
     else:
@@ -387,12 +388,12 @@ def _fill_torch(torch: ModuleType, module: Module, target: Any) -> Any:
     _check_structure("to_torch", module, target, _by_torch(torch))
     state = module.state_dict()
     for key in _transposed_keys(module):
-        state[key] = np.ascontiguousarray(state[key].T)
+        state[key] = _contiguous(state[key].T)
     own = target.state_dict()
     _check_keys("to_torch", "the torch model", own, state, lambda k: tuple(own[k].shape))
     with torch.no_grad():
         for key, array in state.items():
-            own[key].copy_(torch.from_numpy(np.ascontiguousarray(array)))
+            own[key].copy_(torch.from_numpy(_contiguous(array)))
     _copy_modes(module, target)
     return target
 
@@ -436,8 +437,9 @@ def _build_ours(
     if type(layer) is torch.nn.Sequential:
         result = nn.Sequential(
             *(
-                _build_ours(torch, child, _join(path, name), built, pairs)
-                for name, child in layer.named_children()
+                # by position: named_children() would list a layer used twice only once
+                _build_ours(torch, child, _join(path, str(i)), built, pairs)
+                for i, child in enumerate(layer)
             )
         )
     else:
@@ -445,7 +447,7 @@ def _build_ours(
         if pair is None:
             raise _no_counterpart("from_torch", path, layer, "tinygrad_lite")
         try:
-            options = pair.torch_options(layer)
+            options = pair.options(layer)
         except _Unsupported as e:
             raise _unsupported_option("from_torch", path, layer, str(e), "tinygrad_lite") from None
         if pair.weighted:
@@ -512,7 +514,8 @@ def _check_structure(who: str, ours: Module, theirs: Any, pairs: dict[type, _Pai
                 f"{found} there; give both models the same layers under the same names"
             )
         try:
-            mine, other_options = pair.options(layer), pair.torch_options(other)
+            mine = pair.canonical(pair.options(layer))
+            other_options = pair.canonical(pair.options(other))
         except _Unsupported as e:
             raise _unsupported_option(who, path, other, str(e), "tinygrad_lite") from None
         if mine != other_options:
@@ -551,7 +554,7 @@ def _check_keys(
 
 def _transposed_keys(module: Module) -> set[str]:
     """The state keys of ``module`` kept as the transpose of torch's (each Linear's weight)."""
-    keys = set()
+    keys: set[str] = set()
     for path, layer in module.named_modules():
         pair = _BY_OURS.get(type(layer))
         if pair is not None:
@@ -561,7 +564,12 @@ def _transposed_keys(module: Module) -> set[str]:
 
 def _torch_layout(state: dict[str, np.ndarray], transposed: tuple[str, ...]) -> dict[str, Any]:
     """Transpose the keys that one side keeps the other way round (an involution)."""
-    return {k: np.ascontiguousarray(v.T) if k in transposed else v for k, v in state.items()}
+    return {k: _contiguous(v.T) if k in transposed else v for k, v in state.items()}
+
+
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """C order, keeping a 0-d array 0-d (``np.ascontiguousarray`` would make it (1,))."""
+    return np.require(array, requirements="C")
 
 
 def _copy_modes(source: Any, target: Any) -> None:
