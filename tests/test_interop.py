@@ -20,9 +20,13 @@ from hypothesis import strategies as st
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
-from tinygrad_lite.errors import CheckpointError, MissingDependencyError, StateDictError
-from tinygrad_lite.interop import (
+from tinygrad_lite.errors import (
+    CheckpointError,
+    MissingDependencyError,
+    StateDictError,
     UnsupportedLayerError,
+)
+from tinygrad_lite.interop import (
     from_torch,
     load_safetensors,
     load_torch_state_dict,
@@ -707,6 +711,17 @@ def test_a_damaged_safetensors_file_raises_checkpoint_error(tmp_path):
         path.write_bytes(data)
         with pytest.raises(CheckpointError, match="not a readable safetensors file"):
             load_safetensors(model, path)
+
+
+def test_safetensors_paths_that_are_not_files(tmp_path):
+    with pytest.raises(tl.ArgumentError, match="load_safetensors: path=None must be a file"):
+        load_safetensors(nn.Linear(2, 2), None)
+    with pytest.raises(tl.ArgumentError, match="save_safetensors: path=3"):
+        save_safetensors(nn.Linear(2, 2), 3)
+    with pytest.raises(CheckpointError, match="IsADirectoryError"):
+        load_safetensors(nn.Linear(2, 2), tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_safetensors(nn.Linear(2, 2), tmp_path / "absent.safetensors")
 
 
 def test_missing_safetensors_names_the_extra(monkeypatch, tmp_path):

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import ArgumentError
 from ..nn.module import CheckpointError, Module, StateDictError
 from ..optional import optional_import
 
@@ -51,6 +52,7 @@ def save_safetensors(module: Module, path: PathLike) -> None:
         raise StateDictError(
             f"save_safetensors: expected a tinygrad_lite Module, got {type(module).__name__}"
         )
+    _check_path(path, "save_safetensors")
     st = _safetensors("save_safetensors")
     # C order (safetensors stores raw bytes); np.require keeps a 0-d array 0-d
     state = {k: np.require(a, requirements="C") for k, a in module.state_dict().items()}
@@ -69,6 +71,7 @@ def load_safetensors(module: Module, path: PathLike) -> None:
         raise StateDictError(
             f"load_safetensors: expected a tinygrad_lite Module, got {type(module).__name__}"
         )
+    _check_path(path, "load_safetensors")
     st = _safetensors("load_safetensors")
     header = _read_header(path)
     own = module.state_dict()
@@ -97,17 +100,22 @@ def load_safetensors(module: Module, path: PathLike) -> None:
 def _read_header(path: PathLike) -> dict[str, dict[str, Any]]:
     """The file's JSON header (name -> dtype, shape, offsets), checked against its size, so
     that keys and shapes can be compared with the module before any tensor is read."""
-    with open(path, "rb") as f:
-        size_bytes = f.read(8)
-        if len(size_bytes) < 8:
-            raise _not_safetensors(path, "it is shorter than the 8-byte header length")
-        (length,) = struct.unpack("<Q", size_bytes)
-        total = os.fstat(f.fileno()).st_size
-        if length > total - 8:
-            raise _not_safetensors(
-                path, f"its header claims {length} bytes but the file has {total - 8} after it"
-            )
-        raw = f.read(length)
+    try:
+        with open(path, "rb") as f:
+            size_bytes = f.read(8)
+            if len(size_bytes) < 8:
+                raise _not_safetensors(path, "it is shorter than the 8-byte header length")
+            (length,) = struct.unpack("<Q", size_bytes)
+            total = os.fstat(f.fileno()).st_size
+            if length > total - 8:
+                raise _not_safetensors(
+                    path, f"its header claims {length} bytes but the file has {total - 8} after it"
+                )
+            raw = f.read(length)
+    except FileNotFoundError:
+        raise
+    except OSError as e:  # a directory, a file we may not read...
+        raise _not_safetensors(path, f"{type(e).__name__}: {e}") from None
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -131,6 +139,14 @@ def _read_header(path: PathLike) -> dict[str, dict[str, Any]]:
                 path, f"{key!r} ends at byte {offsets[1]} of a {data_size}-byte data section"
             )
     return header
+
+
+def _check_path(path: Any, who: str) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError(
+            f"{who}: path={path!r} must be a file name (a str or a pathlib.Path), not a "
+            f"{type(path).__name__}"
+        )
 
 
 def _not_safetensors(path: PathLike, why: str) -> CheckpointError:
