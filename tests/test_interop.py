@@ -512,6 +512,18 @@ def test_a_module_of_ones_own_converts_into_its_torch_twin(torch):
     )
 
 
+def test_into_a_single_layer_compares_it_as_a_whole(torch):
+    ours = _randomize(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True))
+    theirs = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    assert to_torch(ours, into=theirs) is theirs
+    x = _normal(2, 3, 8)
+    np.testing.assert_allclose(
+        theirs(torch.from_numpy(x)).detach().numpy(), ours(x).data, rtol=1e-5, atol=1e-5
+    )
+    with pytest.raises(UnsupportedLayerError, match=r"at the top.*'nhead': \(2, 4\)"):
+        to_torch(ours, into=torch.nn.TransformerEncoderLayer(8, 4, 16, batch_first=True))
+
+
 def test_into_a_model_of_another_shape_names_the_layer(torch):
     with pytest.raises(UnsupportedLayerError, match=r"Linear at 'fc1' differs.*out_features"):
         to_torch(Scaled(), into=_torch_scaled(torch, hidden=5))

@@ -499,7 +499,7 @@ def _check_structure(who: str, ours: Module, theirs: Any, pairs: dict[type, _Pai
     torch_modules = dict(theirs.named_modules())
     inside_known: list[str] = []
     for path, layer in ours.named_modules():
-        if any(path.startswith(known + ".") for known in inside_known):
+        if any(known == "" or path.startswith(known + ".") for known in inside_known):
             continue  # the inside of a layer already compared as a whole
         pair = _BY_OURS.get(type(layer))
         if pair is None:
