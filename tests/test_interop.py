@@ -324,22 +324,13 @@ def test_every_layer_type_has_a_round_trip_case():
     assert not missing
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "linear",
-        "conv2d",
-        "conv_transpose2d",
-        "lstm",
-        "attention_cross",
-        "batch_norm2d",
-        "encoder_layer_gelu_pre_norm",
-        "embedding_padding",
-    ],  # fmt: skip
-)
-def test_gradients_agree_with_torch(torch, name):
-    _, build, inputs, _ = next(c for c in CASES if c[0] == name)
-    ours = _randomize(build())
+@pytest.mark.parametrize("name, build, inputs, modes", CASES, ids=[c[0] for c in CASES])
+def test_gradients_agree_with_torch(torch, name, build, inputs, modes):
+    """Backward through the converted model gives torch's gradients for every parameter and
+    input (a model that computed the right outputs from the wrong weights would not)."""
+    from tinygrad_lite.interop.torch import _transposed_keys
+
+    ours = _set_mode(_randomize(build()), modes[0])
     theirs = to_torch(ours)
     floats = [x.dtype.kind == "f" for x in inputs]
     ours_in = [tl.Value(x.copy(), requires_grad=True) if f else x for x, f in zip(inputs, floats)]
@@ -356,9 +347,11 @@ def test_gradients_agree_with_torch(torch, name):
     loss_ours.backward()
     loss_theirs.backward()
     grads = dict(theirs.named_parameters())
+    transposed = _transposed_keys(ours)
+    assert len(grads) == len(ours.parameters())
     for key, p in ours.named_parameters():
         g = grads[key].grad.numpy()
-        g = g.T if isinstance(ours, nn.Linear) and key == "weight" else g
+        g = g.T if key in transposed else g
         np.testing.assert_allclose(p.grad, g, rtol=1e-4, atol=1e-4, err_msg=key)
     for x, y, f in zip(ours_in, theirs_in, floats):
         if f:
@@ -409,6 +402,29 @@ def test_conv2d_of_any_size_round_trips(channels, kernel, stride, padding, size)
         theirs(torch.from_numpy(x)).detach().numpy(), ours(x).data, rtol=1e-5, atol=1e-5
     )
     assert repr(from_torch(theirs)) == repr(ours)
+
+
+@given(
+    kind=st.sampled_from(["RNN", "LSTM", "GRU"]),
+    sizes=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2)),
+    bidirectional=st.booleans(),
+    batch_first=st.booleans(),
+    steps=st.integers(1, 4),
+)
+def test_recurrent_layers_of_any_shape_round_trip(kind, sizes, bidirectional, batch_first, steps):
+    torch = pytest.importorskip("torch")
+    n_in, hidden, layers = sizes
+    ours = getattr(nn, kind)(
+        n_in, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first
+    )
+    theirs = _randomize_torch(torch, to_torch(ours), seed=steps)
+    back = from_torch(theirs)
+    x = np.random.default_rng(steps).normal(size=(2, steps, n_in)).astype(np.float32)
+    x = x if batch_first else x.transpose(1, 0, 2).copy()
+    expected = _arrays(theirs(torch.from_numpy(x)))
+    got = _arrays(back(x))
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
 
 
 def test_from_torch_reads_layers_built_by_torch_with_its_defaults(torch):
