@@ -17,13 +17,15 @@ reads: ``load_torch_state_dict(model, safetensors.numpy.load_file(path))``.
 >>> from tinygrad_lite.interop import load_safetensors, save_safetensors
 >>> _ = tl.manual_seed(0)
 >>> import os, tempfile
->>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+>>> folder = tempfile.TemporaryDirectory()
+>>> path = os.path.join(folder.name, "model.safetensors")
 >>> model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
 >>> save_safetensors(model, path)
 >>> copy = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))     # other random weights
 >>> load_safetensors(copy, path)
 >>> bool((copy[0].weight.data == model[0].weight.data).all())
 True
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
