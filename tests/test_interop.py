@@ -631,6 +631,10 @@ def test_load_torch_state_dict_names_missing_unexpected_and_misshapen_keys():
         )
     with pytest.raises(StateDictError, match=r"'0.weight' has shape \(2, 3\).*expects \(3, 2\)"):
         load_torch_state_dict(ours, {"0.weight": np.ones((2, 3)), "0.bias": np.ones(3)})
+    with pytest.raises(StateDictError, match="'0.bias' holds list"):
+        load_torch_state_dict(ours, {"0.weight": np.ones((3, 2)), "0.bias": [[1.0], [2.0, 3.0]]})
+    with pytest.raises(StateDictError, match="'0.bias' holds str"):
+        load_torch_state_dict(ours, {"0.weight": np.ones((3, 2)), "0.bias": "zeros"})
     with pytest.raises(StateDictError, match="mapping"):
         load_torch_state_dict(ours, [np.ones((3, 2))])
     np.testing.assert_array_equal(ours[0].weight.data, before)  # nothing written

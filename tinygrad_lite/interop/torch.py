@@ -589,7 +589,10 @@ def _to_numpy(value: Any, key: str = "") -> np.ndarray:
         if tensor.is_floating_point() and tensor.element_size() < 4:  # float16, bfloat16
             tensor = tensor.float()
         return np.asarray(tensor.numpy())
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:  # a ragged list
+        array = np.asarray(None)
     if array.dtype.kind not in "fiub":
         raise StateDictError(
             f"load_torch_state_dict: {key!r} holds {type(value).__name__} of dtype "
