@@ -75,6 +75,8 @@ def test_a_tiny_comparison_is_reproducible_and_leaves_the_filters_alone():
     assert all(0.0 <= a <= 1.0 for a in first.transfer + first.scratch + first.random)
     with pytest.raises(ArgumentError, match="draws=0"):
         transfer.compare(draws=0)
+    with pytest.raises(ArgumentError, match="shift=-1 must be a whole number >= 0"):
+        transfer.compare(shift=-1)
 
 
 def test_run_reports_the_comparison_and_draws_it(tmp_path, monkeypatch):

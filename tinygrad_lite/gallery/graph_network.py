@@ -82,8 +82,8 @@ def normalized_adjacency(adjacency: Any) -> np.ndarray:
             f"{np.nanmin(a)!r} and largest {np.nanmax(a)!r}; pass 0/1 (or positive weights)"
         )
     a_tilde = a + np.eye(len(a))  # (N, N): every node its own neighbour
-    scale = 1.0 / np.sqrt(a_tilde.sum(axis=1))  # (N,): D^-1/2, degrees >= 1 thanks to I
-    result: np.ndarray = scale[:, None] * a_tilde * scale[None, :]
+    degree = a_tilde.sum(axis=1)  # (N,): the diagonal of D, >= 1 thanks to I
+    result: np.ndarray = a_tilde / np.sqrt(np.outer(degree, degree))  # a_ij / sqrt(d_i d_j)
     return result
 
 
