@@ -97,6 +97,21 @@ def test_graph_conv_names_bad_shapes():
         graph.GraphConv(3, 0)
 
 
+def test_gcn_keeps_its_graph_as_a_buffer_and_names_a_bad_one():
+    model = graph.GCN(graph.normalized_adjacency(np.ones((3, 3))), 3, 2, 2)
+    assert sorted(model.state_dict()) == [
+        "a_hat",
+        "conv1.bias",
+        "conv1.weight",
+        "conv2.bias",
+        "conv2.weight",
+    ]
+    assert model(np.eye(3)).shape == (3, 2) and model.embed(np.eye(3)).shape == (3, 2)
+    assert not any(p is model.a_hat for p in model.parameters())
+    with pytest.raises(ShapeError, match=r"GCN: a_hat must be a square .* \(2, 3\)"):
+        graph.GCN(np.ones((2, 3)), 3, 2, 2)
+
+
 def test_train_semi_supervised_names_bad_labelled_nodes():
     model = graph.GCN(np.eye(3), 3, 2, 2)
     with pytest.raises(ArgumentError, match="labelled"):
