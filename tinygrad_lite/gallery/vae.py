@@ -208,7 +208,7 @@ def latent_grid(n: int = GRID) -> np.ndarray:
     """The ``n`` x ``n`` points of the latent plane at the standard normal's quantiles
     (1/(2n), 3/(2n), ...), as rows (n*n, 2): z1 along a row, z2 up the columns.
 
-    >>> latent_grid(3)[:3].round(3).tolist()
+    >>> latent_grid(3)[:3].astype(float).round(3).tolist()
     [[-0.967, 0.967], [0.0, 0.967], [0.967, 0.967]]
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
