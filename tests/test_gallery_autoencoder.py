@@ -90,6 +90,27 @@ def test_model_elbo_with_zero_noise_decodes_the_mean():
     np.testing.assert_allclose(got.data, expected.data, rtol=1e-6)
 
 
+def test_the_elbo_and_its_gradients_equal_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    x = (rng.random((4, 6)) > 0.5).astype(np.float64)
+    logits, mu, logvar = rng.normal(size=(4, 6)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    ours = [tl.Value(a) for a in (logits, mu, logvar)]
+    value = vae.elbo(x, *ours)
+    value.sum().backward()
+    theirs = [torch.tensor(a, requires_grad=True) for a in (logits, mu, logvar)]
+    t_logits, t_mu, t_logvar = theirs
+    dist = torch.distributions
+    log_lik = dist.Bernoulli(logits=t_logits).log_prob(torch.tensor(x)).sum(-1)
+    q = dist.Normal(t_mu, (t_logvar / 2).exp())
+    prior = dist.Normal(torch.zeros(4, 3, dtype=torch.float64), 1.0)
+    expected = log_lik - dist.kl_divergence(q, prior).sum(-1)
+    expected.sum().backward()
+    np.testing.assert_allclose(value.data, expected.detach().numpy(), rtol=1e-10)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # ---- the reparameterization trick ---------------------------------------------------------
 
 
