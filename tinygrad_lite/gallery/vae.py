@@ -128,7 +128,8 @@ def elbo(x: Any, logits: Any, mu: Any, logvar: Any) -> tl.Value:
 
 def standard_normal(shape: tuple[int, ...], generator: np.random.Generator | None = None) -> Any:
     """Standard normal noise of ``shape`` (float32), from ``generator`` or ``tl.rng()``."""
-    return (generator or tl.rng()).standard_normal(shape).astype(np.float32)
+    source = tl.rng() if generator is None else generator
+    return source.standard_normal(shape).astype(np.float32)
 
 
 class VAE(nn.Module):
