@@ -250,7 +250,7 @@ def code_scatter(codes: np.ndarray, labels: np.ndarray, path: Path) -> Path:
 
     fig = figure(5.6, 5.0, "the autoencoder's pictures")
     ax = fig.subplots()
-    colours = _class_colours()
+    colours = class_colours()
     for digit in range(10):
         points = codes[labels == digit]
         ax.scatter(points[:, 0], points[:, 1], s=9, color=colours[digit], label=str(digit))
@@ -288,7 +288,8 @@ def reconstruction_grid(
     return save_figure(fig, path)
 
 
-def _class_colours() -> list[Any]:
+def class_colours() -> list[Any]:
+    """The ten colours of matplotlib's "tab10" palette, one per digit class."""
     from tinygrad_lite.optional import optional_import
 
     cm = optional_import("matplotlib.cm", "the autoencoder's pictures", "matplotlib")

@@ -322,7 +322,7 @@ def elbo_curve(
     baseline. Right: the latent mean of every held-out digit, coloured by class."""
     from tinygrad_lite.book.runner import figure, save_figure
 
-    from .autoencoder import _class_colours
+    from .autoencoder import class_colours
 
     fig = figure(10.0, 4.2, "the VAE's pictures")
     left, right = fig.subplots(1, 2)
@@ -335,7 +335,7 @@ def elbo_curve(
     left.set_ylabel("held-out ELBO (nats per digit)")
     left.set_title("ELBO on the held-out digits (Bernoulli)")
     left.legend(fontsize=8)
-    colours = _class_colours()
+    colours = class_colours()
     for digit in range(10):
         points = means[labels == digit]
         right.scatter(points[:, 0], points[:, 1], s=8, color=colours[digit], label=str(digit))
