@@ -46,15 +46,24 @@ class Exhibit:
 EXHIBITS: tuple[str, ...] = (
     "graph_network",
     "transfer",
+    "autoencoder",
+    "vae",
 )
 
 
 def run(
-    name: str, out: str | Path, *, full: bool = False, seed: int = 0, plots: bool = True
+    name: str,
+    out: str | Path,
+    *,
+    full: bool = False,
+    seed: int = 0,
+    plots: bool = True,
+    **options: Any,
 ) -> Exhibit:
-    """Train exhibit ``name`` (a module of this package) and write its pictures into ``out``."""
+    """Train exhibit ``name`` (a module of this package) and write its pictures into ``out``;
+    ``options`` go to that module's ``run`` (e.g. ``epochs=`` where it takes one)."""
     module = importlib.import_module(f"{__name__}.{name}")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots)
+    result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots, **options)
     return result
