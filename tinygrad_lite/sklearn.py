@@ -194,7 +194,8 @@ class _NeuralNet(_BaseEstimator):
         if not (isinstance(cls, type) and issubclass(cls, optim.Optimizer)):
             raise ArgumentError(
                 f"{name}: optimizer={cls!r} must be an optimizer class from tinygrad_lite.optim "
-                "(e.g. optim.Adam or optim.SGD), not an instance: the estimator builds it"
+                "(e.g. optim.Adam or optim.SGD), which the estimator builds with lr and "
+                "optimizer_params"
             )
         params = self.optimizer_params or {}
         if not isinstance(params, Mapping):
@@ -229,7 +230,9 @@ class _NeuralNet(_BaseEstimator):
         step = 0 if first else getattr(self, "n_iter_", 0)
 
         def run() -> None:
-            if seed is not None:  # in a copied context: the caller's generator is left alone
+            if seed is not None:
+                # in a copied context, so the caller's tl.rng() is left alone (manual_seed
+                # also becomes the default of threads started later, as it always does)
                 manual_seed(_derived_seed(seed, step))
             if first:
                 self.module_ = self._build_module(X.shape[1], self.n_outputs_)
