@@ -28,19 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[object]:
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",  # any free port: other runs may hold 8787
-        silence_logs=logging.ERROR,
-    )
-    client = distributed.Client(cluster)
-    try:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: other runs may hold 8787
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
-    finally:
-        cluster.close()
-        client.close()
 
 
 def blobs() -> tuple[np.ndarray, np.ndarray]:

@@ -66,10 +66,9 @@ def sweep(args: argparse.Namespace, n_jobs: int | None) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
-    load = os.getloadavg()
-    start = time.perf_counter()
     if args.serial:
         where = "serially, in this process"
+        load, start = os.getloadavg(), time.perf_counter()
         search = sweep(args, n_jobs=None)
     else:
         distributed = optional_import("dask.distributed", "the sweep", "dask[distributed]", "dask")
@@ -81,19 +80,19 @@ def main(argv: Sequence[str] | None = None) -> None:
                 n_workers=args.workers, threads_per_worker=1, processes=True
             )
             client = distributed.Client(cluster)
-        # each worker imports the library (and scikit-learn) once, before the clock starts
-        client.run(importlib.import_module, "tinygrad_lite.sklearn")
-        workers = len(client.scheduler_info()["workers"])
-        where = f"on {workers} Dask workers ({client.scheduler.address})"
-        print(f"dashboard: {client.dashboard_link}")
         try:
-            start = time.perf_counter()  # the cluster is up: time the sweep alone
+            # each worker imports the library (and scikit-learn) once, before the clock starts
+            client.run(importlib.import_module, "tinygrad_lite.sklearn")
+            workers = len(client.scheduler_info()["workers"])
+            where = f"on {workers} Dask workers ({client.scheduler.address})"
+            print(f"dashboard: {client.dashboard_link}")
+            load, start = os.getloadavg(), time.perf_counter()  # time the sweep alone
             with joblib.parallel_backend("dask"):
                 search = sweep(args, n_jobs=-1)
         finally:
-            if cluster is not None:
-                cluster.close()  # first: the workers stop before their client goes
             client.close()
+            if cluster is not None:
+                cluster.close()
     seconds = time.perf_counter() - start
     fits = len(search.cv_results_["params"]) * search.n_splits_
     print(f"{fits} fits {where}: {seconds:.1f} s (load average before: {load[0]:.2f})")
