@@ -59,7 +59,12 @@ CASES = [
         ["cnn_digits_accuracy.png", "cnn_digits_filters.png"],
     ),
     ("cnn/residual.py", ["--epochs", "1"], "residual", ["cnn_residual.png"]),
-    ("cnn/transfer.py", ["--epochs", "2", "--per-class", "3"], "fine-tuning: True", []),
+    (
+        "cnn/transfer.py",
+        ["--epochs", "2", "--per-class", "3", "--pretrain-epochs", "2"],
+        "fine-tuning: True",
+        [],
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ PyTorch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,18 @@ def test_cross_entropy_of_a_single_sample_and_of_a_batch_axis_more() -> None:
     labels = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
     expected = -np.take_along_axis(_log_softmax(seq), labels[..., None], axis=-1).mean()
     assert F.cross_entropy(Value(seq), labels).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_cross_entropy_of_no_sample_is_as_a_sum_and_a_mean_of_nothing() -> None:
+    logits, labels = Value(np.zeros((0, 3))), np.zeros(0, dtype=int)
+    total = F.cross_entropy(logits, labels, reduction="sum")
+    total.backward()
+    assert total.item() == 0.0 and logits.grad.shape == (0, 3)
+    assert F.cross_entropy(logits, labels, reduction="none").shape == (0,)
+    with pytest.warns(RuntimeWarning, match="empty"):  # as torch: the mean of nothing is nan
+        assert math.isnan(F.cross_entropy(logits, labels).item())
+    with pytest.warns(RuntimeWarning, match="empty"):
+        assert math.isnan(F.cross_entropy(logits, np.zeros((0, 3))).item())  # distributions
 
 
 @pytest.mark.parametrize("labels", [LABELS, SOFT], ids=["labels", "distributions"])

@@ -126,6 +126,24 @@ def test_python_floats_stay_python_floats(spec: OpSpec, data: st.DataObject):
         assert gradgradcheck(_bound(spec, case), xs)
 
 
+@pytest.mark.parametrize(
+    "spec", [s for s in SCALAR_SPECS if s.name != "weighted_sum"], ids=ids
+)  # the books' neuron takes scalar Values only
+@settings(deadline=None, max_examples=FEW)
+@given(data=st.data())
+def test_python_floats_agree_with_arrays(spec: OpSpec, data: st.DataObject):
+    # a row computes Python floats with math and arrays with NumPy: two implementations of one
+    # op, so each checks the other (value and gradient), with no reference library installed
+    case = data.draw(spec.scalar_inputs, label="case")
+    xs, arrays = case.values(), [Value(np.array(a)) for a in case.args]
+    out, out_array = spec.fn(*xs, **case.params), spec.fn(*arrays, **case.params)
+    np.testing.assert_allclose(out.data, out_array.data, rtol=1e-12, atol=1e-300)
+    out.backward()
+    out_array.backward()
+    for x, a in zip(xs, arrays):
+        np.testing.assert_allclose(x.grad, a.grad, rtol=1e-12, atol=1e-300)
+
+
 # ---------------------------------------------------------------- dtypes
 
 

@@ -365,6 +365,48 @@ def test_cross_validate_standardizes_each_fold_on_its_training_part() -> None:
         assert math.isclose(score["val_cost"], expected, rel_tol=1e-6)
 
 
+def _mlp_folds(n_jobs: int | None, **kw: Any) -> Any:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    return cross_validate(
+        lambda: nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Dropout(0.2), nn.Linear(6, 2)),
+        lambda p: optim.Adam(p, lr=0.05),
+        F.cross_entropy,
+        X,
+        y,
+        k=4,
+        epochs=5,
+        batch_size=8,
+        metrics=["accuracy"],
+        n_jobs=n_jobs,
+        **kw,
+    )
+
+
+def test_cross_validate_folds_are_seeded_each_so_threads_give_the_serial_numbers() -> None:
+    joblib = pytest.importorskip("joblib")
+    serial = _mlp_folds(None, seed=5)
+    again = _mlp_folds(None, seed=5)
+    assert serial.scores == again.scores
+    with joblib.parallel_backend("threading"):  # folds at once, sharing one process
+        threads = _mlp_folds(2, seed=5)
+    assert threads.scores == serial.scores
+    assert [h.history for h in threads.histories] == [h.history for h in serial.histories]
+    assert _mlp_folds(None, seed=6).scores != serial.scores
+    # with seed=None the folds' seeds come from tl.manual_seed's generator
+    tl.manual_seed(1)
+    first = _mlp_folds(None)
+    tl.manual_seed(1)
+    assert _mlp_folds(None).scores == first.scores
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2", True])
+def test_cross_validate_refuses_a_bad_n_jobs(n_jobs: Any) -> None:
+    with pytest.raises(TrainingError, match=f"cross_validate: n_jobs={n_jobs!r}"):
+        _mlp_folds(n_jobs)
+
+
 def test_history_repr_and_last() -> None:
     h = History()
     h.record(1, {"cost": 2.0})

@@ -1,10 +1,11 @@
 """Every named error of tinygrad_lite, in one place.
 
 Each error is defined beside the code that raises it (the engine's in ``core/errors.py``,
-``DataError`` in ``data``, ``StateDictError`` in ``nn``...); this module gathers them for
-``except`` clauses and for tests. All subclass ``TinygradLiteError`` and a builtin exception
-(``ValueError``, ``TypeError``, ``IndexError``, ``RuntimeError`` or ``ImportError``), so
-``except ValueError`` keeps working. Nothing imports this module, so it adds no import cycle.
+``DataError`` in ``data``, ``StateDictError`` in ``nn``, ``UnsupportedLayerError`` in
+``interop``...); this module gathers them for ``except`` clauses and for tests. All subclass
+``TinygradLiteError`` and a builtin exception (``ValueError``, ``TypeError``, ``IndexError``,
+``RuntimeError`` or ``ImportError``), so ``except ValueError`` keeps working. Nothing imports
+this module, so it adds no import cycle.
 
 >>> import tinygrad_lite as tl
 >>> from tinygrad_lite.errors import ShapeError
@@ -31,6 +32,7 @@ from .core.errors import (
     TinygradLiteError,
 )
 from .data.errors import DataError
+from .interop.torch import UnsupportedLayerError
 from .nn.module import CheckpointError, StateDictError
 from .optional import MissingDependencyError
 from .testing.errors import StrategyError
@@ -59,5 +61,6 @@ __all__ = [
     "StrategyError",
     "TinygradLiteError",
     "TrainingError",
+    "UnsupportedLayerError",
     "UsageError",
 ]

@@ -30,6 +30,9 @@ Metrics (accuracy, precision...) are numbers for the human; they do not steer tr
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import importlib
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,13 +41,14 @@ from typing import Any
 import numpy as np
 
 from .checks import flag, real_number, whole_number
-from .core import TinygradLiteError, Value, no_grad
+from .core import TinygradLiteError, Value, manual_seed, no_grad
 from .data.loader import DataLoader
 from .data.preprocessing import Standardizer
 from .data.splits import Seed, as_array, k_fold, random_generator
 from .metrics import LOWER_IS_BETTER, Metric, get_metric
 from .nn.module import Module
 from .optim import Optimizer
+from .optional import optional_import
 
 
 class TrainingError(TinygradLiteError, ValueError):
@@ -521,6 +525,7 @@ def cross_validate(
     shuffle: bool = True,
     seed: Seed = None,
     verbose: bool | int | None = False,
+    n_jobs: int | None = None,
 ) -> CrossValidation:
     """k-fold cross-validation: train a fresh model on k-1 folds, measure it on the last one.
 
@@ -529,31 +534,107 @@ def cross_validate(
     ``make_model()`` builds a new, untrained model; ``make_optimizer(params)`` its optimizer,
     e.g. ``lambda p: optim.SGD(p, lr=0.08)``. With ``standardize`` each fold's inputs are
     standardized with the statistics of that fold's training part only.
+
+    Each fold draws its initial weights, shuffling and dropout from a seed of its own, drawn
+    from ``seed`` (or from ``tl.manual_seed``'s generator) before any fold runs, so the folds
+    can run anywhere, in any order, and give the same numbers. ``n_jobs`` runs them through
+    joblib (scikit-learn's convention: None is one at a time unless a
+    ``joblib.parallel_backend`` says otherwise, -1 every core); inside
+    ``with joblib.parallel_backend("dask"):`` they run on a Dask cluster.
     """
     X, y = as_array(X, "cross_validate", "X"), as_array(y, "cross_validate", "y")
     if not callable(make_model) or not callable(make_optimizer):
         raise TrainingError("cross_validate: make_model and make_optimizer must be functions")
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0
+    ):
+        raise TrainingError(
+            f"cross_validate: n_jobs={n_jobs!r}; give None (one at a time), a whole number "
+            ">= 1 of parallel folds, or -1 for every core"
+        )
     gen = random_generator(seed, "cross_validate")
-    histories, scores = [], []
-    for train, val in k_fold(len(X), k, shuffle=shuffle, seed=gen):
-        X_train, X_val = X[train], X[val]
+    folds = list(k_fold(len(X), k, shuffle=shuffle, seed=gen))
+    fold_seeds = gen.integers(0, 2**63 - 1, size=len(folds))
+    common: dict[str, Any] = dict(
+        epochs=epochs,
+        batch_size=batch_size,
+        metrics=metrics,
+        standardize=standardize,
+        shuffle=shuffle,
+        verbose=verbose,
+    )
+    tasks = [
+        functools.partial(
+            _run_fold,
+            make_model,
+            make_optimizer,
+            loss_fn,
+            X[train],
+            y[train],
+            X[val],
+            y[val],
+            seed=int(fold_seed),
+            **common,
+        )
+        for (train, val), fold_seed in zip(folds, fold_seeds)
+    ]
+    parallel: Any = None
+    if n_jobs not in (None, 1):
+        parallel = optional_import("joblib", "cross_validate(n_jobs=...)", "joblib", "dask")
+    else:
+        try:  # a joblib.parallel_backend(...) block decides where n_jobs=None runs
+            parallel = importlib.import_module("joblib")
+        except ImportError:
+            parallel = None
+    if parallel is None:
+        results = [task() for task in tasks]
+    else:
+        results = parallel.Parallel(n_jobs=n_jobs)(parallel.delayed(task)() for task in tasks)
+    return CrossValidation([h for h, _ in results], [s for _, s in results])
+
+
+def _run_fold(
+    make_model: Callable[[], Module],
+    make_optimizer: Callable[[list[Value]], Optimizer],
+    loss_fn: LossFn,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    seed: int,
+    epochs: int,
+    batch_size: int | None,
+    metrics: Sequence[str | Metric],
+    standardize: bool,
+    shuffle: bool,
+    verbose: bool | int | None,
+) -> tuple[History, dict[str, float]]:
+    """Train and measure one fold; its random draws come from ``seed`` alone.
+
+    It runs in a copy of the caller's context, so seeding it leaves the caller's generator
+    (``tl.rng()``) as it was, in whichever thread or process the fold runs.
+    """
+
+    def run() -> tuple[History, dict[str, float]]:
+        manual_seed(seed)
+        X_fit, X_check = X_train, X_val
         if standardize:
-            scaler = Standardizer().fit(X_train)
-            X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
+            scaler = Standardizer().fit(X_fit)
+            X_fit, X_check = scaler.transform(X_fit), scaler.transform(X_check)
         model = make_model()
         history = fit(
             model,
             loss_fn,
             make_optimizer(model.parameters()),
-            (X_train, y[train]),
+            (X_fit, y_train),
             epochs=epochs,
             batch_size=batch_size,
             metrics=metrics,
             shuffle=shuffle,
-            seed=gen,
             verbose=verbose,
         )
-        measured = evaluate(model, loss_fn, X_val, y[val], metrics)
-        histories.append(history)
-        scores.append({f"val_{name}": value for name, value in measured.items()})
-    return CrossValidation(histories, scores)
+        measured = evaluate(model, loss_fn, X_check, y_val, metrics)
+        return history, {f"val_{name}": value for name, value in measured.items()}
+
+    return contextvars.copy_context().run(run)

@@ -1,14 +1,17 @@
-"""Transfer learning: reuse the filters learned on digits 0-4 to learn 5-9 from 20 examples each.
+"""Transfer learning: reuse the filters learned on digits 0-4 to learn 5-9 from 10 examples each.
 
-1. Train the small CNN on every training image of the digits 0-4.
-2. Freeze its convolutional layers (``requires_grad_(False)``), give it a new dense head for
-   the five classes 5-9, and train only the head on 20 examples of each of those digits.
-3. Beside it, train the same network from scratch on the same 100 examples.
+1. Train the small CNN on 80% of the digits 0-4, each batch shifted by up to ``--shift`` pixels.
+2. Freeze its convolutional layers (``requires_grad_(False)``), give it a new linear head for
+   the five classes 5-9, and train only the head on ``--per-class`` examples of each digit.
+3. Beside it, on the same examples: the same network from scratch, and a new head on frozen
+   *random* filters (what the head alone can do).
 
-The table prints both accuracies on every test image of 5-9: the filters learned on other
-digits (edges, strokes, corners) carry over.
+The table prints the three accuracies on every other image of 5-9. The experiment is the
+gallery's (``tinygrad_lite.gallery.transfer.compare``); ``examples/gallery/transfer.py`` runs
+it with its picture. ``--shift 0`` pretrains without the shifts: the frozen filters of 0-4 are
+then no better than frozen random ones.
 
-    python examples/cnn/transfer.py [--epochs 40] [--per-class 20] [--seed 0]
+    python examples/cnn/transfer.py [--epochs 150] [--per-class 10] [--draws 1] [--shift 1]
 """
 
 from __future__ import annotations
@@ -17,71 +20,43 @@ import argparse
 from collections.abc import Sequence
 
 import numpy as np
-from common import accuracy, digit_images, small_cnn, train
 
-import tinygrad_lite as tl
-from tinygrad_lite import nn
 from tinygrad_lite.book.runner import arguments
+from tinygrad_lite.gallery import transfer
 
 
 def options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--per-class", type=int, default=20)
+    parser.add_argument("--per-class", type=int, default=10, help="labelled images of each of 5-9")
+    parser.add_argument("--draws", type=int, default=1, help="draws of those labelled images")
+    parser.add_argument("--pretrain-epochs", type=int, default=15, help="epochs on 0-4")
+    parser.add_argument("--shift", type=int, default=1, help="pixels of shift in pretraining")
     parser.add_argument("--seed", type=int, default=0)
 
 
-def few(X: np.ndarray, y: np.ndarray, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``per_class`` examples of each class in ``y``, drawn with ``seed``."""
-    gen = np.random.default_rng(seed)
-    pick = np.concatenate(
-        [gen.choice(np.flatnonzero(y == c), per_class, replace=False) for c in np.unique(y)]
-    )
-    return X[pick], y[pick]
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = arguments(__doc__, epochs=40, argv=argv, extra=options)
-    X_train, y_train, X_test, y_test = digit_images(args.seed)
-    first, second = y_train < 5, y_train >= 5
-    test_second = y_test >= 5
-    X_few, y_few = few(X_train[second], y_train[second] - 5, args.per_class, args.seed)
-    X_eval, y_eval = X_test[test_second], y_test[test_second] - 5
-
-    tl.manual_seed(args.seed)
-    base = small_cnn(classes=5)
-    train(base, X_train[first], y_train[first], None, None, 10, seed=args.seed)
-    print(
-        f"1. trained on digits 0-4 ({first.sum()} images): "
-        f"test accuracy on 0-4 {accuracy(base, X_test[~test_second], y_test[~test_second]):.2%}"
-    )
-
-    features = base[:5].requires_grad_(False)  # the two conv layers and the pooling, frozen
-    before = [p.data.copy() for p in features.parameters()]
-    head = nn.Sequential(nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(), nn.Linear(64, 5))
-    transferred = nn.Sequential(features, head)
-    train(
-        transferred,
-        X_few,
-        y_few,
-        None,
-        None,
-        args.epochs,
-        lr=3e-3,
+    args = arguments(__doc__, epochs=150, argv=argv, extra=options)
+    result = transfer.compare(
+        per_class=args.per_class,
+        draws=args.draws,
+        pretrain_epochs=args.pretrain_epochs,
+        epochs=args.epochs,
+        shift=args.shift,
         seed=args.seed,
-        params=head.parameters(),
     )
-    unchanged = all(np.array_equal(a, p.data) for a, p in zip(before, features.parameters()))
-    tl.manual_seed(args.seed + 1)
-    scratch = small_cnn(classes=5)
-    train(scratch, X_few, y_few, None, None, args.epochs, lr=3e-3, seed=args.seed)
-
-    n = len(y_few)
-    print(f"2. 5-9 from {args.per_class} examples each ({n} images), tested on {len(y_eval)}:\n")
-    print(f"{'network':<36} {'test accuracy on 5-9':>20}")
+    print(f"1. trained on digits 0-4: accuracy on held-out 0-4 {result.pretrained:.2%}")
     print(
-        f"{'frozen filters from 0-4 + new head':<36} {accuracy(transferred, X_eval, y_eval):>20.2%}"
+        f"2. 5-9 from {args.per_class} examples each ({result.labelled} images), tested on the "
+        f"{result.tested} others (mean of {args.draws} draw(s)):\n"
     )
-    print(f"{'the same network from scratch':<36} {accuracy(scratch, X_eval, y_eval):>20.2%}")
-    print(f"\nthe frozen convolutional layers are unchanged by the fine-tuning: {unchanged}")
+    print(f"{'network':<36} {'test accuracy on 5-9':>20}")
+    rows = (
+        ("frozen filters from 0-4 + new head", result.transfer),
+        ("the same network from scratch", result.scratch),
+        ("frozen random filters + new head", result.random),
+    )
+    for name, accuracies in rows:
+        print(f"{name:<36} {np.mean(accuracies):>20.2%}")
+    print(f"\nthe frozen convolutional layers are unchanged by the fine-tuning: {result.unchanged}")
 
 
 if __name__ == "__main__":

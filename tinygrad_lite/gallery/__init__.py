@@ -53,13 +53,24 @@ EXHIBITS: tuple[str, ...] = (
     "cnn",
     "recurrent",
     "attention",
+    "autoencoder",
+    "vae",
+    "graph_network",
+    "transfer",
 )
 
 
 def run(
-    name: str, out: str | Path, *, full: bool = False, seed: int = 0, plots: bool = True
+    name: str,
+    out: str | Path,
+    *,
+    full: bool = False,
+    seed: int = 0,
+    plots: bool = True,
+    **options: Any,
 ) -> Exhibit:
-    """Train exhibit ``name`` (a module of this package) and write its pictures into ``out``."""
+    """Train exhibit ``name`` (a module of this package) and write its pictures into ``out``;
+    ``options`` go to that module's ``run`` (e.g. ``epochs=`` where it takes one)."""
     try:
         module = importlib.import_module(f"{__name__}.{name}")
     except ModuleNotFoundError as e:
@@ -70,7 +81,7 @@ def run(
         ) from None
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots)
+    result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots, **options)
     return result
 
 

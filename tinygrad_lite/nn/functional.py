@@ -476,8 +476,8 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
             f"{name}: logits of shape {z.shape} have no class axis with a class on it; give "
             "one score per class on the last axis: (classes,) or (N, classes)"
         )
-    if z.ndim == 0:
-        raise ShapeError(f"{name}: logits must have a class axis (the last); got a scalar")
+    if z.size == 0 and reduction == "mean":  # no sample: as mean() of nothing, nan and a warning
+        return _reduce(cross_entropy(z, labels, "none"), "mean")
     index = _class_indices(labels, z, name)
     if index is not None:  # one fused node, reduction included: gradient softmax(z) - one_hot
         return functions.softmax_cross_entropy(z, index, None, reduction)

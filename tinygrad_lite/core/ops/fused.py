@@ -143,10 +143,12 @@ def _softmax_cross_entropy(target: Targets, x: Any) -> Any:
     labels, dist, reduction, kept = target
     # the reductions are called on their ufuncs: this rule only ever sees arrays, and
     # np.max/np.sum's dispatch costs more than the reduction of a small batch
-    s = x - np.maximum.reduce(x, axis=None)  # one shift for all rows: a max per row is slower
+    # one shift for all rows (a max per row is slower); initial: logits of no sample are no error
+    s = x - np.maximum.reduce(x, axis=None, initial=-np.inf)
     e = np.exp(s)
     sums = np.add.reduce(e, axis=-1)
-    if not np.minimum.reduce(sums, axis=None) >= _FAR_BELOW:  # a row far below (or nan, inf)
+    # a row far below the others (or nan, inf): shift each row by itself
+    if not np.minimum.reduce(sums, axis=None, initial=np.inf) >= _FAR_BELOW:
         s = x - x.max(axis=-1, keepdims=True)  # shift each row by its own largest logit
         e = np.exp(s)
         sums = e.sum(axis=-1)

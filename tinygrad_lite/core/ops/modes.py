@@ -14,9 +14,10 @@ from ..shapes import fit_grad, ndarray
 
 
 def is_raw(x: Any) -> bool:
-    """True for raw data (a Python float or an ndarray), False for a Value."""
+    """True for raw data (a Python float or an ndarray), False for a Value. NumPy's scalars
+    count as raw too: arithmetic on 0-d arrays returns them (``np.array(2.0) * 3.0``)."""
     t = type(x)
-    return t is float or t is ndarray
+    return t is float or t is ndarray or isinstance(x, np.generic)
 
 
 def data_of(x: Any) -> Any:
