@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_example(script: str, out: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "gallery" / script), "--out", str(out), *flags],
+        [sys.executable, str(ROOT / "examples" / script), "--out", str(out), *flags],
         capture_output=True,
         text=True,
         timeout=300,
@@ -148,7 +148,7 @@ def test_ring_exhibit_and_forward_graph(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def ring_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     out = tmp_path_factory.mktemp("gan_ring")
-    done = run_example("gan_ring.py", out, "--seed", "0")
+    done = run_example("gallery/gan_ring.py", out, "--seed", "0")
     assert done.returncode == 0, done.stderr
     return done.stdout, out
 
@@ -295,7 +295,7 @@ def test_digits_exhibit_and_forward_graph(digits, tmp_path: Path) -> None:
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     pytest.importorskip("sklearn", reason="the digits ship with scikit-learn")
     out = tmp_path_factory.mktemp("gan_digits")
-    done = run_example("gan_digits.py", out, "--seed", "0")
+    done = run_example("gallery/gan_digits.py", out, "--seed", "0")
     assert done.returncode == 0, done.stderr
     return done.stdout, out
 
