@@ -201,6 +201,8 @@ def test_independent_pixels_keep_each_pixel_and_lose_the_strokes() -> None:
     np.testing.assert_allclose(out.mean(axis=0), 0.5, atol=0.05)  # each pixel's share kept
     mixed = np.mean(out.min(axis=2) != out.max(axis=2))  # images that are neither kind
     assert mixed == pytest.approx(0.75, abs=0.05)  # 1 - 2 * (1/2)^3 when pixels are independent
+    with pytest.raises(ArgumentError, match="n=0"):
+        gan_digits.independent_pixels(images, 0, np.random.default_rng(0))
 
 
 def test_confidence_counts_confident_rows_and_their_classes() -> None:

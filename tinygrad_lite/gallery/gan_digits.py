@@ -135,6 +135,11 @@ def independent_pixels(images: np.ndarray, n: int, gen: np.random.Generator) -> 
     >>> set(out[:, 0].tolist()) <= {0.0, 2.0}, set(out[:, 1].tolist()) <= {1.0, 3.0}
     (True, True)
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 or not len(images):
+        raise ArgumentError(
+            f"independent_pixels: n={n!r} images from {len(images)} source images; give n >= 1 "
+            "and at least one source image"
+        )
     flat = np.asarray(images).reshape(len(images), -1)
     rows = gen.integers(0, len(flat), size=(n, flat.shape[1]))  # a source image per pixel
     picked = flat[rows, np.arange(flat.shape[1])[None, :]]
@@ -184,7 +189,7 @@ def confidence(probabilities: np.ndarray, threshold: float = CONFIDENT) -> Confi
         raise ArgumentError(f"confidence: threshold={threshold!r} must be in (0, 1]")
     sure = p.max(axis=1) >= threshold
     counts = np.bincount(p.argmax(axis=1)[sure], minlength=p.shape[1])
-    classes = int(np.sum(counts >= CLASS_SHARE * max(int(sure.sum()), 1))) if sure.any() else 0
+    classes = int(np.sum(counts >= CLASS_SHARE * sure.sum())) if sure.any() else 0
     return Confidence(share=float(sure.mean()), classes=classes)
 
 
