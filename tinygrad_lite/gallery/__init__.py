@@ -53,6 +53,8 @@ EXHIBITS: tuple[str, ...] = (
     "cnn",
     "recurrent",
     "attention",
+    "gan_ring",
+    "gan_digits",
     "autoencoder",
     "vae",
     "graph_network",
