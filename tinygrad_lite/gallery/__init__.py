@@ -43,7 +43,10 @@ class Exhibit:
 
 # module name in this package, in the order of the report; each defines
 #     run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> Exhibit
-EXHIBITS: tuple[str, ...] = ()
+EXHIBITS: tuple[str, ...] = (
+    "diffusion",
+    "contrastive",
+)
 
 
 def run(
