@@ -206,3 +206,11 @@ def test_example_program_prints_its_figure(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "energy distance: samples / two halves of the data" in done.stdout
     assert "picture:" not in done.stdout and not list(tmp_path.iterdir())
+
+
+def test_the_exhibit_measures_with_the_public_distances():
+    tiny = replace(D.QUICK, train_steps=5, eval_points=50, repeats=1, hidden=8)
+    result = D.train_and_measure(tiny, seed=0)
+    samples, reference = result.samples.astype(np.float64), result.reference
+    assert result.energy["samples"] == pytest.approx(D.energy_distance(samples, reference))
+    assert result.mmd["samples"] == pytest.approx(D.mmd_rbf(samples, reference, tiny.bandwidth))

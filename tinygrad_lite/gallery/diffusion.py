@@ -236,9 +236,7 @@ def energy_distance(a: Any, b: Any) -> float:
     (0.0, 10.0)
     """
     a2, b2 = _pair(a, b, "energy_distance")
-    between = _distances(a2, b2).mean()
-    value = 2.0 * between - _distances(a2, a2).mean() - _distances(b2, b2).mean()
-    return max(float(value), 0.0)  # rounding can leave -1e-17 for equal samples
+    return _energy(_distances(a2, b2), _distances(a2, a2), _distances(b2, b2))
 
 
 def mmd_rbf(a: Any, b: Any, bandwidth: float = 0.1) -> float:
@@ -252,11 +250,22 @@ def mmd_rbf(a: Any, b: Any, bandwidth: float = 0.1) -> float:
     if not np.isfinite(bandwidth) or bandwidth <= 0:
         raise ArgumentError(f"mmd_rbf: bandwidth={bandwidth!r} must be a positive number")
     a2, b2 = _pair(a, b, "mmd_rbf")
+    return _mmd(_distances(a2, b2), _distances(a2, a2), _distances(b2, b2), bandwidth)
 
-    def kernel(p: np.ndarray, q: np.ndarray) -> float:
-        return float(np.exp(-(_distances(p, q) ** 2) / (2.0 * bandwidth**2)).mean())
 
-    return max(kernel(a2, a2) + kernel(b2, b2) - 2.0 * kernel(a2, b2), 0.0)
+# both from the three distance matrices (between, within a, within b), which the exhibit
+# computes once for the two; rounding can leave -1e-17 for equal samples, hence the max
+
+
+def _energy(ab: np.ndarray, aa: np.ndarray, bb: np.ndarray) -> float:
+    return max(float(2.0 * ab.mean() - aa.mean() - bb.mean()), 0.0)
+
+
+def _mmd(ab: np.ndarray, aa: np.ndarray, bb: np.ndarray, bandwidth: float) -> float:
+    def kernel(d: np.ndarray) -> float:
+        return float(np.exp(-(d**2) / (2.0 * bandwidth**2)).mean())
+
+    return max(kernel(aa) + kernel(bb) - 2.0 * kernel(ab), 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,13 +343,15 @@ def train_and_measure(config: Config, seed: int = 0) -> Measured:
         fresh, _ = data.moons(2 * m, noise=config.noise, seed=int(held_out.integers(2**31)))
         reference, other_half = fresh[:m], fresh[m:]
         gaussian = held_out.standard_normal((m, 2)) * std + mean
+        within_reference = _distances(reference, reference)  # (m, m), shared by all three
         for name, points in (
-            ("samples", drawn[i * m : (i + 1) * m]),
+            ("samples", drawn[i * m : (i + 1) * m].astype(np.float64)),
             ("halves", other_half),
             ("noise", gaussian),
         ):
-            energy[name].append(energy_distance(points, reference))
-            mmd[name].append(mmd_rbf(points, reference, config.bandwidth))
+            between, within = _distances(points, reference), _distances(points, points)
+            energy[name].append(_energy(between, within, within_reference))
+            mmd[name].append(_mmd(between, within, within_reference, config.bandwidth))
     return Measured(
         model=model,
         losses=losses,
