@@ -120,9 +120,16 @@ def random_erase(
     return np.where(erase, 0.0, x).astype(np.float32)
 
 
-def augment(images: Any, gen: np.random.Generator, noise: float = 0.1) -> np.ndarray:
-    """One random view of each image: shift and rotate, erase a patch, add Gaussian noise."""
-    x = random_erase(shift_and_rotate(images, gen), gen)
+def augment(
+    images: Any,
+    gen: np.random.Generator,
+    degrees: float = 15.0,
+    erase: float = 0.5,
+    noise: float = 0.1,
+) -> np.ndarray:
+    """One random view of each image: shift by up to a pixel and rotate by up to ``degrees``,
+    erase a patch with probability ``erase``, add Gaussian noise of deviation ``noise``."""
+    x = random_erase(shift_and_rotate(images, gen, max_degrees=degrees), gen, p=erase)
     return np.clip(x + noise * gen.standard_normal(x.shape), 0.0, 1.0).astype(np.float32)
 
 
@@ -222,10 +229,13 @@ def linear_probe(
 
 @dataclass(frozen=True)
 class Config:
-    train_steps: int = 150  # Adam steps, one batch of images (two views each) per step
+    train_steps: int = 300  # Adam steps, one batch of images (two views each) per step
     batch: int = 256
     lr: float = 2e-3
     temperature: float = 0.5
+    degrees: float = 15.0  # largest rotation of a view
+    erase: float = 0.5  # probability that a view loses a patch
+    noise: float = 0.1  # deviation of the noise added to a view
     hidden: int = 256
     features: int = 128
     test: int = 500  # held-out digits, never seen by the encoder
@@ -263,12 +273,15 @@ def train_and_measure(config: Config, seed: int = 0) -> Measured:
         y[config.test :],
     )
 
+    def view(images: np.ndarray, gen: np.random.Generator) -> np.ndarray:
+        return augment(images, gen, config.degrees, config.erase, config.noise)
+
     model = SimCLR(config.hidden, config.features)
     optimizer = optim.Adam(model.parameters(), lr=config.lr)
     losses: list[float] = []
     for step in range(config.train_steps):
         images = X_pool[gen.choice(len(X_pool), config.batch, replace=False)]  # no labels
-        views = np.concatenate([augment(images, gen), augment(images, gen)])  # (2B, 8, 8)
+        views = np.concatenate([view(images, gen), view(images, gen)])  # (2B, 8, 8)
         loss = nt_xent(model(views), config.temperature)
         optimizer.zero_grad()
         loss.backward()
@@ -289,7 +302,7 @@ def train_and_measure(config: Config, seed: int = 0) -> Measured:
         pool_features, y_pool, test_features, y_test, config.per_class, config.draws, seed
     )
     shown = X_test[[int(np.argmax(y_test == c)) for c in (0, 2, 4, 7)]]  # one of each
-    views = np.stack([shown] + [augment(shown, gen) for _ in range(5)], axis=1)  # (4, 6, 8, 8)
+    views = np.stack([shown] + [view(shown, gen) for _ in range(5)], axis=1)  # (4, 6, 8, 8)
     return Measured(
         model=model,
         losses=losses,
