@@ -174,7 +174,7 @@ def test_quick_run_reaches_the_figure(quick):
     # within 2x of two halves of the data (below 1x happens: both are noisy), far below noise
     assert 0.0 < _figure(quick, "energy distance: samples / two halves") <= 2.0
     assert _figure(quick, "energy distance: samples / Gaussian noise") <= 0.25
-    assert _figure(quick, "MMD (RBF): samples / two halves") <= 2.0
+    assert _figure(quick, "MMD^2 (RBF): samples / two halves") <= 2.0
     assert quick.architecture.startswith("diffusion") and "--full" in quick.command
     assert "diffusion" in gallery.EXHIBITS
 

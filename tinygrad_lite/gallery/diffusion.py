@@ -75,7 +75,9 @@ class Schedule:
         return (np.sqrt(a) * x0 + np.sqrt(1.0 - a) * eps).astype(x0.dtype)
 
 
-def linear_schedule(steps: int, beta_start: float | None = None, beta_end: float | None = None):
+def linear_schedule(
+    steps: int, beta_start: float | None = None, beta_end: float | None = None
+) -> Schedule:
     """Betas rising linearly from ``beta_start`` to ``beta_end`` over ``steps`` steps.
 
     The defaults are the DDPM paper's 1e-4 and 0.02 for T = 1000, scaled by 1000 / T so that
@@ -434,7 +436,7 @@ def run(out: Path, *, full: bool = False, seed: int = 0, plots: bool = True) -> 
                 "<= 0.25",
             ),
             (
-                "MMD (RBF): samples / two halves of the data",
+                "MMD^2 (RBF): samples / two halves of the data",
                 f"{k['samples'] / k['halves']:.2f}x",
                 "<= 2x",
             ),
