@@ -57,6 +57,8 @@ EXHIBITS: tuple[str, ...] = (
     "gan_digits",
     "autoencoder",
     "vae",
+    "diffusion",
+    "contrastive",
     "graph_network",
     "transfer",
 )
