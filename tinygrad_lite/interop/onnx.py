@@ -81,7 +81,8 @@ def export_onnx(
     recurrent layer or an ``Embedding``; ``False`` fixes every size to the example's. The
     file's input is called ``input``; its output ``output`` (with ``h_n`` and ``c_n`` after a
     recurrent layer). The model is exported as it computes in eval mode (dropout off, batch
-    norm on its running statistics); its training flag is left as it was. ``onnx.checker.check_model`` checks the model before it is saved.
+    norm on its running statistics); its training flag is left as it was.
+    ``onnx.checker.check_model`` checks the model before it is saved.
 
     Needs the ``onnx`` package (``pip install 'tinygrad_lite[onnx]'``).
     """
