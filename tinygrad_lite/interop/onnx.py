@@ -86,11 +86,12 @@ def export_onnx(
 
     Needs the ``onnx`` package (``pip install 'tinygrad_lite[onnx]'``).
     """
-    onnx = _import("onnx", "export_onnx")
     if not isinstance(module, nn.Module):
         raise ArgumentError(
             f"export_onnx: module is a {type(module).__name__}, not an nn.Module; pass the model"
         )
+    _check_tree(module)  # a model that cannot be exported says so with or without onnx
+    onnx = _import("onnx", "export_onnx")
     if isinstance(opset, bool) or not isinstance(opset, int):
         raise ArgumentError(f"export_onnx: opset={opset!r} must be an int")
     newest = onnx.defs.onnx_opset_version()
@@ -198,6 +199,15 @@ def _emit_module(
                 )
             names, values = _emit_module(g, layer, where, names, values)
         return names, values
+    emit = _emitter(module, path)
+    if len(names) != 1:  # a layer after a recurrent one, outside a Sequential: not reachable
+        raise ExportError(f"export_onnx: layer {path!r} takes one input, got {len(names)}")
+    outs = emit(g, module, names[0], values[0])
+    return outs, _flat(module(values[0]))
+
+
+def _emitter(module: nn.Module, path: str) -> Emitter:
+    """The function that writes ``module`` (at ``path`` in the model), or ExportError."""
     emit = _EMITTERS.get(type(module))
     if emit is None:
         where = f"layer {path!r}" if path else "the model itself"
@@ -207,10 +217,16 @@ def _emit_module(
             "Build the model as an nn.Sequential of these layers (a Module with its own forward "
             "cannot be read from its children)"
         )
-    if len(names) != 1:  # a layer after a recurrent one, outside a Sequential: not reachable
-        raise ExportError(f"export_onnx: layer {path!r} takes one input, got {len(names)}")
-    outs = emit(g, module, names[0], values[0])
-    return outs, _flat(module(values[0]))
+    return emit
+
+
+def _check_tree(module: nn.Module, path: str = "") -> None:
+    """ExportError for the first layer with no ONNX form, before anything is written."""
+    if type(module) is not nn.Sequential:
+        _emitter(module, path)
+        return
+    for i, layer in enumerate(module):
+        _check_tree(layer, f"{path}.{i}" if path else str(i))
 
 
 def _flat(out: Any) -> list[Any]:
