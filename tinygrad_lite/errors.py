@@ -31,6 +31,7 @@ from .core.errors import (
     TinygradLiteError,
 )
 from .data.errors import DataError
+from .interop.onnx import ExportError
 from .nn.module import CheckpointError, StateDictError
 from .optional import MissingDependencyError
 from .testing.errors import StrategyError
@@ -45,6 +46,7 @@ __all__ = [
     "DTypeError",
     "DataError",
     "DrawingError",
+    "ExportError",
     "ExpressionError",
     "FunctionError",
     "GradcheckError",

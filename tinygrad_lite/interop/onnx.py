@@ -277,11 +277,18 @@ def _output_dims(
     module: nn.Module, x: np.ndarray, values: list[Any], free: dict[int, str]
 ) -> list[list[Any]]:
     """Each output's shape, with the names of ``free`` on the axes that follow those input
-    axes: found by running the model once more per free axis, on an input one longer there."""
+    axes: found by running the model once more per free axis, on an input one longer there.
+    An axis whose size the model fixes (a ``LayerNorm`` over the time axis, say) is taken out
+    of ``free``."""
     shapes: list[list[Any]] = [list(v.shape) for v in values]
-    for axis, name in free.items():
+    for axis, name in list(free.items()):
         bigger = np.concatenate([x, np.take(x, [0], axis=axis)], axis=axis)
-        for dims, v in zip(shapes, _flat(module(bigger))):
+        try:
+            grown = _flat(module(bigger))
+        except TinygradLiteError:  # the model takes only the example's size on that axis
+            del free[axis]
+            continue
+        for dims, v in zip(shapes, grown):
             for i, n in enumerate(v.shape):
                 if dims[i] != n:
                     dims[i] = name
