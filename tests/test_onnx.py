@@ -309,6 +309,37 @@ def test_embedding_into_an_lstm(ort, tmp_path):
     check(ort, tmp_path, model, ids, ids[:, :3], RNG.integers(0, 12, size=(4, 9)))
 
 
+@pytest.mark.parametrize(
+    "cell", [nn.RNNCell(3, 4), nn.RNNCell(3, 4, False, "relu"), nn.LSTMCell(3, 4), nn.GRUCell(3, 4)]
+)
+def test_cells_take_one_step_from_a_zero_state(ort, tmp_path, cell):
+    proto = check(ort, tmp_path, cell, normal(5, 3), normal(2, 3))
+    names = [o.name for o in proto.graph.output]
+    assert names == (["h", "c"] if isinstance(cell, nn.LSTMCell) else ["output"])
+    check(ort, tmp_path, nn.Sequential(nn.Linear(2, 3), cell), normal(2))  # unbatched
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_transformer_encoder_layer(ort, tmp_path, batch_first, norm_first, activation):
+    tl.manual_seed(12)
+    layer = nn.TransformerEncoderLayer(
+        8, 2, 16, batch_first=batch_first, norm_first=norm_first, activation=activation
+    )
+    model = nn.Sequential(nn.Embedding(20, 8), layer, nn.Linear(8, 3))
+    ids = RNG.integers(0, 20, size=(3, 6))
+    proto = check(ort, tmp_path, model, ids, RNG.integers(0, 20, size=(5, 2)), atol=5e-5)
+    assert "Softmax" in op_types(proto)
+    check(ort, tmp_path, layer, normal(6, 8), atol=5e-5)  # unbatched (L, E)
+
+
+def test_transformer_with_another_activation_is_refused(ort, tmp_path):
+    layer = nn.TransformerEncoderLayer(4, 1, 8, activation=lambda v: v.tanh())
+    with pytest.raises(ExportError, match="activation='relu' or 'gelu'"):
+        export_onnx(layer, normal(3, 2, 4), tmp_path / "m.onnx")
+
+
 # ---------------------------------------------------------------- errors
 
 

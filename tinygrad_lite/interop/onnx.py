@@ -5,7 +5,7 @@ too) becomes its layers one after the other, and each layer becomes the ONNX ope
 compute what its ``forward`` computes in eval mode. The model's own forward pass runs beside the
 walk on ``example_input``, which gives every intermediate shape (and checks them), so the file
 needs no shape inference of its own. A layer with no ONNX form here (a user ``Module`` with its
-own ``forward``, attention) raises ``ExportError`` naming the layer and its path in the model.
+own ``forward``, a bare ``MultiheadAttention``) raises ``ExportError`` naming the layer and its path in the model.
 
 Layer by layer (``x`` is the layer's input; ONNX operator names in capitals):
 
@@ -31,7 +31,12 @@ Layer by layer (``x`` is the layer's input; ONNX operator names in capitals):
   (torch's GRU applies the reset gate after the recurrent product). Its output
   (L, D, N, H) is transposed and reshaped to ours, (L, N, D * H). A recurrent layer returns
   several arrays, so it must be the last layer; the file then has the outputs
-  ``output``, ``h_n`` (and ``c_n`` for an LSTM).
+  ``output``, ``h_n`` (and ``c_n`` for an LSTM);
+* ``RNNCell``, ``LSTMCell``, ``GRUCell``: one step from a zero state, the same node over a
+  sequence of length 1 (outputs ``output``, or ``h`` and ``c``);
+* ``TransformerEncoderLayer`` (relu or gelu, post- or pre-norm, no masks): self-attention
+  written out with ``MatMul``, ``Softmax``, ``Reshape`` and ``Transpose`` (every head in one
+  product), the feed-forward block, the residual sums and two ``LayerNormalization``.
 
 Parameters are written as float32 (the dtype ONNX runtimes run everywhere). The input's batch
 axis (and the time axis of a sequence model) is left free in the file (``dynamic_axes=True``),
@@ -115,7 +120,12 @@ def export_onnx(
     in_dims: list[Any] = list(x.shape)
     for axis, name in free.items():
         in_dims[axis] = name
-    names = ["output", "h_n", "c_n"][: len(outputs)]
+    last = module
+    while type(last) is nn.Sequential and len(last):
+        last = last[len(last) - 1]
+    names = (["h", "c"] if isinstance(last, nn.LSTMCell) else ["output", "h_n", "c_n"])[
+        : len(outputs)
+    ]
     for node_output, name in zip(outputs, names):
         graph.add("Identity", [node_output], name=name)  # stable names for the file's outputs
     helper = onnx.helper
@@ -266,6 +276,10 @@ def _free_axes(module: nn.Module, x: np.ndarray) -> dict[int, str]:
     first = _first_leaf(module)
     if isinstance(first, (nn.RNN, nn.LSTM, nn.GRU)):
         if x.ndim == 2:  # unbatched (L, H_in)
+            return {0: "sequence"}
+        return {0: "batch", 1: "sequence"} if first.batch_first else {0: "sequence", 1: "batch"}
+    if isinstance(first, nn.TransformerEncoderLayer):
+        if x.ndim == 2:  # unbatched (L, E)
             return {0: "sequence"}
         return {0: "batch", 1: "sequence"} if first.batch_first else {0: "sequence", 1: "batch"}
     if isinstance(first, nn.Embedding) and x.ndim == 2:
@@ -443,40 +457,53 @@ def _upsample(g: _Graph, m: nn.Upsample, x: str, v: Value) -> list[str]:
 _GATE_ORDER = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN_TANH": [0], "RNN_RELU": [0]}
 
 
-def _recurrent(g: _Graph, m: Any, x: str, v: Value) -> list[str]:
-    hid, directions = m.hidden_size, 2 if m.bidirectional else 1
-    order = _GATE_ORDER[m.mode]
+def _rnn_node(g: _Graph, mode: str, hid: int, x: str, params: list[tuple[Any, ...]]) -> list[str]:
+    """One ONNX RNN/LSTM/GRU node over ``x`` (L, N, H_in), one direction per entry of
+    ``params`` (w_ih, w_hh, b_ih, b_hh: our Values, torch's layouts): Y (L, D, N, H), Y_h
+    (D, N, H), and Y_c for an LSTM."""
+    order = _GATE_ORDER[mode]
 
-    def blocks(a: np.ndarray) -> np.ndarray:  # reorder the gate blocks along axis 0
+    def blocks(a: np.ndarray) -> np.ndarray:  # the gate blocks along axis 0, in ONNX's order
         return np.concatenate([a[i * hid : (i + 1) * hid] for i in order], axis=0)
 
-    if v.ndim == 2:  # unbatched (L, H_in): a batch of one
-        x = g.one("Unsqueeze", [x, g.const(np.array([1]), "axes")])
-    elif m.batch_first:  # (N, L, H_in) -> (L, N, H_in)
-        x = g.one("Transpose", [x], perm=[1, 0, 2])
-    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(m.mode, "RNN")
+    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    directions = len(params)
     attrs: dict[str, Any] = dict(
-        hidden_size=hid, direction="bidirectional" if m.bidirectional else "forward"
+        hidden_size=hid, direction="bidirectional" if directions == 2 else "forward"
     )
     if op == "GRU":
         attrs["linear_before_reset"] = 1  # torch: r * (W_hn h + b_hn), not W_hn (r * h)
     if op == "RNN":
-        attrs["activations"] = ["Tanh" if m.mode == "RNN_TANH" else "Relu"] * directions
+        attrs["activations"] = ["Tanh" if mode == "RNN_TANH" else "Relu"] * directions
+    w, r, b = [], [], []
+    for w_ih, w_hh, b_ih, b_hh in params:
+        w.append(blocks(w_ih.data))  # (gates * H, H_in)
+        r.append(blocks(w_hh.data))  # (gates * H, H)
+        if b_ih is not None and b_hh is not None:
+            b.append(np.concatenate([blocks(b_ih.data), blocks(b_hh.data)]))  # (2 gates H,)
+    inputs = [x, g.const(np.stack(w), "W"), g.const(np.stack(r), "R")]
+    if b:
+        inputs.append(g.const(np.stack(b), "B"))
+    return g.add(op, inputs, outputs=3 if op == "LSTM" else 2, **attrs)
+
+
+def _recurrent(g: _Graph, m: Any, x: str, v: Value) -> list[str]:
+    directions = 2 if m.bidirectional else 1
+    if v.ndim == 2:  # unbatched (L, H_in): a batch of one
+        x = g.one("Unsqueeze", [x, g.const(np.array([1]), "axes")])
+    elif m.batch_first:  # (N, L, H_in) -> (L, N, H_in)
+        x = g.one("Transpose", [x], perm=[1, 0, 2])
     finals: list[list[str]] = [[], []]  # h_n and c_n pieces, one per layer
     for k in range(m.num_layers):
-        w, r, b = [], [], []
-        for suffix in ("", "_reverse")[:directions]:
-            w_ih, w_hh = (getattr(m, f"weight_{n}_l{k}{suffix}") for n in ("ih", "hh"))
-            b_ih, b_hh = (getattr(m, f"bias_{n}_l{k}{suffix}", None) for n in ("ih", "hh"))
-            w.append(blocks(w_ih.data))  # (gates * H, H_in)
-            r.append(blocks(w_hh.data))  # (gates * H, H)
-            if b_ih is not None and b_hh is not None:
-                b.append(np.concatenate([blocks(b_ih.data), blocks(b_hh.data)]))  # (2 gates H,)
-        inputs = [x, g.const(np.stack(w), "W"), g.const(np.stack(r), "R")]
-        if b:
-            inputs.append(g.const(np.stack(b), "B"))
-        count = 3 if op == "LSTM" else 2
-        outs = g.add(op, inputs, outputs=count, **attrs)
+        params = [
+            tuple(
+                getattr(m, f"{kind}_{n}_l{k}{suffix}", None)
+                for kind in ("weight", "bias")
+                for n in ("ih", "hh")
+            )
+            for suffix in ("", "_reverse")[:directions]
+        ]
+        outs = _rnn_node(g, m.mode, m.hidden_size, x, params)
         y = g.one("Transpose", [outs[0]], perm=[0, 2, 1, 3])  # (L, D, N, H) -> (L, N, D, H)
         x = g.one("Reshape", [y, g.const(np.array([0, 0, -1]), "shape")])  # (L, N, D * H)
         for found, state in zip(finals, outs[1:]):
@@ -488,6 +515,78 @@ def _recurrent(g: _Graph, m: Any, x: str, v: Value) -> list[str]:
     if m.batch_first:
         x = g.one("Transpose", [x], perm=[1, 0, 2])  # (N, L, D * H)
     return [x, *states]
+
+
+def _cell(g: _Graph, m: Any, x: str, v: Value) -> list[str]:
+    """One step from a zero state: a sequence of length 1 through the same ONNX node."""
+    axes = g.const(np.array([0] if v.ndim == 2 else [0, 1]), "axes")
+    x = g.one("Unsqueeze", [x, axes])  # (1, N, H_in)
+    mode = m.mode if m.mode != "RNN_TANH" else f"RNN_{m.nonlinearity.upper()}"
+    params = [(m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)]
+    states = _rnn_node(g, mode, m.hidden_size, x, params)[1:]  # (1, N, H): h (and c)
+    return [g.one("Squeeze", [s, axes]) for s in states]
+
+
+def _torch_linear(g: _Graph, layer: Any, x: str) -> str:
+    """``x @ W.T + b`` for a layer that keeps torch's (out, in) weight."""
+    y = g.one("MatMul", [x, g.const(layer.weight.data.T, "weight")])
+    return y if layer.bias is None else g.one("Add", [y, g.const(layer.bias.data, "bias")])
+
+
+def _self_attention(g: _Graph, m: nn.MultiheadAttention, x: str) -> str:
+    """Self-attention of ``x`` (N, L, E), every head at once: (N, L, E)."""
+    e, heads, hd = m.embed_dim, m.num_heads, m.head_dim
+    w, b = m.in_proj_weight.data, m.in_proj_bias
+    split = []
+    for j, perm in enumerate(([0, 2, 1, 3], [0, 2, 3, 1], [0, 2, 1, 3])):  # q, k transposed, v
+        y = g.one("MatMul", [x, g.const(w[j * e : (j + 1) * e].T, "in_proj")])  # (N, L, E)
+        if b is not None:
+            y = g.one("Add", [y, g.const(b.data[j * e : (j + 1) * e], "in_bias")])
+        y = g.one("Reshape", [y, g.const(np.array([0, 0, heads, hd]), "shape")])  # (N, L, h, hd)
+        split.append(g.one("Transpose", [y], perm=perm))  # (N, h, L, hd); k: (N, h, hd, L)
+    q, k_t, v = split
+    scores = g.one("MatMul", [q, k_t])  # (N, h, L, L)
+    scores = g.one("Mul", [scores, g.const(1.0 / math.sqrt(hd), "scale")])
+    out = g.one("MatMul", [g.one("Softmax", [scores], axis=-1), v])  # (N, h, L, hd)
+    out = g.one("Transpose", [out], perm=[0, 2, 1, 3])  # (N, L, h, hd)
+    out = g.one("Reshape", [out, g.const(np.array([0, 0, e]), "shape")])  # heads side by side
+    return _torch_linear(g, m.out_proj, out)
+
+
+def _encoder_layer(g: _Graph, m: nn.TransformerEncoderLayer, x: str, v: Value) -> list[str]:
+    from ..nn.transformer import _ACTIVATIONS  # which of the named activations it holds
+
+    named = [name for name, fn in _ACTIVATIONS.items() if fn is m.activation]
+    if not named:
+        raise ExportError(
+            f"export_onnx: TransformerEncoderLayer has the activation {m.activation!r}, a "
+            "function whose ONNX form is unknown; use activation='relu' or 'gelu'"
+        )
+    if v.ndim == 2:  # unbatched (L, E) -> (1, L, E)
+        x = g.one("Unsqueeze", [x, g.const(np.array([0]), "axes")])
+    elif not m.batch_first:  # (L, N, E) -> (N, L, E)
+        x = g.one("Transpose", [x], perm=[1, 0, 2])
+
+    def norm(layer: nn.LayerNorm, h: str) -> str:
+        return _layer_norm(g, layer, h, v)[0]
+
+    def feed_forward(h: str) -> str:
+        hidden = _torch_linear(g, m.linear1, h)  # (N, L, dim_feedforward)
+        if named[0] == "relu":
+            hidden = g.one("Relu", [hidden])
+        else:
+            hidden = _gelu(g, nn.GELU(), hidden, v)[0]
+        return _torch_linear(g, m.linear2, hidden)  # dropouts: off at inference
+
+    if m.norm_first:  # x + attend(norm1(x)), then + feed_forward(norm2(x))
+        x = g.one("Add", [x, _self_attention(g, m.self_attn, norm(m.norm1, x))])
+        x = g.one("Add", [x, feed_forward(norm(m.norm2, x))])
+    else:  # norm1(x + attend(x)), then norm2(x + feed_forward(x))
+        x = norm(m.norm1, g.one("Add", [x, _self_attention(g, m.self_attn, x)]))
+        x = norm(m.norm2, g.one("Add", [x, feed_forward(x)]))
+    if v.ndim == 2:
+        return g.add("Squeeze", [x, g.const(np.array([0]), "axes")])
+    return [x] if m.batch_first else g.add("Transpose", [x], perm=[1, 0, 2])
 
 
 def _op(name: str, **attrs: Any) -> Emitter:
@@ -524,4 +623,8 @@ _EMITTERS: dict[type, Emitter] = {
     nn.RNN: _recurrent,
     nn.LSTM: _recurrent,
     nn.GRU: _recurrent,
+    nn.RNNCell: _cell,
+    nn.LSTMCell: _cell,
+    nn.GRUCell: _cell,
+    nn.TransformerEncoderLayer: _encoder_layer,
 }
