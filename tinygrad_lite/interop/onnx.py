@@ -5,7 +5,8 @@ too) becomes its layers one after the other, and each layer becomes the ONNX ope
 compute what its ``forward`` computes in eval mode. The model's own forward pass runs beside the
 walk on ``example_input``, which gives every intermediate shape (and checks them), so the file
 needs no shape inference of its own. A layer with no ONNX form here (a user ``Module`` with its
-own ``forward``, a bare ``MultiheadAttention``) raises ``ExportError`` naming the layer and its path in the model.
+own ``forward``, a bare ``MultiheadAttention``) raises ``ExportError`` naming the layer and its
+path in the model.
 
 Layer by layer (``x`` is the layer's input; ONNX operator names in capitals):
 
