@@ -389,6 +389,8 @@ def test_bad_arguments(ort, tmp_path):
         export_onnx(model, normal(1, 2), tmp_path / "m.onnx", opset="17")
     with pytest.raises(ArgumentError, match="example_input of type str"):
         export_onnx(model, "abc", tmp_path / "m.onnx")
+    with pytest.raises(ArgumentError, match="which is not a folder; create it first"):
+        export_onnx(model, normal(1, 2), tmp_path / "missing" / "m.onnx")
 
 
 def test_a_newer_opset_exports_too(ort, tmp_path):

@@ -86,8 +86,9 @@ def export_onnx(
     named ``batch`` and left free, and so is the time axis (``sequence``) of the input of a
     recurrent layer or an ``Embedding``; ``False`` fixes every size to the example's. The
     file's input is called ``input``; its output ``output`` (with ``h_n`` and ``c_n`` after a
-    recurrent layer). The model is exported as it computes in eval mode (dropout off, batch
-    norm on its running statistics); its training flag is left as it was.
+    recurrent layer; ``h`` and ``c`` after an ``LSTMCell``). The model is exported as it
+    computes in eval mode (dropout off, batch norm on its running statistics); its training
+    flag is left as it was.
     ``onnx.checker.check_model`` checks the model before it is saved.
 
     Needs the ``onnx`` package (``pip install 'tinygrad_lite[onnx]'``).
@@ -107,6 +108,12 @@ def export_onnx(
             f"{MIN_OPSET}, and the installed onnx {onnx.__version__} knows opsets up to {newest}"
         )
     x = _example_array(example_input)
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise ArgumentError(
+            f"export_onnx: path={os.fspath(path)!r} is in {folder!r}, which is not a folder; "
+            "create it first (os.makedirs) or write elsewhere"
+        )
     flags = [(m, m.training) for _, m in module.named_modules()]
     module.eval()
     try:
