@@ -58,6 +58,7 @@ import numpy as np
 
 from .. import nn
 from ..core import ArgumentError, TinygradLiteError, Value, no_grad
+from ..nn import functional as F
 from ..nn import functional_conv as FC
 from ..optional import MissingDependencyError, optional_import
 
@@ -447,8 +448,6 @@ def _unflatten(g: _Graph, m: nn.Unflatten, x: str, v: Value) -> list[str]:
 
 
 def _upsample(g: _Graph, m: nn.Upsample, x: str, v: Value) -> list[str]:
-    from ..nn import functional as F
-
     factors = F.check_upsampling(m.scale_factor, m.mode, "Upsample", v.ndim - 2)
     scales = g.const(np.array([1.0, 1.0, *factors]), "scales")
     # output pixel i reads input pixel floor(i / s): asymmetric coordinates, rounded down
@@ -561,11 +560,23 @@ def _self_attention(g: _Graph, m: nn.MultiheadAttention, x: str) -> str:
     return _torch_linear(g, m.out_proj, out)
 
 
-def _encoder_layer(g: _Graph, m: nn.TransformerEncoderLayer, x: str, v: Value) -> list[str]:
-    from ..nn.transformer import _ACTIVATIONS  # which of the named activations it holds
+def _activation_name(fn: Any) -> str | None:
+    """ "relu" or "gelu" (exact) if ``fn`` computes it on a probe of inputs, else None: the
+    layer keeps the function, not its name."""
+    probe = Value(np.linspace(-4.0, 4.0, 41, dtype=np.float32), requires_grad=False)
+    try:
+        got = np.asarray(fn(probe).data)
+    except (TinygradLiteError, TypeError, ValueError, AttributeError):
+        return None
+    for name, reference in (("relu", F.relu), ("gelu", F.gelu)):
+        if got.shape == probe.shape and np.allclose(got, reference(probe).data, atol=1e-6):
+            return name
+    return None
 
-    named = [name for name, fn in _ACTIVATIONS.items() if fn is m.activation]
-    if not named:
+
+def _encoder_layer(g: _Graph, m: nn.TransformerEncoderLayer, x: str, v: Value) -> list[str]:
+    named = _activation_name(m.activation)
+    if named is None:
         raise ExportError(
             f"export_onnx: TransformerEncoderLayer has the activation {m.activation!r}, a "
             "function whose ONNX form is unknown; use activation='relu' or 'gelu'"
@@ -580,7 +591,7 @@ def _encoder_layer(g: _Graph, m: nn.TransformerEncoderLayer, x: str, v: Value) -
 
     def feed_forward(h: str) -> str:
         hidden = _torch_linear(g, m.linear1, h)  # (N, L, dim_feedforward)
-        if named[0] == "relu":
+        if named == "relu":
             hidden = g.one("Relu", [hidden])
         else:
             hidden = _gelu(g, nn.GELU(), hidden, v)[0]
