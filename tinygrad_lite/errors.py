@@ -32,6 +32,7 @@ from .core.errors import (
     TinygradLiteError,
 )
 from .data.errors import DataError
+from .interop.onnx import ExportError
 from .interop.torch import UnsupportedLayerError
 from .nn.module import CheckpointError, StateDictError
 from .optional import MissingDependencyError
@@ -47,6 +48,7 @@ __all__ = [
     "DTypeError",
     "DataError",
     "DrawingError",
+    "ExportError",
     "ExpressionError",
     "FunctionError",
     "GradcheckError",

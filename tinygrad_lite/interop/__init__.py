@@ -7,12 +7,13 @@ Every third-party package here is optional and imported when a function needs it
 A missing one raises ``MissingDependencyError`` naming the extra. See ``docs/interop.md``.
 """
 
+from .onnx import ExportError, export_onnx
 from .safetensors import load_safetensors, save_safetensors
 from .torch import UnsupportedLayerError, from_torch, load_torch_state_dict, to_torch
 
-# i2 adds: from .onnx import export_onnx
-
 __all__ = [
+    "ExportError",
+    "export_onnx",
     "UnsupportedLayerError",
     "from_torch",
     "load_safetensors",
