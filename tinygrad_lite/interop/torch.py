@@ -43,7 +43,7 @@ import numpy as np
 from .. import nn
 from ..core import TinygradLiteError
 from ..nn.module import Module, StateDictError
-from ..nn.transformer import _ACTIVATIONS
+from ..nn.transformer import ACTIVATIONS
 from ..optional import optional_import
 
 
@@ -221,7 +221,7 @@ def _attention(m: Any) -> dict[str, Any]:
 
 def _encoder_layer(m: Any) -> dict[str, Any]:
     if isinstance(m, nn.TransformerEncoderLayer):
-        names = {id(f): name for name, f in _ACTIVATIONS.items()}
+        names = {id(f): name for name, f in ACTIVATIONS.items()}
         activation = names.get(id(m.activation))
         _require(activation is not None, f"activation={m.activation!r} (a function of its own)")
     else:  # torch keeps which of its two built-in activations it uses

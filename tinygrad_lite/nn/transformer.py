@@ -40,7 +40,8 @@ class _FeedForwardLinear(OutProjection):
         init.uniform_(self.bias, -bound, bound)  # type: ignore[arg-type]
 
 
-_ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
+# the activations a layer names by a string (interop reads which one a layer uses)
+ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": F.relu,
     "gelu": lambda x: F.gelu(x),  # exact (erf), torch's default for "gelu"
 }
@@ -72,7 +73,7 @@ class TransformerEncoderLayer(Module):
         norm_first: bool = False,
         dtype: Any = np.float32,
     ) -> None:
-        if isinstance(activation, str) and activation not in _ACTIVATIONS:
+        if isinstance(activation, str) and activation not in ACTIVATIONS:
             raise ArgumentError(
                 f"TransformerEncoderLayer: activation={activation!r}; use 'relu', 'gelu' or a "
                 "function of a Value"
@@ -96,7 +97,7 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
-        self.activation = _ACTIVATIONS[activation] if isinstance(activation, str) else activation
+        self.activation = ACTIVATIONS[activation] if isinstance(activation, str) else activation
         self.norm_first = bool(norm_first)
         self.batch_first = bool(batch_first)
 
