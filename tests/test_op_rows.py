@@ -383,3 +383,93 @@ def test_op_rows_cross_entropy_of_rows_far_apart_in_a_sequence(shape: Any) -> No
     want = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
     out = F.cross_entropy(Value(logits), labels, reduction="none")
     np.testing.assert_allclose(out.data, want, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- paths the specs do not take
+
+
+@pytest.mark.parametrize(
+    "frozen", ["input", "weight"], ids=["linear-frozen_3d_input", "linear-frozen_weight"]
+)
+def test_op_rows_linear_sends_a_gradient_only_where_one_is_needed(frozen: str) -> None:
+    # a frozen layer (transfer learning) or a constant input: the other gradient alone
+    gen = np.random.default_rng(0)
+    x = Value(gen.normal(size=(2, 3, 4)), requires_grad=frozen != "input")
+    w = Value(gen.normal(size=(4, 5)), requires_grad=frozen != "weight")
+    b = Value(gen.normal(size=5))
+    g = gen.normal(size=(2, 3, 5))
+    tl.linear(x, w, b).backward(g)
+    if frozen == "input":
+        assert x.grad is None
+        np.testing.assert_allclose(w.grad, x.data.reshape(-1, 4).T @ g.reshape(-1, 5))
+    else:
+        assert w.grad is None
+        np.testing.assert_allclose(x.grad, g @ w.data.T)
+    np.testing.assert_allclose(b.grad, g.sum(axis=(0, 1)))
+
+
+@pytest.mark.parametrize("n", [2, 3], ids=["weighted_sum-two_inputs", "weighted_sum-three_inputs"])
+def test_op_rows_weighted_sum_without_bias_sends_one_gradient_per_input(n: int) -> None:
+    ws = [Value(float(k + 1)) for k in range(n)]
+    xs = [Value(float(10 * (k + 1))) for k in range(n)]
+    z = tl.weighted_sum(ws, xs)
+    assert z.item() == sum(w.item() * x.item() for w, x in zip(ws, xs))
+    z.backward()
+    assert [w.grad for w in ws] == [x.item() for x in xs]
+    assert [x.grad for x in xs] == [w.item() for w in ws]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"], ids=lambda r: f"softmax_cross_entropy-{r}")
+def test_op_rows_cross_entropy_of_targets_that_do_not_sum_to_one(reduction: str) -> None:
+    # -sum(t log softmax(x)) as torch computes it: the targets are not normalized
+    gen = np.random.default_rng(1)
+    x = Value(gen.normal(size=(3, 4)))
+    t = gen.uniform(0.0, 2.0, size=(3, 4))
+    loss = F.cross_entropy(x, t, reduction=reduction)
+    log_p = x.data - np.log(np.exp(x.data).sum(axis=-1, keepdims=True))
+    per_row = -(t * log_p).sum(axis=-1)
+    assert loss.item() == pytest.approx(per_row.mean() if reduction == "mean" else per_row.sum())
+    loss.backward()
+    p = np.exp(log_p)
+    expected = p * t.sum(axis=-1, keepdims=True) - t
+    np.testing.assert_allclose(x.grad, expected / (3 if reduction == "mean" else 1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4)], ids=["softmax_cross_entropy-labels_of_a_sequence"])
+def test_op_rows_cross_entropy_picks_the_label_of_every_step(shape: Any) -> None:
+    gen = np.random.default_rng(2)
+    x = Value(gen.normal(size=shape))
+    labels = gen.integers(0, shape[-1], size=shape[:-1])
+    loss = F.cross_entropy(x, labels, reduction="none")
+    log_p = x.data - np.log(np.exp(x.data).sum(axis=-1, keepdims=True))
+    expected = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0], ids=["exp-overflow", "exp-underflow"])
+def test_op_rows_exp_of_a_huge_python_float_follows_ieee(x: float) -> None:
+    assert Value(x).exp().item() == (math.inf if x > 0 else 0.0)
+
+
+@pytest.mark.parametrize(
+    "x", [-1000.0, 1000.0], ids=["sigmoid-very_negative", "sigmoid-very_positive"]
+)
+def test_op_rows_sigmoid_of_huge_arrays_warns_of_nothing(x: float) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exp(-x) overflows to inf on purpose: no warning
+        out = Value(np.full((2, 2), x)).sigmoid()
+        scalar = Value(np.array(x)).sigmoid()
+    assert np.all(out.data == (0.0 if x < 0 else 1.0)) and scalar.item() == out.data[0, 0]
+
+
+@pytest.mark.parametrize("index", [(slice(0, 2), 1)], ids=["getitem-second_order"])
+def test_op_rows_getitem_second_derivative(index: Any) -> None:
+    # the gradient of x[i] is itself differentiable (graph mode): d/dx sum((x[i])^2 ...)
+    x = Value(np.arange(1.0, 7.0).reshape(3, 2))
+    (g,) = tl.grad((x[index] ** 3).sum(), [x], create_graph=True)
+    (gg,) = tl.grad(g.sum(), [x])
+    expected = np.zeros((3, 2))
+    expected[index] = 6 * x.data[index]
+    np.testing.assert_allclose(gg, expected)
