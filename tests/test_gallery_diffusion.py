@@ -205,7 +205,7 @@ def test_example_program_prints_its_figure(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "energy distance: samples / two halves of the data" in done.stdout
-    assert "picture:" not in done.stdout and not list(tmp_path.iterdir())
+    assert "wrote" not in done.stdout and not list(tmp_path.iterdir())
 
 
 def test_the_exhibit_measures_with_the_public_distances():

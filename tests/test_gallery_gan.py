@@ -165,7 +165,7 @@ def test_ring_picture_is_written(ring_run: tuple[str, Path]) -> None:
     pytest.importorskip("matplotlib")
     stdout, out = ring_run
     assert (out / "gan_ring.png").stat().st_size > 1000
-    assert f"picture: {out / 'gan_ring.png'}" in stdout
+    assert f"wrote {out / 'gan_ring.png'}" in stdout
 
 
 def test_ring_is_in_the_gallery() -> None:
@@ -320,4 +320,4 @@ def test_digits_picture_is_written(digits_run: tuple[str, Path]) -> None:
     pytest.importorskip("matplotlib")
     stdout, out = digits_run
     assert (out / "gan_digits.png").stat().st_size > 1000
-    assert f"picture: {out / 'gan_digits.png'}" in stdout
+    assert f"wrote {out / 'gan_digits.png'}" in stdout

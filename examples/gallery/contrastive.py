@@ -9,30 +9,7 @@ held-out digits. Writes contrastive_accuracy.png (the accuracies and a PCA map o
 features) and contrastive_views.png (digits and their random views) into --out.
 """
 
-from __future__ import annotations
-
-import argparse
-from collections.abc import Sequence
-from pathlib import Path
-
 from tinygrad_lite import gallery
 
-
-def main(argv: Sequence[str] | None = None) -> gallery.Exhibit:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the longer run of the docs")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("gallery_out"), help="picture folder")
-    parser.add_argument("--no-plots", action="store_true", help="print the numbers only")
-    args = parser.parse_args(argv)
-    exhibit = gallery.run(
-        "contrastive", args.out, full=args.full, seed=args.seed, plots=not args.no_plots
-    )
-    print(exhibit.report())
-    for picture in exhibit.pictures:
-        print(f"picture: {picture}")
-    return exhibit
-
-
 if __name__ == "__main__":
-    main()
+    gallery.main("contrastive", description=__doc__)

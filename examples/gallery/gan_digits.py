@@ -10,29 +10,7 @@ beside 64 real ones.
     python examples/gallery/gan_digits.py [--full] [--seed 0] [--out DIR] [--no-plots]
 """
 
-from __future__ import annotations
-
-import argparse
-from collections.abc import Sequence
-from pathlib import Path
-
 from tinygrad_lite import gallery
 
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the full run (3000 steps)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("gallery_out"), help="picture folder")
-    parser.add_argument("--no-plots", action="store_true", help="print the figures only")
-    args = parser.parse_args(argv)
-    exhibit = gallery.run(
-        "gan_digits", args.out, full=args.full, seed=args.seed, plots=not args.no_plots
-    )
-    print(exhibit.report())
-    for path in exhibit.pictures:
-        print(f"picture: {path}")
-
-
 if __name__ == "__main__":
-    main()
+    gallery.main("gan_digits", description=__doc__)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,18 +76,22 @@ def run(
 ) -> Exhibit:
     """Train exhibit ``name`` (a module of this package) and write its pictures into ``out``;
     ``options`` go to that module's ``run`` (e.g. ``epochs=`` where it takes one)."""
+    module = _module(name)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots, **options)
+    return result
+
+
+def _module(name: str) -> Any:
     try:
-        module = importlib.import_module(f"{__name__}.{name}")
+        return importlib.import_module(f"{__name__}.{name}")
     except ModuleNotFoundError as e:
         if e.name != f"{__name__}.{name}":  # a package the exhibit imports is missing
             raise
         raise ArgumentError(
             f"gallery.run: no exhibit {name!r}; give one of {', '.join(EXHIBITS)}"
         ) from None
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    result: Exhibit = module.run(folder, full=full, seed=seed, plots=plots, **options)
-    return result
 
 
 def main(name: str, argv: Sequence[str] | None = None, description: str | None = None) -> Exhibit:
@@ -100,11 +105,18 @@ def main(name: str, argv: Sequence[str] | None = None, description: str | None =
         "--out", type=Path, default=Path("gallery_out"), help="folder for the pictures"
     )
     parser.add_argument("--no-plots", action="store_true", help="print the figures only")
+    takes_epochs = "epochs" in inspect.signature(_module(name).run).parameters
+    if takes_epochs:
+        parser.add_argument("--epochs", type=int, help="train this many epochs instead")
     args = parser.parse_args(argv)
+    options = {"epochs": args.epochs} if takes_epochs else {}
     start = time.perf_counter()
-    exhibit = run(name, args.out, full=args.full, seed=args.seed, plots=not args.no_plots)
+    exhibit = run(
+        name, args.out, full=args.full, seed=args.seed, plots=not args.no_plots, **options
+    )
     print(exhibit.report())
     print(f"took {time.perf_counter() - start:.1f} s ({'full' if args.full else 'quick'} mode)")
+    print(f"to reproduce the full run: {exhibit.command}")
     for picture in exhibit.pictures:
         print(f"wrote {picture}")
     return exhibit
