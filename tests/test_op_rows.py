@@ -473,3 +473,41 @@ def test_op_rows_getitem_second_derivative(index: Any) -> None:
     expected = np.zeros((3, 2))
     expected[index] = 6 * x.data[index]
     np.testing.assert_allclose(gg, expected)
+
+
+def _recurrent_inputs(gates: int) -> tuple[Value, ...]:
+    gen = np.random.default_rng(3)  # T=3 steps, N=2 sequences, H=4 units: N != H
+    xw = Value(gen.normal(size=(3, 2, gates * 4)))
+    h0, w_hh = Value(gen.normal(size=(2, 4))), Value(gen.normal(size=(gates * 4, 4)) * 0.5)
+    extra = Value(gen.normal(size=(2, 4))) if gates == 4 else Value(gen.normal(size=12))
+    return xw, h0, extra, w_hh
+
+
+@pytest.mark.parametrize(
+    "row", ["lstm", "gru"], ids=["lstm-second_backward", "gru-second_backward"]
+)
+def test_op_rows_a_second_backward_through_a_recurrent_row_recomputes_its_gates(row: str) -> None:
+    # the time loop keeps its gates for one backward; a second backward recomputes them
+    from tinygrad_lite.nn.recurrent import gru_states, lstm_states
+
+    xw, h0, extra, w_hh = _recurrent_inputs(4 if row == "lstm" else 3)
+    inputs = [xw, h0, extra, w_hh]
+    out = lstm_states(xw, h0, extra, w_hh) if row == "lstm" else gru_states(xw, h0, w_hh, extra)
+    assert out.op == row
+    g = np.random.default_rng(4).standard_normal(out.shape)
+    first = tl.grad(out, inputs, g)
+    second = tl.grad(out, inputs, g)
+    for a, b in zip(first, second):
+        np.testing.assert_allclose(b, a, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2], ids=["lstm-composite_with_more_units_than_sequences"])
+def test_op_rows_lstm_equals_its_composite_when_n_differs_from_h(n: int) -> None:
+    from tinygrad_lite.core.ops.recurrent import lstm_composite
+    from tinygrad_lite.nn.recurrent import lstm_states
+
+    xw, h0, c0, w_hh = _recurrent_inputs(4)
+    fused = lstm_states(xw, h0, c0, w_hh)
+    plain = lstm_composite(None, xw, h0, c0, w_hh)
+    assert plain.shape == fused.shape == (3, n, 8)
+    np.testing.assert_allclose(plain.data, fused.data, rtol=1e-12)
