@@ -511,3 +511,52 @@ def test_op_rows_lstm_equals_its_composite_when_n_differs_from_h(n: int) -> None
     plain = lstm_composite(None, xw, h0, c0, w_hh)
     assert plain.shape == fused.shape == (3, n, 8)
     np.testing.assert_allclose(plain.data, fused.data, rtol=1e-12)
+
+
+PIECEWISE = [
+    pytest.param(lambda x: x.relu(), [0.5, -0.5, 3.0], [1.0, 0.0, 1.0], id="relu-between_0_and_1"),
+    pytest.param(lambda x: abs(x), [0.0, -2.0, 2.0], [0.0, -1.0, 1.0], id="abs-at_zero"),
+    pytest.param(
+        lambda x: x.clip(None, 1.0), [-5.0, 0.5, 2.0], [1.0, 1.0, 0.0], id="clip-upper_bound_only"
+    ),
+    pytest.param(
+        lambda x: x.clip(-1.0, None), [-5.0, 0.5, 2.0], [0.0, 1.0, 1.0], id="clip-lower_bound_only"
+    ),
+]
+
+
+@pytest.mark.parametrize("fn, xs, grads", PIECEWISE)
+def test_op_rows_piecewise_gradients(fn: Any, xs: list[float], grads: list[float]) -> None:
+    # the gradient on each piece, as torch gives it (abs'(0) = 0), for arrays and Python floats
+    x = Value(np.array(xs))
+    fn(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, grads)
+    for v, expected in zip(xs, grads):
+        scalar = Value(v)
+        fn(scalar).backward()
+        assert scalar.grad == expected
+
+
+@pytest.mark.parametrize(
+    "x", [-5.0, 5.0], ids=["clip-below_python_float", "clip-above_python_float"]
+)
+def test_op_rows_clip_of_a_python_float_outside_the_bounds(x: float) -> None:
+    assert Value(x).clip(-1.0, 2.0).item() == (-1.0 if x < 0 else 2.0)
+
+
+@pytest.mark.parametrize("scale", [1e3], ids=["attention-huge_scores_rows_far_apart"])
+def test_op_rows_attention_of_huge_scores_is_finite_and_exact(scale: float) -> None:
+    # each row of scores is shifted by its own maximum: rows far apart neither overflow nor
+    # underflow to 0/0
+    from tinygrad_lite.nn import functional as F
+
+    gen = np.random.default_rng(5)
+    qkv = gen.normal(size=(1, 3, 12))
+    qkv[0, 0, :4] *= scale  # the first query: scores in the thousands
+    qkv[0, :, 4:8] *= scale / 10
+    out = F.multi_head_attention(Value(qkv), num_heads=1)
+    q, k, v = qkv[0, :, :4], qkv[0, :, 4:8], qkv[0, :, 8:]
+    s = q @ k.T / 2.0
+    w = np.exp(s - s.max(axis=-1, keepdims=True))
+    w /= w.sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(out.data[0], w @ v, rtol=1e-10)
