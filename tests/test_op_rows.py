@@ -560,3 +560,21 @@ def test_op_rows_attention_of_huge_scores_is_finite_and_exact(scale: float) -> N
     w = np.exp(s - s.max(axis=-1, keepdims=True))
     w /= w.sum(axis=-1, keepdims=True)
     np.testing.assert_allclose(out.data[0], w @ v, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "transpose",
+    [
+        pytest.param(False, id="conv2d-second_order"),
+        pytest.param(False, id="conv2d_weight-second_order"),
+        pytest.param(True, id="conv_transpose2d-second_order"),
+    ],
+)
+def test_op_rows_convolutions_are_twice_differentiable(transpose: bool) -> None:
+    # second derivatives run the backward rules on Values: conv2d's gradient is made of
+    # conv_transpose2d and conv2d_weight, whose own gradients are convolutions again
+    gen = np.random.default_rng(6)
+    x = Value(gen.normal(size=(1, 2, 4, 4)))
+    w = Value(gen.normal(size=(2, 3, 2, 2)) if transpose else gen.normal(size=(3, 2, 2, 2)))
+    conv = F.conv_transpose2d if transpose else F.conv2d
+    assert gradgradcheck(lambda a, b: (conv(a, b, stride=2) ** 2).sum(), [x, w])
