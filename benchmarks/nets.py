@@ -157,6 +157,37 @@ class TinygradLiteNet(EngineSteps):
         return [p.grad for p in self.model.parameters()]
 
 
+class TinygradLiteJitNet(TinygradLiteNet):
+    """The same network and step, the whole step (zero_grad, forward, backward, SGD) traced
+    by ``tl.jit`` and replayed: ``forward`` runs all of it; ``backward`` and ``update`` have
+    nothing left to do."""
+
+    def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
+        import tinygrad_lite as tl
+
+        super().__init__(net, weights)
+        model, optimizer = self.model, self.optimizer
+        value, cross_entropy = self._value, self._cross_entropy
+
+        def step(x: np.ndarray, labels: np.ndarray) -> Any:
+            optimizer.zero_grad()
+            loss = cross_entropy(model(value(x, requires_grad=False)), labels)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        self._step = tl.jit(step)
+
+    def forward(self, x: Any, labels: Any) -> Any:
+        return self._step(x, labels)
+
+    def backward(self, loss: Any) -> None:
+        pass
+
+    def update(self) -> None:
+        pass
+
+
 class TorchNet(EngineSteps):
     """The same network in torch (weights stored transposed, as torch does)."""
 
@@ -289,8 +320,11 @@ def on_cache_lines(w: np.ndarray) -> np.ndarray:
     return out
 
 
-TRAINERS: dict[str, type[TinygradLiteNet] | type[TorchNet] | type[HandWrittenMLP]] = {
+TRAINERS: dict[
+    str, type[TinygradLiteNet] | type[TinygradLiteJitNet] | type[TorchNet] | type[HandWrittenMLP]
+] = {
     "tinygrad_lite": TinygradLiteNet,
+    "tinygrad_lite-jit": TinygradLiteJitNet,
     "numpy": HandWrittenMLP,
     "torch": TorchNet,
 }
@@ -363,7 +397,12 @@ def engines_agree(
     first loss, on every gradient, and on the loss after ``CHECK_STEPS`` SGD steps, to float32
     rounding; and tinygrad_lite keeps float32 throughout. The hand-written NumPy ``what`` is
     the reference."""
-    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
+    engines = [
+        "numpy",
+        "tinygrad_lite",
+        "tinygrad_lite-jit",
+        *(["torch"] if "torch" in installed else []),
+    ]
     results = {e: _first_steps(name, e, make(e), batch) for e in engines}
     ref_loss, ref_grads, ref_later = results["numpy"]
     worst_loss = worst_grad = 0.0
@@ -456,7 +495,9 @@ def memory_run(engine: str, steps: int, every: int) -> dict[str, object]:
 TORCH = Engine("torch", "torch ({threads})", needs="torch")
 NUMPY = Engine("numpy", "hand-written NumPy", short="NumPy")
 TINYGRAD_LITE = Engine("tinygrad_lite", "tinygrad_lite")
-NET_ENGINES = (TORCH, NUMPY, TINYGRAD_LITE)
+TINYGRAD_LITE_JIT = Engine("tinygrad_lite-jit", "tinygrad_lite, tl.jit", short="jit")
+NET_ENGINES = (TORCH, NUMPY, TINYGRAD_LITE, TINYGRAD_LITE_JIT)
+OURS = ("tinygrad_lite", "tinygrad_lite-jit")
 
 W2 = Workload(
     name="W2",
@@ -467,9 +508,14 @@ W2 = Workload(
     sizes=(W2_NET.batch,),
     quick_sizes=(16,),
     engines=NET_ENGINES,
-    ours=("tinygrad_lite",),
+    ours=OURS,
     competitors=("torch", "numpy"),
     target=Target("<= 0.85x torch, <= 1.1x NumPy", max_ratio={"torch": 0.85, "numpy": 1.1}),
+    targets={
+        "tinygrad_lite-jit": Target(
+            "<= 0.6x torch, <= 0.9x NumPy", max_ratio={"torch": 0.6, "numpy": 0.9}
+        )
+    },
     bench=lambda engine, batch: net_bench(W2_NET, engine, batch),
     check=lambda installed: net_check("W2", W2_NET, installed),
     threaded=True,
@@ -484,9 +530,10 @@ W3 = Workload(
     sizes=(W3_NET.batch,),
     quick_sizes=(16,),
     engines=NET_ENGINES,
-    ours=("tinygrad_lite",),
+    ours=OURS,
     competitors=("torch", "numpy"),
     target=Target("<= 1.05x NumPy", max_ratio={"numpy": 1.05}),
+    targets={"tinygrad_lite-jit": Target("<= 0.97x NumPy", max_ratio={"numpy": 0.97})},
     bench=lambda engine, batch: net_bench(W3_NET, engine, batch),
     check=lambda installed: net_check("W3", W3_NET, installed),
     threaded=True,
@@ -499,7 +546,7 @@ MEM = MemoryWorkload(
     quick_sizes=(30,),
     every=(50, 10),
     engines=NET_ENGINES,
-    ours=("tinygrad_lite",),
+    ours=OURS,
     run=memory_run,
     check=W3.check,  # the same network: run.py runs each check once
     settle=(50, 10),

@@ -85,9 +85,10 @@ class Row:
     @property
     def target(self) -> harness.Target | None:
         w = self.workload
-        if not self.ours or not isinstance(w, Workload) or self.size < w.target.min_size:
+        if not self.ours or not isinstance(w, Workload):
             return None
-        return w.target
+        target = w.targets.get(self.engine.name, w.target)
+        return None if self.size < target.min_size else target
 
     @property
     def label(self) -> str:

@@ -38,6 +38,7 @@ from .functions import concat, linear, stack, weighted_sum, where
 from .nn.module import CheckpointError, StateDictError
 from .optional import MissingDependencyError
 from .testing.gradcheck import GradcheckError
+from .traced import JitError, jit
 from .train import TrainingError
 
 __version__ = "0.1.0"
@@ -54,6 +55,7 @@ __all__ = [
     "GradcheckError",
     "GradientError",
     "IndexingError",
+    "JitError",
     "InPlaceError",
     "MissingDependencyError",
     "ShapeError",
@@ -69,6 +71,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "is_grad_enabled",
+    "jit",
     "linear",
     "manual_seed",
     "nn",

@@ -38,6 +38,7 @@ from .nn.module import CheckpointError, StateDictError
 from .optional import MissingDependencyError
 from .testing.errors import StrategyError
 from .testing.gradcheck import GradcheckError
+from .traced import JitError
 from .train import TrainingError
 from .viz.errors import DrawingError, RendererNotFoundError, RenderError
 
@@ -55,6 +56,7 @@ __all__ = [
     "GradientError",
     "InPlaceError",
     "IndexingError",
+    "JitError",
     "MissingDependencyError",
     "RenderError",
     "RendererNotFoundError",

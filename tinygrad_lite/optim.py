@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .checks import flag
-from .core import ArgumentError, Value
+from .core import ArgumentError, Value, note_call
 from .core.shapes import empty_aligned
 
 State = dict[str, Any]
@@ -68,11 +68,13 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``grad = None``) before the next backward pass."""
+        note_call(self.zero_grad)  # a traced step (tl.jit) calls it again on replay
         for p in self.params:
             p.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient and is not frozen."""
+        note_call(self.step)  # a traced step (tl.jit) calls it again on replay
         for p, state in zip(self.params, self.state):
             if p.grad is not None and p.requires_grad:
                 _descend(p, self.update(p.grad, p.data, state))
@@ -140,6 +142,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter that has a gradient and is not frozen."""
+        note_call(self.step)  # a traced step (tl.jit) calls it again on replay
         if self.momentum or self.weight_decay:
             return super().step()
         # plain descent, w -= lr * g, a chunk at a time through one small scratch buffer: no
@@ -299,6 +302,7 @@ class LRScheduler:
         raise NotImplementedError(f"{type(self).__name__}: define lr_at(epoch)")
 
     def step(self) -> None:
+        note_call(self.step)  # a traced step (tl.jit) calls it again on replay
         self.last_epoch += 1
         self.optimizer.lr = self.lr_at(self.last_epoch)
 

@@ -23,6 +23,7 @@ from .function import Call, Context, Function
 from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, manual_seed, no_grad, rng
 from .graph import local_label, operands, rerun, toposort, value_text
 from .ops import OPS, Op, number
+from .tracing import TraceError, effect, note_call, random_leaf, refuse
 from .value import Value, apply, data_of, lift
 
 __all__ = [
@@ -42,11 +43,13 @@ __all__ = [
     "Step",
     "Term",
     "TinygradLiteError",
+    "TraceError",
     "Value",
     "apply",
     "backward_steps",
     "data_of",
     "detect_anomaly",
+    "effect",
     "enable_grad",
     "grad",
     "is_grad_enabled",
@@ -54,8 +57,11 @@ __all__ = [
     "local_label",
     "manual_seed",
     "no_grad",
+    "note_call",
     "number",
     "operands",
+    "random_leaf",
+    "refuse",
     "rerun",
     "rng",
     "toposort",

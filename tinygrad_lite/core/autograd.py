@@ -12,6 +12,7 @@ from .errors import DTypeError, GradientError, ShapeError
 from .grad_mode import anomaly_origins, enable_grad, no_grad
 from .graph import local_label
 from .shapes import fit_grad, shape_of
+from .tracing import refuse
 from .value import Value, data_of, fit_value_grad, leaf
 
 
@@ -35,6 +36,7 @@ def grad(
     >>> dx.data, tl.grad(dx, [x])[0]
     (27.0, 18.0)
     """
+    refuse("it calls tl.grad, whose gradients a replay cannot give back")
     outs = [outputs] if isinstance(outputs, Value) else list(outputs)
     ins = [inputs] if isinstance(inputs, Value) else list(inputs)
     for v in (*outs, *ins):
@@ -103,6 +105,7 @@ def backward_steps(
     >>> term.parent.name, term.local, term.product
     ('w', 'x i', 2.0)
     """
+    refuse("it calls tl.backward_steps, whose steps a replay cannot give back")
     if not isinstance(out, Value):
         raise DTypeError(f"backward_steps: expected a Value, got {type(out).__name__}")
     start = seed(out, data_of(gradient), "backward_steps")

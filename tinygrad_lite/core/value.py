@@ -18,6 +18,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from . import tracing
 from .backward import add, check_finite, collector_paused, note_data, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .grad_mode import anomaly_origins, grad_state
@@ -449,6 +450,8 @@ class Value:
         A non-scalar Value needs ``gradient``: the gradient of some scalar with respect to it.
         """
         start = seed(self, data_of(gradient), "backward")
+        if tracing.listener is not None:  # a traced step (tl.jit) notes where backward ran
+            tracing.note_backward(self, start)
         given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
         origins = anomaly_origins()
         with collector_paused():
@@ -458,14 +461,7 @@ class Value:
                 if node._parents:  # an intermediate keeps this pass's gradient, to be drawn
                     node.grad = g
                     continue
-                # a leaf: its gradient adds up across passes, in an array of its own (gradient
-                # clipping and users update .grad in place), so copy one that another leaf
-                # holds too, or that is a view of some other array
-                if type(g) is ndarray:
-                    if id(g) in given or g.base is not None or not g.flags.writeable:
-                        g = g.copy()
-                    given.add(id(g))
-                node.grad = g if node.grad is None else add(node.grad, g)
+                give_grad(node, g, given)
 
     # ------------------------------------------------------------ argument checks
 
@@ -577,6 +573,33 @@ def record(
     return v
 
 
+def traced_constant(data: Any, op: Op, static: Any, parents: tuple[Value, ...]) -> Value:
+    """Inside a trace (tl.jit), a result that needs no gradient (computed from data only, or
+    under no_grad) keeps its op and parents all the same, so that a replay computes it again
+    from the step's new inputs; it stays a Value that needs no gradient."""
+    v = record(data, op, static, parents)
+    v.requires_grad = False
+    return v
+
+
+def next_seq() -> int:
+    """A creation number no node has yet: a place in the order in which nodes are made."""
+    return next(_count)
+
+
+def give_grad(v: Value, g: Any, given: set[int]) -> None:
+    """Add the gradient ``g`` that one backward pass found to the leaf ``v``'s ``.grad``.
+
+    A leaf's gradient adds up across passes, in an array of its own (gradient clipping and
+    users update ``.grad`` in place), so ``g`` is copied if another leaf holds it too (its id
+    is in ``given``, the arrays this pass gave out), or if it is a view of some other array."""
+    if type(g) is ndarray:
+        if id(g) in given or g.base is not None or not g.flags.writeable:
+            g = g.copy()
+        given.add(id(g))
+    v.grad = g if v.grad is None else add(v.grad, g)
+
+
 def leaf(data: Any) -> Value:
     """A constant: a leaf that needs no gradient, without the user-facing checks."""
     return record(data)
@@ -631,6 +654,8 @@ def apply(op: Op, static: Any, *parents: Value) -> Value:
         mode = grad_state()
         if mode:
             return record(data, op, static, parents, mode)
+    if tracing.listener is not None:
+        return traced_constant(data, op, static, parents)
     return leaf(data)
 
 
@@ -671,6 +696,8 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         mode = grad_state()
         if mode:
             return record(data, op, need, (a, b), mode)
+    if tracing.listener is not None:
+        return traced_constant(data, op, need, (a, b))
     return leaf(data)
 
 
@@ -685,6 +712,8 @@ def _with_constant(op: Op, side: int, x: Value, c: float) -> Value:
         mode = grad_state()
         if mode:
             return record(data, WITH_CONSTANT[side][op.name], c, (x,), mode)
+    if tracing.listener is not None:
+        return traced_constant(data, WITH_CONSTANT[side][op.name], c, (x,))
     return leaf(data)
 
 

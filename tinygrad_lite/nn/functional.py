@@ -27,7 +27,18 @@ import numpy as np
 
 from .. import functions
 from ..checks import constant, flag
-from ..core import OPS, ArgumentError, DTypeError, IndexingError, ShapeError, Value, apply, rng
+from ..core import (
+    OPS,
+    ArgumentError,
+    DTypeError,
+    IndexingError,
+    ShapeError,
+    Value,
+    apply,
+    effect,
+    random_leaf,
+    rng,
+)
 from ..core.ops.attention import Attention
 from ..core.ops.fused import Kept
 from ..core.shapes import as_data
@@ -114,10 +125,13 @@ def dropout(
         return x
     if p == 1.0:
         return x * 0.0
-    keep = (rng() if generator is None else generator).random(x.shape) >= p
-    scale = 1.0 / (1.0 - p)
-    mask = float(keep) * scale if x.ndim == 0 else keep.astype(x.dtype) * scale
-    return x * mask
+    shape, dtype, scale = x.shape, x.dtype, 1.0 / (1.0 - p)
+
+    def draw() -> Any:  # a random leaf: a traced step (tl.jit) draws a fresh mask on replay
+        keep = (rng() if generator is None else generator).random(shape) >= p
+        return float(keep) * scale if not shape else keep.astype(dtype) * scale
+
+    return x * random_leaf(draw)
 
 
 linear = functions.linear  # x @ weight + bias, weight (in_features, out_features): one node
@@ -209,7 +223,8 @@ def batch_norm(
         )
     y = functions.standardize(x, axes, eps)
     if running_mean is not None or running_var is not None:
-        _update_running_stats(x.data, axes, count, running_mean, running_var, momentum)
+        # an effect: a traced step (tl.jit) updates the statistics on replay too
+        effect(update_running_stats, x, axes, count, running_mean, running_var, momentum)
     if weight is not None:
         y = y * _per_channel(weight, shape)
     if bias is not None:
@@ -271,8 +286,13 @@ def dropout2d(input: Any, p: float = 0.5, training: bool = True) -> Value:
         return x
     if p == 1.0:
         return x * 0.0
-    keep = rng().random(x.shape[:2] + (1,) * (x.ndim - 2)) >= p  # (N, C, 1, 1): per channel
-    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+    shape, dtype = x.shape[:2] + (1,) * (x.ndim - 2), x.dtype  # (N, C, 1, 1): per channel
+
+    def draw() -> Any:  # a random leaf: a traced step (tl.jit) draws a fresh mask on replay
+        keep = rng().random(shape) >= p
+        return keep.astype(dtype) * (1.0 / (1.0 - p))
+
+    return x * random_leaf(draw)
 
 
 def interpolate(input: Any, scale_factor: int | Sequence[int], mode: str = "nearest") -> Value:
@@ -360,7 +380,7 @@ def _per_channel(p: Any, shape: tuple[int, ...]) -> Any:
     return p.reshape(shape) if isinstance(p, Value) else np.reshape(p, shape)
 
 
-def _update_running_stats(
+def update_running_stats(
     data: np.ndarray,
     axes: tuple[int, ...],
     count: int,

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, TypeVar, Union
 
 import numpy as np
 
-from ..core import ArgumentError, DTypeError, ShapeError, TinygradLiteError, Value
+from ..core import ArgumentError, DTypeError, ShapeError, TinygradLiteError, Value, note_call
 
 
 class StateDictError(TinygradLiteError, ValueError):
@@ -201,6 +201,7 @@ class Module:
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``grad = None``) before the next backward pass."""
+        note_call(self.zero_grad)  # a traced step (tl.jit) calls it again on replay
         for p in self.parameters():
             p.grad = None
 

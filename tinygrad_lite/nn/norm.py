@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import ArgumentError, ShapeError, Value
+from ..core import ArgumentError, ShapeError, Value, effect
 from . import functional as F
 from .linear import float_dtype
 from .module import Module
@@ -115,24 +115,36 @@ class _BatchNorm(Module):
                 f"{name}({self.num_features}): input of shape {v.shape} has {v.shape[1]} "
                 f"channels on axis 1; expected {self.num_features}"
             )
-        # torch's rule: the weight of this batch in the running averages is momentum, or
-        # 1 / (batches seen) with momentum None (a plain average of every batch so far)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.num_batches_tracked is not None:
-            self.num_batches_tracked += 1  # in place: a 0-d array stays the buffer
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked)
         # without running statistics the batch's own are used in eval mode too
         use_batch = self.training or self.running_mean is None
-        return F.batch_norm(
+        tracking = self.training and self.num_batches_tracked is not None
+        y = F.batch_norm(
             v,
-            self.running_mean,
-            self.running_var,
+            None if tracking else self.running_mean,
+            None if tracking else self.running_var,
             self.weight,
             self.bias,
             training=use_batch,
-            momentum=factor,
             eps=self.eps,
+        )
+        if tracking:  # an effect: a traced step (tl.jit) updates the statistics on replay too
+            effect(self._track, v)
+        return y
+
+    def _track(self, x: np.ndarray) -> None:
+        """Count the batch ``x`` and move the running statistics towards its own."""
+        if self.num_batches_tracked is None:  # (forward calls it only when tracking)
+            return
+        self.num_batches_tracked += 1  # in place: a 0-d array stays the buffer
+        # torch's rule: the weight of this batch in the running averages is momentum, or
+        # 1 / (batches seen) with momentum None (a plain average of every batch so far)
+        if self.momentum is None:
+            factor = 1.0 / float(self.num_batches_tracked)
+        else:
+            factor = self.momentum
+        axes = (0, *range(2, x.ndim))
+        F.update_running_stats(
+            x, axes, x.size // self.num_features, self.running_mean, self.running_var, factor
         )
 
     def extra_repr(self) -> str:

@@ -259,6 +259,56 @@ def _pow_label(node: Any, k: int, xs: list[Any], text: Any) -> str:
     return f"x {text(exponent)}\u00b7{text(base)}^({text(exponent)}-1)"
 
 
+# ---------------------------------------------------------------- replay forms (tl.jit)
+# The rules above, writing into arrays a traced step allocated once; each computes exactly
+# what its plain rule computes, in the same order (core/ops/row.py).
+
+
+def _binary_into(ufunc: Any) -> Any:
+    return lambda need, out, a, b: ufunc(a, b, out=out)
+
+
+def _unary_into(ufunc: Any) -> Any:
+    return lambda static, out, x: ufunc(x, out=out)
+
+
+def _sigmoid_into(static: Any, out: Any, x: Any) -> Any:
+    if x.ndim == 0:
+        return _sigmoid(static, x)
+    np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
+def _sigmoid_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
+    local = np.subtract(1.0, o, out=bufs[0])
+    local *= o
+    local *= g
+    return (local,)
+
+
+def _tanh_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
+    local = np.multiply(o, o, out=bufs[0])  # g * (1 - o * o)
+    np.subtract(1.0, local, out=local)
+    return (np.multiply(g, local, out=local),)
+
+
+def _relu_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
+    return (np.multiply(g, x > 0, out=bufs[0]),)
+
+
+def _mul_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> Any:
+    # only where an input has the output's shape (else the product is summed down later)
+    ga = gb = None
+    if need[0]:
+        ga = np.multiply(g, b, out=bufs[0]) if a.shape == g.shape else g * b
+    if need[1]:
+        gb = np.multiply(g, a, out=bufs[1]) if b.shape == g.shape else g * a
+    return ga, gb
+
+
 # ---------------------------------------------------------------- the rows
 
 BINARY = [
@@ -269,6 +319,7 @@ BINARY = [
         "x 1",
         partial=True,
         reads_data=False,
+        into=_binary_into(np.add),
     ),
     Op(
         "sub",
@@ -277,8 +328,17 @@ BINARY = [
         ("x 1", "x -1"),
         partial=True,
         reads_data=False,
+        into=_binary_into(np.subtract),
     ),
-    Op("mul", lambda s, a, b: a * b, _mul_backward, ("x {1}", "x {0}"), partial=True),
+    Op(
+        "mul",
+        lambda s, a, b: a * b,
+        _mul_backward,
+        ("x {1}", "x {0}"),
+        partial=True,
+        into=_binary_into(np.multiply),
+        grads_into=_mul_grads_into,
+    ),
     Op("div", lambda s, a, b: div(a, b), _div_backward, ("x 1/{1}", "x -{0}/{1}^2"), partial=True),
     Op("pow", _pow, _pow_backward, _pow_label, partial=True),
 ]
@@ -291,12 +351,35 @@ ROWS = [
     Op(
         "identity", lambda s, x: x if type(x) is float else x.copy(), lambda s, g, o, x: (g,), "x 1"
     ),
-    Op("exp", _exp, lambda s, g, o, x: (g * o,), "x exp({0})", reads_inputs=False),
+    Op(
+        "exp",
+        _exp,
+        lambda s, g, o, x: (g * o,),
+        "x exp({0})",
+        reads_inputs=False,
+        into=_unary_into(np.exp),
+    ),
     Op("log", _log, lambda s, g, o, x: (div(g, x),), "x 1/{0}"),
     Op("sqrt", _sqrt, lambda s, g, o, x: (div(g * 0.5, o),), "x 1/(2 sqrt({0}))"),
     Op("abs", lambda s, x: abs(x), lambda s, g, o, x: (g * sign(x),), "x sign({0})"),
-    Op("tanh", _tanh, lambda s, g, o, x: (g * (1.0 - o * o),), "x (1-tanh^2)", reads_inputs=False),
-    Op("sigmoid", _sigmoid, _sigmoid_backward, "x sigmoid(1-sigmoid)", reads_inputs=False),
+    Op(
+        "tanh",
+        _tanh,
+        lambda s, g, o, x: (g * (1.0 - o * o),),
+        "x (1-tanh^2)",
+        reads_inputs=False,
+        into=_unary_into(np.tanh),
+        grads_into=_tanh_grads_into,
+    ),
+    Op(
+        "sigmoid",
+        _sigmoid,
+        _sigmoid_backward,
+        "x sigmoid(1-sigmoid)",
+        reads_inputs=False,
+        into=_sigmoid_into,
+        grads_into=_sigmoid_grads_into,
+    ),
     # erf'(x) = 2/sqrt(pi) exp(-x^2), written with rows: differentiable again
     Op(
         "erf",
@@ -305,7 +388,14 @@ ROWS = [
         "x 2/sqrt(pi) exp(-{0}^2)",
     ),
     # relu'(0) = 0
-    Op("relu", _relu, lambda s, g, o, x: (g * (data_of(x) > 0),), "x relu'({0})"),
+    Op(
+        "relu",
+        _relu,
+        lambda s, g, o, x: (g * (data_of(x) > 0),),
+        "x relu'({0})",
+        into=lambda s, out, x: np.maximum(x, 0, out=out),
+        grads_into=_relu_grads_into,
+    ),
     Op(
         "leaky_relu",
         _leaky_relu,

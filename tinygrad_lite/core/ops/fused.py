@@ -53,6 +53,28 @@ def _linear_backward(
     return gx, gw, g.sum(axis=0) if need[2] else None
 
 
+def _linear_into(need: tuple[bool, ...], out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    if x.ndim > 2:
+        np.matmul(x.reshape(-1, x.shape[-1]), w, out=out.reshape(-1, w.shape[1]))
+    else:
+        np.matmul(x, w, out=out)
+    if b is not None:
+        out += b
+    return out
+
+
+def _linear_grads_into(
+    need: tuple[bool, ...], g: Any, out: Any, bufs: Any, x: Any, w: Any, b: Any = None
+) -> Any:
+    if x.ndim != 2:  # (batch axes folded into rows: the plain rule)
+        return _linear_backward(need, g, out, x, w, b)
+    gx = np.matmul(g, w.T, out=bufs[0]) if need[0] else None
+    gw = np.matmul(x.T, g, out=bufs[1]) if need[1] else None
+    if b is None:
+        return gx, gw
+    return gx, gw, np.add.reduce(g, axis=0, out=bufs[2]) if need[2] else None
+
+
 def _linear_composite(static: Any, x: Any, w: Any, b: Any = None) -> Any:
     return x @ w if b is None else x @ w + b
 
@@ -222,6 +244,8 @@ ROWS = [
         ("@ {1}\u1d40", "{0}\u1d40 @", "sum over rows"),
         partial=True,
         composite=_linear_composite,
+        into=_linear_into,
+        grads_into=_linear_grads_into,
     ),
     Op(
         "weighted_sum",

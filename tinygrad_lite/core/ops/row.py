@@ -51,6 +51,14 @@ class Op(NamedTuple):
     # reads_inputs=False: of those, only the output's (tanh, exp, sigmoid)
     reads_data: bool = True
     reads_inputs: bool = True
+    # replay forms (tl.jit): the same rules writing into arrays a traced step allocated once.
+    # ``into(static, out, *inputs)`` is the forward rule writing its array output into ``out``
+    # and returning it; ``grads_into(static, g, out, bufs, *inputs)`` the backward rule, with
+    # ``bufs[k]`` an array of input k's shape and dtype (or None) to write its gradient into.
+    # Each gives the plain rule's numbers bit for bit (tests/test_jit.py holds them to it); a
+    # row without them replays its plain rules, which allocate their results
+    into: Rule | None = None
+    grads_into: Rule | None = None
 
 
 def number(x: Any) -> str:

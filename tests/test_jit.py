@@ -1,0 +1,475 @@
+"""tl.jit: a replayed step gives the eager step's numbers, draws fresh random numbers, and
+refuses (with a warning or a JitError) what it cannot replay."""
+
+from __future__ import annotations
+
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite import nn, optim
+from tinygrad_lite.book import hotels
+from tinygrad_lite.core import effect, random_leaf
+from tinygrad_lite.errors import JitError
+
+STEPS = 100
+
+
+def twin_runs(
+    make: Callable[[], tuple[Any, Callable[..., Any]]],
+    batches: Callable[[int], tuple[Any, ...]],
+    steps: int = STEPS,
+) -> tuple[list[float], list[float], Any, Any]:
+    """Build the same model and step twice from seed 0; train one eagerly and one through
+    tl.jit on the same batches; return both loss curves and both models."""
+    tl.manual_seed(0)
+    model_a, step_a = make()
+    tl.manual_seed(0)
+    model_b, step_b = make()
+    for pa, pb in zip(model_a.parameters(), model_b.parameters()):  # (scalar nets draw from
+        pb.data = pa.data.copy() if isinstance(pa.data, np.ndarray) else pa.data  # `random`)
+    traced = tl.jit(step_b)
+    tl.manual_seed(1)
+    eager_losses = [float(step_a(*batches(i)).item()) for i in range(steps)]
+    tl.manual_seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the trace must not fall back to eager
+        jit_losses = [float(traced(*batches(i)).item()) for i in range(steps)]
+    assert len(traced.plans) == 1 and not isinstance(next(iter(traced.plans.values())), str)
+    return eager_losses, jit_losses, model_a, model_b
+
+
+def assert_same_model(a: nn.Module, b: nn.Module, exact: bool = True) -> None:
+    for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters()):
+        if exact:
+            assert np.array_equal(pa.data, pb.data), name
+            assert np.array_equal(pa.grad, pb.grad), name
+        else:
+            np.testing.assert_allclose(pa.data, pb.data, rtol=1e-5, atol=1e-6, err_msg=name)
+    for (name, xa), (_, xb) in zip(a.named_buffers(), b.named_buffers()):
+        assert np.array_equal(xa, xb), name
+
+
+def classifier_step(model: nn.Module, opt: optim.Optimizer) -> Callable[..., Any]:
+    def step(x: Any, y: Any) -> Any:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def test_the_books_hotel_network_replays_bitwise():
+    data = hotels.classification_data("category_index")
+    x, y = data.X_train, data.y_train
+
+    def make() -> tuple[Any, Callable[..., Any]]:
+        model = hotels.mlp([2, 4, 3])
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: Any, y: Any) -> Any:
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    eager, jit, a, b = twin_runs(make, lambda i: (x, y))
+    assert eager == jit
+    assert eager[-1] < eager[0]
+    assert_same_model(a, b)
+
+
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+        lambda ps: optim.Adam(ps, lr=1e-2),
+        lambda ps: optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+        lambda ps: optim.RMSprop(ps, lr=1e-3),
+    ],
+    ids=["sgd-momentum", "adam", "adamw", "rmsprop"],
+)
+def test_a_cnn_with_batch_norm_and_dropout_replays_bitwise(make_opt):
+    gen = np.random.default_rng(0)
+    xs = gen.normal(size=(4, 8, 1, 8, 8)).astype(np.float32)
+    ys = gen.integers(0, 3, size=(4, 8))
+
+    def make() -> tuple[Any, Callable[..., Any]]:
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.3),
+            nn.Linear(64, 3),
+        )
+        return model, classifier_step(model, make_opt(model.parameters()))
+
+    eager, jit, a, b = twin_runs(make, lambda i: (xs[i % 4], ys[i % 4]), steps=30)
+    assert eager == jit
+    assert_same_model(a, b)
+    assert int(b[1].num_batches_tracked) == 30  # the running statistics were replayed
+
+
+def test_an_lstm_replays_bitwise():
+    gen = np.random.default_rng(1)
+    xs = gen.normal(size=(3, 7, 4, 5)).astype(np.float32)  # (batch of sequences) x 3
+    ys = gen.integers(0, 2, size=(3, 4))
+
+    def make() -> tuple[Any, Callable[..., Any]]:
+        lstm = nn.LSTM(5, 6, num_layers=2, dropout=0.2)
+        head = nn.Linear(6, 2)
+        model = nn.Sequential(lstm, head)  # (only for the parameter list)
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+
+        def step(x: Any, y: Any) -> Any:
+            opt.zero_grad()
+            out, (h, c) = lstm(x)
+            loss = F.cross_entropy(head(out[-1]), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    eager, jit, a, b = twin_runs(make, lambda i: (xs[i % 3], ys[i % 3]))
+    assert eager == jit
+    assert_same_model(a, b)
+
+
+def test_a_transformer_layer_replays_bitwise():
+    gen = np.random.default_rng(2)
+    xs = gen.normal(size=(2, 3, 6, 8)).astype(np.float32)
+
+    def make() -> tuple[Any, Callable[..., Any]]:
+        layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.1, batch_first=True)
+        opt = optim.AdamW(layer.parameters(), lr=1e-3)
+        mask = nn.causal_mask(6)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = (layer(x, src_mask=mask) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return layer, step
+
+    eager, jit, a, b = twin_runs(make, lambda i: (xs[i % 2],))
+    assert eager == jit
+    assert_same_model(a, b)
+
+
+def test_the_scalar_micrograd_mlp_replays_bitwise():
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+
+    def make() -> tuple[Any, Callable[..., Any]]:
+        model = nn.scalar.MLP(3, [4, 4, 1])
+        opt = optim.SGD(model.parameters(), lr=0.05)
+
+        def step() -> Any:
+            preds = [model(x) for x in xs]
+            loss = sum(((p - y) ** 2 for p, y in zip(preds, ys)), tl.Value(0.0))
+            model.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    eager, jit, a, b = twin_runs(make, lambda i: ())
+    assert eager == jit
+    assert eager[-1] < eager[0]
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert pa.data == pb.data and pa.grad == pb.grad
+
+
+def test_micrograd_style_zeroing_by_assignment_replays():
+    # micrograd zeroes with p.grad = 0 inside the step, which leaves no trace: the replay
+    # gives the gradient afresh where the trace saw a 0
+    w = tl.Value(1.0)
+
+    def step() -> Any:
+        w.grad = 0
+        loss = (w * 3.0 - 1.0) ** 2
+        loss.backward()
+        w.data -= 0.01 * w.grad  # (by hand: refused, see below) -> use an optimizer
+        return loss
+
+    with pytest.warns(RuntimeWarning, match="without an optimizer"):
+        tl.jit(step)()
+
+    w2 = tl.Value(1.0)
+    opt = optim.SGD([w2], lr=0.01)
+
+    def step2() -> Any:
+        w2.grad = 0
+        loss = (w2 * 3.0 - 1.0) ** 2
+        loss.backward()
+        opt.step()
+        return loss
+
+    traced = tl.jit(step2)
+    want = tl.Value(1.0)
+    for _ in range(5):
+        traced()
+        g = 6.0 * (want.data * 3.0 - 1.0)
+        want.data -= 0.01 * g
+        assert w2.data == pytest.approx(want.data, rel=1e-12)
+        assert w2.grad == pytest.approx(g, rel=1e-12)
+
+
+def test_dropout_draws_fresh_masks_on_every_replay():
+    x = np.ones((4, 50), dtype=np.float32)
+    w = tl.Value(np.ones(50, dtype=np.float32))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        return F.dropout(x * w, 0.5)
+
+    masks = [step(x).data.copy() for _ in range(5)]
+    for a, b in zip(masks, masks[1:]):
+        assert not np.array_equal(a, b)
+    assert {float(v) for m in masks for v in np.unique(m)} == {0.0, 2.0}
+
+
+def test_random_leaf_noise_is_drawn_again_on_replay():
+    w = tl.Value(np.zeros(3))
+    gen = np.random.default_rng(0)
+
+    @tl.jit
+    def step() -> Any:
+        return w + random_leaf(lambda: gen.normal(size=3))
+
+    outs = [step().data.copy() for _ in range(4)]
+    assert len({o.tobytes() for o in outs}) == 4
+
+
+def test_a_new_signature_traces_again():
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    traced = tl.jit(classifier_step(model, opt))
+    y4, y5 = np.zeros(4, dtype=np.int64), np.zeros(5, dtype=np.int64)
+    traced(np.ones((4, 3), np.float32), y4)
+    traced(np.ones((5, 3), np.float32), y5)
+    traced(np.ones((4, 3), np.float32), y4)
+    assert len(traced.plans) == 2
+
+
+def test_replay_uses_the_new_inputs_labels_included():
+    # labels live in the cross-entropy node's static arguments: the replay must swap them
+    tl.manual_seed(0)
+    model = nn.Linear(3, 4)
+    opt = optim.SGD(model.parameters(), lr=0.0)  # no update: each loss depends on x, y only
+    traced = tl.jit(classifier_step(model, opt))
+    gen = np.random.default_rng(0)
+    for _ in range(5):
+        x = gen.normal(size=(6, 3)).astype(np.float32)
+        y = gen.integers(0, 4, size=6)
+        want = F.cross_entropy(model(x), y).item()
+        assert traced(x, y).item() == want
+
+
+def test_a_value_passed_in_gets_its_gradient():
+    w = tl.Value(np.array([1.0, 2.0]))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        loss = (x * w).sum()
+        loss.backward()
+        return loss
+
+    for k in range(3):
+        x = tl.Value(np.array([3.0, 4.0]) + k)
+        step(x)
+        np.testing.assert_array_equal(x.grad, w.data)
+
+
+def test_data_dependent_control_flow_raises_jit_error_naming_the_op():
+    w = tl.Value(np.ones(3))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        h = x * w
+        out = h.relu() if x.sum() > 0 else h.tanh()  # depends on the data
+        loss = out.sum()
+        loss.backward()
+        return loss
+
+    step(np.ones(3))
+    with pytest.raises(JitError, match=r"op 2 was relu .* now tanh"):
+        step(-np.ones(3))
+
+
+def test_a_constant_computed_from_the_inputs_with_numpy_is_caught():
+    w = tl.Value(np.ones(3))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        doubled = tl.Value(x * 2.0, requires_grad=False)  # NumPy, outside the graph
+        loss = (doubled * w).sum()
+        loss.backward()
+        return loss
+
+    step(np.ones(3))
+    with pytest.raises(JitError, match="constant .* holds other numbers"):
+        step(np.full(3, 5.0))
+
+
+def test_check_every_traces_again_and_compares():
+    w = tl.Value(np.ones(2))
+    calls = []
+
+    def body(x: Any) -> Any:
+        calls.append(1)  # Python side effect: runs only when the step is traced
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    traced = tl.jit(body, check_every=3)
+    for _ in range(7):
+        traced(np.ones(2))
+    # traced on call 1, checked on call 2 (always) and on calls 3 and 6 of the replays
+    assert len(calls) == 4
+
+
+def test_a_user_function_falls_back_to_eager_with_a_warning():
+    class Square(tl.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    w = tl.Value(np.array([1.0, 2.0]))
+
+    @tl.jit
+    def step() -> Any:
+        loss = Square.apply(w).sum()
+        loss.backward()
+        return loss
+
+    with pytest.warns(RuntimeWarning, match="Square has no replay form"):
+        step()
+    w.grad = None
+    step()  # eager from now on, no second warning, the right gradient
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+
+
+def test_tl_grad_inside_a_step_falls_back_to_eager():
+    w = tl.Value(2.0)
+
+    @tl.jit
+    def step() -> Any:
+        (g,) = tl.grad(w**2, [w], create_graph=True)
+        return g * 1.0
+
+    with pytest.warns(RuntimeWarning, match="tl.grad"):
+        assert step().data == 4.0
+
+
+def test_returning_a_float_falls_back_with_the_fix_in_the_warning():
+    w = tl.Value(2.0)
+
+    @tl.jit
+    def step() -> Any:
+        return (w * 3.0).item()
+
+    with pytest.warns(RuntimeWarning, match="returned a float"):
+        assert step() == 6.0
+
+
+def test_eager_runs_the_function_itself():
+    seen = []
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        seen.append(x)
+        return None
+
+    step.eager(1)
+    step.eager(2)
+    assert seen == [1, 2]
+
+
+def test_effect_is_replayed_with_the_new_data():
+    total = np.zeros(2)
+    w = tl.Value(np.ones(2))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        h = w * x
+        effect(np.add, total, h, total)
+        return h.sum()
+
+    for k in range(4):
+        step(np.full(2, float(k)))
+    np.testing.assert_array_equal(total, [6.0, 6.0])
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "3"])
+def test_check_every_is_checked(bad):
+    with pytest.raises(tl.ArgumentError, match="check_every"):
+        tl.jit(lambda: None, check_every=bad)
+
+
+def test_jit_of_something_not_callable_is_an_argument_error():
+    with pytest.raises(tl.ArgumentError, match="expected a function"):
+        tl.jit(3)
+
+
+def test_a_replayed_step_allocates_no_value_objects():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    traced = tl.jit(classifier_step(model, opt))
+    x = np.ones((32, 8), np.float32)
+    y = np.zeros(32, np.int64)
+    traced(x, y)
+    traced(x, y)
+    made = tl.Value.__init__
+    import tinygrad_lite.core.value as core_value
+
+    before = next(core_value._count)
+    traced(x, y)
+    after = next(core_value._count)
+    assert after - before <= 2  # the returned loss is one leaf (+1: the probe itself)
+    assert made is tl.Value.__init__
+
+
+def test_replay_allocates_less_than_eager():
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    step = classifier_step(model, opt)
+    traced = tl.jit(step)
+    x = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    y = np.zeros(64, np.int64)
+    for _ in range(3):
+        traced(x, y)
+
+    def allocated(f: Callable[[], Any]) -> int:
+        tracemalloc.start()
+        f()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return peak
+
+    eager = allocated(lambda: step(x, y))
+    replay = allocated(lambda: traced(x, y))
+    assert replay <= eager

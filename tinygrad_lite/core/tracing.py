@@ -1,0 +1,569 @@
+"""Tracing a step: the graph a function builds, turned into a program that runs it again.
+
+A training step builds the same graph every time it runs: the same ops, in the same order, on
+arrays of the same shapes. ``trace`` runs the step once, as usual, and then reads what it did:
+
+* the ops, from the graph itself: every node the step made is reachable from what the step
+  used (the Values it called ``backward()`` on, returned, or handed to an effect);
+* what leaves no node behind, from the hooks below: ``backward()`` calls, an optimizer's
+  ``step()`` and ``zero_grad()`` and other updates of data outside the graph (``effect``, such
+  as batch norm's running statistics), and random numbers (``random_leaf``, such as dropout's
+  mask). Outside a trace each hook costs one check of a module global.
+
+The ``Program`` it returns runs the step again without making any Value: each op's forward
+rule on the arrays of the previous ones, then the backward walk's rules in the order the walk
+took them, the leaves' gradients given as ``backward()`` gives them, and the recorded calls at
+their places. Its numbers are the eager step's: the same rules on the same data.
+
+``tinygrad_lite.traced`` (``tl.jit``) decides when to trace and when to replay.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import TinygradLiteError
+from .shapes import fit_grad, ndarray
+
+if TYPE_CHECKING:
+    from .value import Value
+
+
+class TraceError(TinygradLiteError, RuntimeError):
+    """A step that cannot be traced (the reason says what it did); run it eagerly."""
+
+
+# the Recorder of the trace being taken, or None (one trace at a time: a step traced inside
+# another step's trace is refused by ``traced``)
+listener: Recorder | None = None
+
+
+def note_backward(root: Value, seed: Any) -> None:
+    """``root.backward()`` is starting from the gradient ``seed`` (``Value.backward`` calls).
+
+    Noted with it, for each leaf that will receive a gradient: whether its ``.grad`` was
+    zeroed the micrograd way (the number 0: replay then gives it the gradient afresh) and a
+    sample of its data, to find updates made outside an optimizer (``_check_updates``)."""
+    if listener is not None:
+        from .backward import sample
+        from .graph import toposort
+
+        leaves = [v for v in toposort([root]) if not v._parents and v.requires_grad]
+        zeroed = {id(v) for v in leaves if type(v.grad) in (int, float) and v.grad == 0}
+        seen = [(v, v.data, sample(v.data)) for v in leaves]
+        listener.events.append(("backward", _seq(), root, seed, zeroed, seen))
+
+
+def note_call(method: Callable[[], Any]) -> None:
+    """``method`` (bound, no arguments) is running as a step of its own: replay calls it again
+    here. An optimizer's ``step()`` and ``zero_grad()`` note themselves."""
+    if listener is not None:
+        last = listener.events[-1] if listener.events else None
+        # an override that calls its base class's method notes once (SGD.step -> super().step)
+        if last is not None and last[0] == "call" and _same_method(last[2], method):
+            return
+        listener.events.append(("call", _seq(), method))
+
+
+def effect(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn(*args)`` now, Values passed as their data, and return what it returns. A step
+    that updates data outside the graph (batch norm's running averages) does it through
+    ``effect``, so that a replayed step does it too, with the Values' new data.
+
+    >>> import numpy as np, tinygrad_lite as tl
+    >>> from tinygrad_lite.core.tracing import effect
+    >>> total = np.zeros(2)
+    >>> x = tl.Value([1.0, 2.0])
+    >>> effect(np.add, total, x, total)
+    array([1., 2.])
+    """
+    result = fn(*[_data_of(a) for a in args])
+    if listener is not None:
+        listener.events.append(("effect", _seq(), fn, args))
+    return result
+
+
+def random_leaf(draw: Callable[[], Any]) -> Value:
+    """A constant made of random numbers: ``draw()`` now, and ``draw()`` again each time a
+    traced step is replayed, so a replay never repeats the numbers of the trace. Dropout's
+    mask is one.
+
+    >>> import numpy as np
+    >>> gen = np.random.default_rng(0)
+    >>> noise = random_leaf(lambda: gen.normal(size=3))
+    >>> noise.shape, noise.requires_grad
+    ((3,), False)
+    """
+    from .value import leaf  # (value.py imports this module)
+
+    v = leaf(draw())
+    v._static = draw  # a leaf's static is otherwise None (Value.static hides it for leaves)
+    return v
+
+
+def refuse(what: str) -> None:
+    """Inside a trace: this step does something a replay cannot repeat (``what`` says it); the
+    trace ends in a TraceError and the step runs eagerly. Outside a trace: nothing."""
+    if listener is not None and listener.refused is None:
+        listener.refused = what
+
+
+def _same_method(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    return getattr(a, "__self__", a) is getattr(b, "__self__", b) and getattr(
+        a, "__name__", None
+    ) == getattr(b, "__name__", None)
+
+
+def _seq() -> int:
+    from .value import next_seq
+
+    return next_seq()
+
+
+def _data_of(x: Any) -> Any:
+    return x.data if hasattr(x, "_parents") else x
+
+
+@dataclass
+class Recorder:
+    """What a step did that its graph does not show, in order, with the creation number of
+    the next node at that moment (its place among the ops)."""
+
+    start: int
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    refused: str | None = None
+
+
+# ---------------------------------------------------------------- the program
+
+
+@dataclass
+class Program:
+    """A traced step, ready to replay. ``run(inputs)`` takes the data of the step's inputs
+    (in the order ``trace`` was given them) and returns the data of every output."""
+
+    n_slots: int
+    constants: list[tuple[int, Any]]  # (slot, data) set once
+    params: list[tuple[int, Value]]  # (slot, leaf made before the step): read at every use
+    inputs: list[tuple[int, int, Any]]  # (slot, input index, None or how to convert it)
+    plan: list[tuple[Any, ...]]  # the forward ops, draws, backward passes and calls in order
+    outputs: list[int]  # the slots of the returned Values
+    buffers: set[int]  # the ids of the arrays it writes into (forward outputs, gradients)
+    ops: list[str]  # the ops' names, in order (what ``signature`` compares)
+    shapes: list[tuple[tuple[int, ...], str]]  # each op's output shape and dtype
+    leaves: list[Any]  # each leaf's kind and identity, in order
+
+    def run(self, inputs: Sequence[Any], values: Sequence[Any]) -> list[Any]:
+        """One step: ``inputs`` are the step's input data, ``values`` the Values the caller
+        passed (for their ``.grad``; None where an input was raw data)."""
+        vals: list[Any] = [None] * self.n_slots
+        statics: dict[int, Any] = {}  # the static arguments rebuilt around this step's inputs
+        for slot, data in self.constants:
+            vals[slot] = data
+        for slot, k, convert in self.inputs:
+            vals[slot] = inputs[k] if convert is None else convert(inputs[k])
+        params = self.params
+        for slot, leaf in params:
+            vals[slot] = leaf.data
+        for step in self.plan:
+            kind = step[0]
+            if kind == 6:  # an op with a replay form: written into the step's own array
+                _, out, into, static, ins, buf = step
+                vals[out] = into(static, buf, *[vals[i] for i in ins])
+            elif kind == 0:  # an op: out = forward(static, *inputs)
+                _, out, forward, static, ins = step
+                if len(ins) == 1:
+                    vals[out] = forward(static, vals[ins[0]])
+                else:
+                    vals[out] = forward(static, *[vals[i] for i in ins])
+            elif kind == 1:  # an op whose static arguments hold some of the step's inputs
+                _, out, forward, rebuild, ins = step
+                static = statics[out] = rebuild(inputs)  # (its backward rule reads them too)
+                vals[out] = forward(static, *[vals[i] for i in ins])
+            elif kind == 2:  # fresh random numbers
+                vals[step[1]] = step[2]()
+            elif kind == 3:  # a backward pass
+                _backward(step, vals, values, statics, self.buffers)
+            else:  # a call (an optimizer's step) or an effect; then the parameters again,
+                # since the call may have rebound a parameter's data (a Python float)
+                if kind == 4:
+                    step[1]()
+                else:
+                    step[1](*[vals[i] if i >= 0 else a for i, a in step[2]])
+                for slot, leaf in params:
+                    vals[slot] = leaf.data
+        # copies: the arrays of a replay are written again by the next one
+        return [vals[i].copy() if type(vals[i]) is ndarray else vals[i] for i in self.outputs]
+
+
+def _backward(
+    step: tuple[Any, ...],
+    vals: list[Any],
+    values: Sequence[Any],
+    statics: dict[int, Any],
+    buffers: set[int],
+) -> None:
+    """One ``backward()`` call replayed: the walk's rules in the walk's order, the gradients
+    fitted and summed as the walk does, and the leaves' ``.grad`` given as ``backward()``
+    gives it."""
+    from .value import give_grad  # (value.py imports this module)
+
+    _, root, seed, schedule, leaves = step
+    for _, leaf, k, _ in leaves:  # a .grad still holding last replay's array (no zero_grad
+        target = leaf if k < 0 else values[k]  # in between: gradients add up) keeps its own
+        if target is not None and id(target.grad) in buffers:  # copy, which this pass's
+            target.grad = target.grad.copy()  # rules would otherwise overwrite
+    grads: list[Any] = [None] * len(vals)
+    grads[root] = seed.copy() if type(seed) is ndarray else seed  # rules may write into g
+    for slot, backward, static, ins, targets, into, bufs in schedule:
+        g = grads[slot]
+        if g is None:
+            continue
+        grads[slot] = None
+        if statics and slot in statics:
+            static = statics[slot]
+        if into is None or bufs[0] is None:
+            sent = backward(static, g, vals[slot], *[vals[i] for i in ins])
+            if into is not None:  # the first replay: arrays laid out as the plain rule's are
+                bufs[0] = _like(sent, [vals[i] for i in ins], buffers)
+        else:  # a replay form, writing into this step's arrays
+            sent = into(static, g, vals[slot], bufs[0], *[vals[i] for i in ins])
+        for k, p in targets:
+            pg = sent[k]
+            if pg is None:
+                continue
+            d = vals[p]
+            if type(pg) is not type(d) or (
+                type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
+            ):
+                pg = fit_grad(pg, d)
+            prev = grads[p]
+            if prev is None:
+                grads[p] = pg
+            else:
+                grads[p] = _add(prev, pg)
+    given: set[int] = set()
+    for slot, leaf, k, fresh in leaves:
+        g = grads[slot]
+        if g is None:
+            continue
+        target = leaf if k < 0 else values[k]
+        if target is not None:
+            if fresh:
+                target.grad = None
+            give_grad(target, g, given)
+
+
+def _like(sent: Any, inputs: list[Any], buffers: set[int]) -> tuple[Any, ...]:
+    """Arrays to write a replay form's gradients into: one like each gradient the plain rule
+    returned that has its input's shape and dtype (the same memory layout too, so that later
+    rules reduce over it in the same order and give the same bits), None for the others."""
+    bufs = tuple(
+        np.empty_like(pg)
+        if type(pg) is ndarray
+        and type(x) is ndarray
+        and pg.shape == x.shape
+        and pg.ndim
+        and pg.dtype == x.dtype
+        else None
+        for pg, x in zip(sent, inputs)
+    )
+    buffers.update(id(b) for b in bufs if b is not None)
+    return bufs
+
+
+def _add(a: Any, b: Any) -> Any:
+    total = a + b
+    return np.asarray(total) if isinstance(total, np.generic) else total
+
+
+# ---------------------------------------------------------------- making the program
+
+
+def trace(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], inputs: Sequence[Any]
+) -> tuple[Any, Program | TraceError]:
+    """Run ``fn(*args, **kwargs)`` once, eagerly, and read it into a Program. ``inputs`` are
+    the arrays and Values among the arguments, in the order ``Program.run`` takes them.
+
+    Returns what ``fn`` returned and the Program, or a TraceError that says why the step
+    cannot be replayed (``fn`` has run all the same). Errors of ``fn`` itself propagate.
+    """
+    global listener
+    from .value import next_seq
+
+    if listener is not None:
+        raise TraceError("a traced step called another traced step; trace only the outer one")
+    rec = listener = Recorder(next_seq())
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        listener = None
+    if rec.refused is not None:
+        return result, TraceError(rec.refused)
+    try:
+        return result, _compile(rec, result, inputs)
+    except TraceError as e:
+        return result, e
+
+
+def flatten_result(result: Any) -> tuple[list[Value], Callable[[list[Any]], Any]]:
+    """The Values a step returned, and a function that builds the same structure from their
+    replayed data (each a new Value that needs no gradient)."""
+    from .value import Value, leaf
+
+    found: list[Value] = []
+
+    def take(x: Any) -> Callable[[list[Any]], Any]:
+        if isinstance(x, Value):
+            found.append(x)
+            i = len(found) - 1
+            return lambda data: leaf(data[i])
+        if x is None:
+            return lambda data: None
+        if isinstance(x, (tuple, list)):
+            parts = [take(y) for y in x]
+            kind = type(x)
+            return lambda data: kind([p(data) for p in parts])
+        if isinstance(x, dict):
+            items = [(key, take(y)) for key, y in x.items()]
+            return lambda data: {key: p(data) for key, p in items}
+        raise TraceError(
+            f"the step returned a {type(x).__name__}; a traced step returns Values (the loss), "
+            "tuples, lists or dicts of them, or None. Return the Value and call .item() on "
+            "what the traced function gives back"
+        )
+
+    build = take(result)
+    return found, build
+
+
+def _compile(rec: Recorder, result: Any, inputs: Sequence[Any]) -> Program:
+    from .function import Call
+    from .graph import toposort
+    from .value import Value
+
+    outs, _ = flatten_result(result)
+    roots: list[Value] = list(outs)
+    for event in rec.events:
+        if event[0] == "backward":
+            roots.append(event[2])
+        elif event[0] == "effect":
+            roots.extend(a for a in event[3] if isinstance(a, Value))
+    nodes = toposort(roots)
+    slot_of = {id(v): i for i, v in enumerate(nodes)}
+
+    # where the step's inputs are: a Value passed in, or an array a leaf holds (itself, or a
+    # copy in another dtype), or an array inside an op's static arguments (class labels)
+    value_inputs = {id(x): k for k, x in enumerate(inputs) if isinstance(x, Value)}
+    array_inputs = [(k, x) for k, x in enumerate(inputs) if isinstance(x, ndarray)]
+
+    def input_of(data: Any) -> tuple[int, Any] | None:
+        """(input index, None or a function that converts a new input the same way) if
+        ``data`` is one of the inputs: itself, a copy in another dtype (a layer made float32
+        of it), or reshaped (``nn.Flatten`` of an array)."""
+        if type(data) is not ndarray:
+            return None
+        for k, x in array_inputs:
+            if data is x:
+                return k, None
+        for k, x in array_inputs:
+            if data.shape == x.shape and data.dtype != x.dtype and np.array_equal(data, x):
+                return k, functools.partial(_as_dtype, dtype=data.dtype)
+            if (
+                data.base is not None
+                and data.dtype == x.dtype
+                and data.size == x.size
+                and np.shares_memory(data, x)
+                and np.array_equal(data, x.reshape(data.shape))
+            ):
+                return k, functools.partial(_reshaped, shape=data.shape)
+        return None
+
+    constants: list[tuple[int, Any]] = []
+    buffers: set[int] = set()  # ids of the arrays the program writes into
+    params: list[tuple[int, Value]] = []
+    input_slots: list[tuple[int, int, Any]] = []
+    leaves_seen: list[Any] = []
+    timeline: list[tuple[int, tuple[Any, ...]]] = []  # (creation number, plan entry)
+    data_slot = {id(v.data): i for i, v in enumerate(nodes) if v._parents}
+    ops: list[str] = []
+    shapes: list[tuple[tuple[int, ...], str]] = []
+    for i, v in enumerate(nodes):
+        if v._parents:
+            op = v._op
+            if op is None or isinstance(v._static, Call):
+                raise TraceError(
+                    f"{v.op} has no replay form (a tl.Function's forward is user code that a "
+                    "replay cannot see into); this step runs eagerly"
+                )
+            if v._seq < rec.start:
+                raise TraceError(
+                    f"the step uses the output of {v.op} computed before the step was called; "
+                    "compute it inside the step, or pass its data (.detach()) as an input"
+                )
+            ins = tuple(slot_of[id(p)] for p in v._parents)
+            rebuild = _static_inputs(v._static, input_of)
+            if rebuild is not None:
+                entry: tuple[Any, ...] = (1, i, op.forward, rebuild, ins)
+            elif op.into is not None and type(v.data) is ndarray and v.data.ndim:
+                buf = np.empty_like(v.data)
+                buffers.add(id(buf))
+                entry = (6, i, op.into, v._static, ins, buf)
+            else:
+                entry = (0, i, op.forward, v._static, ins)
+            timeline.append((v._seq, entry))
+            ops.append(op.name)
+            shapes.append((v.shape, str(v.dtype)))
+            continue
+        if v._seq < rec.start:  # a parameter (or any leaf made before): read live
+            if id(v) in value_inputs:
+                k = value_inputs[id(v)]
+                input_slots.append((i, k, None))
+                leaves_seen.append(("input", k))
+            else:
+                params.append((i, v))
+                leaves_seen.append(("param", id(v)))
+            continue
+        if callable(v._static):  # random_leaf
+            timeline.append((v._seq, (2, i, v._static)))
+            leaves_seen.append(("random", v.shape))
+            continue
+        found = input_of(v.data)
+        if found is not None:
+            input_slots.append((i, found[0], found[1]))
+            leaves_seen.append(("input", found[0]))
+            continue
+        source = data_slot.get(id(v.data))
+        if source is not None and source < i:  # v = w.detach(): the same data, no history
+            timeline.append((v._seq, (0, i, _same, None, (source,))))
+            leaves_seen.append(("detached", source))
+            continue
+        constants.append((i, v.data))
+        leaves_seen.append(("constant", _fingerprint(v.data)))
+
+    for event in rec.events:
+        kind, seq = event[0], event[1]
+        if kind == "backward":
+            entry = _backward_entry(event[2], event[3], event[4], slot_of, value_inputs)
+            timeline.append((seq, entry))
+        elif kind == "call":
+            timeline.append((seq, (4, event[2])))
+        else:
+            fn, args = event[2], event[3]
+            spec = tuple((slot_of[id(a)], None) if isinstance(a, Value) else (-1, a) for a in args)
+            timeline.append((seq, (5, fn, spec)))
+    timeline.sort(key=lambda t: t[0])
+    _check_updates(rec)
+    return Program(
+        n_slots=len(nodes),
+        constants=constants,
+        params=params,
+        inputs=input_slots,
+        plan=[entry for _, entry in timeline],
+        outputs=[slot_of[id(v)] for v in outs],
+        buffers=buffers,
+        ops=ops,
+        shapes=shapes,
+        leaves=leaves_seen,
+    )
+
+
+def _same(static: Any, x: Any) -> Any:
+    return x
+
+
+def _as_dtype(x: Any, dtype: Any) -> Any:
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+def _reshaped(x: Any, shape: tuple[int, ...]) -> Any:
+    return x.reshape(shape)
+
+
+def _fingerprint(data: Any) -> Any:
+    """What a constant held: compared between two traces to find data-dependent constants."""
+    if type(data) is ndarray:
+        return ("array", data.shape, str(data.dtype), data.tobytes())
+    return ("number", data)
+
+
+def _static_inputs(static: Any, input_of: Callable[[Any], Any]) -> Callable[[Any], Any] | None:
+    """If ``static`` holds some of the step's input arrays (class labels, token ids), a
+    function that builds it again around new inputs; else None."""
+    found = input_of(static)
+    if found is not None:
+        k, convert = found
+        return lambda inputs: inputs[k] if convert is None else convert(inputs[k])
+    if not isinstance(static, tuple):
+        return None
+    parts = [_static_inputs(s, input_of) for s in static]
+    if all(p is None for p in parts):
+        return None
+    fields = [(p, s) for p, s in zip(parts, static)]
+    kind = type(static)
+    make = kind._make if hasattr(kind, "_make") else kind  # a NamedTuple, or a tuple
+
+    def rebuild(inputs: Any) -> Any:
+        return make([s if p is None else p(inputs) for p, s in fields])
+
+    return rebuild
+
+
+def _backward_entry(
+    root: Value,
+    seed: Any,
+    zeroed: set[int],
+    slot_of: dict[int, int],
+    value_inputs: dict[int, int],
+) -> tuple[Any, ...]:
+    """The plan entry of one ``backward()``: the walk's order and, for each node, its rule
+    and where its gradients go; for each leaf that needs a gradient, who gets its ``.grad``
+    (the leaf itself, or the Value passed as that input on the replayed call)."""
+    from .graph import toposort
+
+    schedule = []
+    leaves = []
+    for v in reversed(toposort([root])):
+        i = slot_of[id(v)]
+        if not v._parents:
+            if v.requires_grad:
+                leaves.append((i, v, value_inputs.get(id(v), -1), id(v) in zeroed))
+            continue
+        if not v.requires_grad:  # computed from data only: no gradient reaches it
+            continue
+        op: Any = v._op
+        targets = tuple((k, slot_of[id(p)]) for k, p in enumerate(v._parents) if p.requires_grad)
+        ins = tuple(slot_of[id(p)] for p in v._parents)
+        # a replay form's arrays are made on the first replay (``_like``): None until then
+        into = op.grads_into if type(v.data) is ndarray else None
+        schedule.append((i, op.backward, v._static, ins, targets, into, [None]))
+    return (3, slot_of[id(root)], seed, schedule, leaves)
+
+
+def _check_updates(rec: Recorder) -> None:
+    """A leaf that got a gradient and whose data changed after that backward pass, with no
+    recorded call after it (an optimizer's step, an effect) to account for the change: the
+    step updated it by hand (``p.data -= lr * p.grad``), which a replay would not repeat."""
+    from .backward import sample
+
+    for n, event in enumerate(rec.events):
+        if event[0] != "backward":
+            continue
+        if any(e[0] in ("call", "effect") for e in rec.events[n + 1 :]):
+            continue
+        for v, data, was in event[5]:
+            now = sample(v.data)
+            if v.data is not data or not (now == was or (now != now and was != was)):
+                what = v.name or f"a parameter of shape {v.shape}"
+                raise TraceError(
+                    f"the step changed {what} after backward() without an optimizer (an "
+                    "update written by hand, such as p.data -= lr * p.grad, which a replay "
+                    "cannot see); use an optimizer of tinygrad_lite.optim, or make the "
+                    "update through tinygrad_lite.traced.effect"
+                )
