@@ -28,7 +28,15 @@ from typing import Any
 import numpy as np
 from conv_layer import HandWrittenConv
 from harness import Bench, Engine, Target, Workload, threads
-from nets import EngineSteps, engines_agree, on_cache_lines, steps_bench
+from nets import (
+    OURS,
+    TINYGRAD_LITE_JIT,
+    EngineSteps,
+    engines_agree,
+    on_cache_lines,
+    steps_bench,
+    traced,
+)
 
 SEED = 4242
 LR = 0.01
@@ -235,6 +243,7 @@ class TorchLeNet(EngineSteps):
 
 LENETS: dict[str, Any] = {
     "tinygrad_lite": TinygradLiteLeNet,
+    "tinygrad_lite-jit": traced(TinygradLiteLeNet),
     "numpy": HandWrittenLeNet,
     "torch": TorchLeNet,
 }
@@ -256,6 +265,7 @@ ENGINES = (
     Engine("torch", "torch ({threads})", needs="torch"),
     Engine("numpy", "hand-written NumPy im2col", short="NumPy"),
     Engine("tinygrad_lite", "tinygrad_lite"),
+    TINYGRAD_LITE_JIT,
 )
 
 W7 = Workload(
@@ -267,9 +277,10 @@ W7 = Workload(
     sizes=(W7_BATCH,),
     quick_sizes=(4,),
     engines=ENGINES,
-    ours=("tinygrad_lite",),
+    ours=OURS,
     competitors=("torch", "numpy"),
     target=Target("<= 1.1x NumPy", max_ratio={"numpy": 1.1}),
+    targets={"tinygrad_lite-jit": Target("<= 0.95x NumPy", max_ratio={"numpy": 0.95})},
     bench=lenet_bench,
     check=lenet_check,
     threaded=True,

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
-from nets import on_cache_lines, scaled_diff
+from nets import OURS, TINYGRAD_LITE_JIT, on_cache_lines, scaled_diff
 
 SEED = 2024
 LENGTH, D_MODEL, HEADS, FEEDFORWARD = 64, 128, 4, 512
@@ -228,6 +228,37 @@ class TinygradLiteEncoderLayer:
         return {k: p.grad for k, p in self.layer.named_parameters()}, self.x.grad
 
 
+class TinygradLiteJitEncoderLayer(TinygradLiteEncoderLayer):
+    """The same pass (forward, zero_grad, backward) traced by ``tl.jit`` and replayed:
+    ``forward`` runs all of it, ``backward`` has nothing left to do."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        import tinygrad_lite as tl
+
+        super().__init__(weights)
+        layer = self.layer
+
+        def step(x: Any, grad: np.ndarray) -> Any:
+            out = layer(x)
+            layer.zero_grad()
+            x.grad = None
+            out.backward(grad)
+            return out
+
+        self._step = tl.jit(step)
+        self._grad: Any = None
+
+    def data(self, x: np.ndarray, grad: np.ndarray) -> tuple[Any, Any]:
+        self._grad = grad
+        return super().data(x, grad)
+
+    def forward(self, x: Any) -> Any:
+        return self._step(x, self._grad)
+
+    def backward(self, out: Any, grad: np.ndarray) -> None:
+        pass
+
+
 class TorchEncoderLayer:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         import torch
@@ -262,6 +293,7 @@ class TorchEncoderLayer:
 
 LAYERS: dict[str, Any] = {
     "tinygrad_lite": TinygradLiteEncoderLayer,
+    "tinygrad_lite-jit": TinygradLiteJitEncoderLayer,
     "numpy": HandWrittenEncoderLayer,
     "torch": TorchEncoderLayer,
 }
@@ -288,13 +320,19 @@ def encoder_bench(engine: str, batch: int) -> Bench:
 
 def encoder_check(installed: Sequence[str]) -> str:
     """The engines agree on the output, every parameter's gradient and the input's."""
-    engines = ["numpy", "tinygrad_lite", *(["torch"] if "torch" in installed else [])]
+    engines = [
+        "numpy",
+        "tinygrad_lite",
+        "tinygrad_lite-jit",
+        *(["torch"] if "torch" in installed else []),
+    ]
     results = {}
     for engine in engines:
         layer = LAYERS[engine](encoder_weights())
         x, grad = layer.data(*encoder_batch(W9_BATCH))
-        out = layer.forward(x)
-        layer.backward(out, grad)
+        for _ in range(3 if engine.endswith("-jit") else 1):  # traced, checked, replayed
+            out = layer.forward(x)
+            layer.backward(out, grad)
         params, dx = layer.gradients()
         grads = {k: np.array(g) for k, g in params.items()} | {"input": np.array(dx)}
         bad = [f"{k} {g.dtype}" for k, g in grads.items() if g.dtype != np.float32]
@@ -327,6 +365,7 @@ ENGINES = (
     Engine("torch", "torch ({threads})", needs="torch"),
     Engine("numpy", "hand-written NumPy", short="NumPy"),
     Engine("tinygrad_lite", "tinygrad_lite"),
+    TINYGRAD_LITE_JIT,
 )
 
 W9 = Workload(
@@ -339,9 +378,14 @@ W9 = Workload(
     sizes=(W9_BATCH,),
     quick_sizes=(2,),
     engines=ENGINES,
-    ours=("tinygrad_lite",),
+    ours=OURS,
     competitors=("torch", "numpy"),
     target=Target("<= 1.1x NumPy, <= 1.2x torch", max_ratio={"numpy": 1.1, "torch": 1.2}),
+    targets={
+        "tinygrad_lite-jit": Target(
+            "<= 0.95x NumPy, <= 1.0x torch", max_ratio={"numpy": 0.95, "torch": 1.0}
+        )
+    },
     bench=encoder_bench,
     check=encoder_check,
     threaded=True,

@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 from harness import Bench, Engine, Target, Workload, threads
-from nets import EngineSteps, engines_agree, on_cache_lines, steps_bench
+from nets import (
+    OURS,
+    TINYGRAD_LITE_JIT,
+    EngineSteps,
+    engines_agree,
+    on_cache_lines,
+    steps_bench,
+    traced,
+)
 
 SEED = 4242
 STEPS, INPUTS, HIDDEN, CLASSES = 50, 64, 128, 64  # sequence length, features, units, classes
@@ -231,6 +239,7 @@ class TorchLSTM(EngineSteps):
 
 LSTMS: dict[str, Any] = {
     "tinygrad_lite": TinygradLiteLSTM,
+    "tinygrad_lite-jit": traced(TinygradLiteLSTM),
     "numpy": HandWrittenLSTM,
     "torch": TorchLSTM,
 }
@@ -252,6 +261,7 @@ ENGINES = (
     Engine("torch", "torch ({threads})", needs="torch"),
     Engine("numpy", "hand-written NumPy", short="NumPy"),
     Engine("tinygrad_lite", "tinygrad_lite"),
+    TINYGRAD_LITE_JIT,
 )
 
 W8 = Workload(
@@ -263,9 +273,10 @@ W8 = Workload(
     sizes=(W8_BATCH,),
     quick_sizes=(4,),
     engines=ENGINES,
-    ours=("tinygrad_lite",),
+    ours=OURS,
     competitors=("torch", "numpy"),
     target=Target("<= 1.1x NumPy", max_ratio={"numpy": 1.1}),
+    targets={"tinygrad_lite-jit": Target("<= 0.95x NumPy", max_ratio={"numpy": 0.95})},
     bench=lstm_bench,
     check=lstm_check,
     threaded=True,

@@ -157,26 +157,24 @@ class TinygradLiteNet(EngineSteps):
         return [p.grad for p in self.model.parameters()]
 
 
-class TinygradLiteJitNet(TinygradLiteNet):
-    """The same network and step, the whole step (zero_grad, forward, backward, SGD) traced
-    by ``tl.jit`` and replayed: ``forward`` runs all of it; ``backward`` and ``update`` have
-    nothing left to do."""
+class Traced:
+    """A tinygrad_lite trainer's whole step (forward, zero_grad and backward, the update)
+    traced by ``tl.jit`` and replayed: ``forward`` runs all of it; ``backward`` and ``update``
+    have nothing left to do. The table shows the step as one phase."""
 
-    def __init__(self, net: Net, weights: Sequence[np.ndarray]) -> None:
+    def __init__(self, inner: Any) -> None:
         import tinygrad_lite as tl
 
-        super().__init__(net, weights)
-        model, optimizer = self.model, self.optimizer
-        value, cross_entropy = self._value, self._cross_entropy
+        self.inner = inner
 
-        def step(x: np.ndarray, labels: np.ndarray) -> Any:
-            optimizer.zero_grad()
-            loss = cross_entropy(model(value(x, requires_grad=False)), labels)
-            loss.backward()
-            optimizer.step()
+        def step(x: Any, labels: Any) -> Any:
+            loss = inner.forward(x, labels)
+            inner.backward(loss)
+            inner.update()
             return loss
 
         self._step = tl.jit(step)
+        self.data, self.gradients, self.loss_value = inner.data, inner.gradients, inner.loss_value
 
     def forward(self, x: Any, labels: Any) -> Any:
         return self._step(x, labels)
@@ -186,6 +184,11 @@ class TinygradLiteJitNet(TinygradLiteNet):
 
     def update(self) -> None:
         pass
+
+
+def traced(make: Callable[..., Any]) -> Callable[..., Traced]:
+    """``make`` (a tinygrad_lite trainer's class), its step traced by ``tl.jit``."""
+    return lambda *args: Traced(make(*args))
 
 
 class TorchNet(EngineSteps):
@@ -320,11 +323,9 @@ def on_cache_lines(w: np.ndarray) -> np.ndarray:
     return out
 
 
-TRAINERS: dict[
-    str, type[TinygradLiteNet] | type[TinygradLiteJitNet] | type[TorchNet] | type[HandWrittenMLP]
-] = {
+TRAINERS: dict[str, Callable[..., Trainer]] = {
     "tinygrad_lite": TinygradLiteNet,
-    "tinygrad_lite-jit": TinygradLiteJitNet,
+    "tinygrad_lite-jit": traced(TinygradLiteNet),
     "numpy": HandWrittenMLP,
     "torch": TorchNet,
 }

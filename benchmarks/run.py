@@ -78,9 +78,14 @@ class Row:
 
     @property
     def competitors(self) -> tuple[str, ...]:
-        """The engines this row's ratios are taken against."""
+        """The engines this row's ratios are taken against: the workload's competitors, and
+        any other engine its own target names (the traced engine's is eager tinygrad_lite)."""
         w = self.workload
-        return w.competitors if self.ours and isinstance(w, Workload) else ()
+        if not self.ours or not isinstance(w, Workload):
+            return ()
+        own = w.targets.get(self.engine.name)
+        extra = [name for name in (own.max_ratio if own else ()) if name not in w.competitors]
+        return (*w.competitors, *extra)
 
     @property
     def target(self) -> harness.Target | None:

@@ -178,6 +178,8 @@ def hinge_loss(model: Any, inputs: Sequence[Sequence[Any]], ys: Sequence[float])
 
 def w1_bench(variant: str, n_points: int) -> Bench:
     """One SGD step of micrograd's demo: forward over all points, loss, backward, update."""
+    if variant == "tl-scalar-jit":
+        return w1_jit_bench(n_points)
     engine, model = _engine_of(variant), w1_model(variant)
     xs, ys = two_moons(n_points)
     params = model.parameters()
@@ -196,6 +198,38 @@ def w1_bench(variant: str, n_points: int) -> Bench:
         return phases
 
     return Bench(run, units=1)
+
+
+def w1_jit_step(n_points: int) -> tuple[Any, Callable[[], Any]]:
+    """W1's model (``nn.scalar.MLP``) and its step traced by ``tl.jit``: the same loss, and
+    the same update (``optim.SGD`` does ``p.data -= lr * p.grad`` for a scalar, as W1 does)."""
+    import tinygrad_lite as tl
+    from tinygrad_lite import optim
+
+    model = w1_model("tl-scalar")
+    xs, ys = two_moons(n_points)
+    opt = optim.SGD(model.parameters(), lr=W1_LR)
+
+    def step() -> Any:
+        loss = hinge_loss(model, as_inputs("tinygrad_lite", xs), ys)
+        model.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, tl.jit(step)
+
+
+def w1_jit_bench(n_points: int) -> Bench:
+    """One replayed step; the warm-up traces it (the first call) and checks it (the second)."""
+    _, traced = w1_jit_step(n_points)
+
+    def run() -> Phases:
+        t = now()
+        traced()
+        return {"step": now() - t}
+
+    return Bench(run, units=1, warmup=lambda: [traced() for _ in range(3)])
 
 
 def w1_check(n_points: int, engines: Sequence[str]) -> str:
@@ -231,8 +265,29 @@ def w1_check(n_points: int, engines: Sequence[str]) -> str:
             )
     return (
         f"W1: {' = '.join(names)} from identical weights: first loss {base_loss:.6f} "
-        f"(max diff {worst_loss:.1e}), {len(base_grads)} gradients (max diff {worst_grad:.1e})"
+        f"(max diff {worst_loss:.1e}), {len(base_grads)} gradients (max diff {worst_grad:.1e}); "
+        + w1_jit_check(n_points)
     )
+
+
+def w1_jit_check(n_points: int, steps: int = 5) -> str:
+    """The traced step gives the eager step's losses and weights exactly, step after step."""
+    model = w1_model("tl-scalar")
+    xs, ys = two_moons(n_points)
+    eager = []
+    for _ in range(steps):
+        loss = hinge_loss(model, as_inputs("tinygrad_lite", xs), ys)
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= W1_LR * p.grad
+        eager.append(float(loss.data))
+    jit_model, traced = w1_jit_step(n_points)
+    replayed = [float(traced().data) for _ in range(steps)]
+    weights = [p.data for p in model.parameters()] == [p.data for p in jit_model.parameters()]
+    if replayed != eager or not weights:
+        raise CheckFailed(f"W1: tl-scalar-jit's losses {replayed} differ from eager's {eager}")
+    return f"tl-scalar-jit = tl-scalar exactly over {steps} steps (losses and weights)"
 
 
 # ---------------------------------------------------------------- W4: elementwise chain
@@ -299,9 +354,78 @@ def _w4_pass(x: Any, steps: int) -> tuple[Any, Phases]:
     return y, phases
 
 
+def numpy_chain(x0: np.ndarray, steps: int, saved: list[np.ndarray]) -> tuple[Any, Any]:
+    """The chain and its gradient written out by hand in float32 NumPy, in place: the forward
+    pass keeps only the tanh outputs (in ``saved``, arrays reused from pass to pass), the
+    backward pass multiplies one gradient array by each step's local derivative."""
+    x = x0.copy()
+    k = 0
+    for i in range(1, steps + 1):
+        x *= np.float32(W4_MUL)
+        x += np.float32(W4_ADD)
+        if i % W4_TANH_EVERY == 0:
+            np.tanh(x, out=saved[k])
+            x, k = saved[k].copy(), k + 1
+    dx = np.ones_like(x)
+    scratch = np.empty_like(x)
+    for i in range(steps, 0, -1):
+        if i % W4_TANH_EVERY == 0:
+            k -= 1
+            np.multiply(saved[k], saved[k], out=scratch)  # 1 - tanh^2
+            np.subtract(np.float32(1.0), scratch, out=scratch)
+            dx *= scratch
+        dx *= np.float32(W4_MUL)
+    return x, dx
+
+
+def _w4_numpy_bench(steps: int) -> Bench:
+    x0 = w4_input()
+    saved = [np.empty_like(x0) for _ in range(steps // W4_TANH_EVERY)]
+
+    def run() -> Phases:
+        t = now()
+        for _ in range(W4_PASSES):
+            y, dx = numpy_chain(x0, steps, saved)
+            y.sum()
+        return {"forward and backward": now() - t}
+
+    return Bench(run, units=W4_PASSES * chain_op_count(steps))
+
+
+def _w4_jit_step(steps: int) -> tuple[Any, Callable[[], Any]]:
+    """The chain's pass (forward, sum, backward) traced by ``tl.jit``."""
+    import tinygrad_lite as tl
+
+    x = _w4_leaf("tinygrad_lite")
+
+    def chain() -> Any:
+        y = elementwise_chain(x, steps)
+        y.sum().backward()
+        return y
+
+    return x, tl.jit(chain)
+
+
+def _w4_jit_bench(steps: int) -> Bench:
+    x, traced = _w4_jit_step(steps)
+
+    def run() -> Phases:
+        t = now()
+        for _ in range(W4_PASSES):
+            x.grad = None
+            traced()
+        return {"forward and backward": now() - t}
+
+    return Bench(run, units=W4_PASSES * chain_op_count(steps))
+
+
 def w4_bench(engine: str, n_ops: int) -> Bench:
     """One repeat is ``W4_PASSES`` chains (a few ms each): long enough that one preemption on
     a shared machine does not decide the repeat's time."""
+    if engine == "numpy":
+        return _w4_numpy_bench(chain_steps(n_ops))
+    if engine == "tinygrad_lite-jit":
+        return _w4_jit_bench(chain_steps(n_ops))
     x, steps = _w4_leaf(engine), chain_steps(n_ops)
 
     def run() -> Phases:
@@ -318,7 +442,12 @@ def w4_check(n_ops: int, engines: Sequence[str]) -> str:
     """Forward values and gradient agree with a float64 reference, and with torch's."""
     steps = chain_steps(n_ops)
     want = chain_reference(w4_input(), steps)
-    names = ["tinygrad_lite", *(["torch"] if "torch" in engines else [])]
+    names = [
+        "tinygrad_lite",
+        "tinygrad_lite-jit",
+        "numpy",
+        *(["torch"] if "torch" in engines else []),
+    ]
     results = {e: _w4_result(e, steps) for e in names}
     for engine, got in results.items():
         for what, g, w in zip(("forward", "gradient"), got, want):
@@ -344,6 +473,15 @@ def w4_check(n_ops: int, engines: Sequence[str]) -> str:
 
 def _w4_result(engine: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """The chain's output and the leaf's gradient, as float32 arrays."""
+    if engine == "numpy":
+        saved = [np.empty(16, np.float32) for _ in range(steps // W4_TANH_EVERY)]
+        return numpy_chain(w4_input(), steps, saved)
+    if engine == "tinygrad_lite-jit":  # the third call: traced, checked, then replayed
+        x, traced = _w4_jit_step(steps)
+        for _ in range(3):
+            x.grad = None
+            y = traced()
+        return y.numpy(), x.grad
     x = _w4_leaf(engine)
     y, _ = _w4_pass(x, steps)
     if engine == "torch":
@@ -416,6 +554,8 @@ def w5_bench(engine: str, n: int) -> Bench:
 MICROGRAD = Engine("micrograd", "micrograd", needs="micrograd")
 TORCH = Engine("torch", "torch ({threads})", needs="torch")
 TINYGRAD_LITE = Engine("tinygrad_lite", "tinygrad_lite")
+TINYGRAD_LITE_JIT = Engine("tinygrad_lite-jit", "tinygrad_lite, tl.jit", short="jit")
+NUMPY = Engine("numpy", "hand-written NumPy", short="NumPy")
 
 W1 = Workload(
     name="W1",
@@ -429,10 +569,16 @@ W1 = Workload(
         MICROGRAD,
         Engine("tl-scalar", "tinygrad_lite nn.scalar.MLP"),
         Engine("tl-opbyop", "tinygrad_lite op-by-op"),
+        Engine("tl-scalar-jit", "tinygrad_lite nn.scalar.MLP, tl.jit", short="jit"),
     ),
-    ours=("tl-scalar", "tl-opbyop"),
+    ours=("tl-scalar", "tl-opbyop", "tl-scalar-jit"),
     competitors=("micrograd",),
     target=Target("<= 0.5x micrograd", max_ratio={"micrograd": 0.5}),
+    targets={
+        "tl-scalar-jit": Target(
+            "<= 0.5x tl-scalar (eager)", max_ratio={"micrograd": 0.5, "tl-scalar": 0.5}
+        )
+    },
     bench=w1_bench,
     check=lambda installed: w1_check(W1_POINTS, installed),
 )
@@ -445,10 +591,11 @@ W4 = Workload(
     scale=1e6,
     sizes=(W4_OPS,),
     quick_sizes=(100,),
-    engines=(TORCH, TINYGRAD_LITE),
-    ours=("tinygrad_lite",),
-    competitors=("torch",),
+    engines=(TORCH, NUMPY, TINYGRAD_LITE, TINYGRAD_LITE_JIT),
+    ours=("tinygrad_lite", "tinygrad_lite-jit"),
+    competitors=("torch", "numpy"),
     target=Target("<= 2.5 µs/op, <= 0.5x torch", max_per_unit=2.5, max_ratio={"torch": 0.5}),
+    targets={"tinygrad_lite-jit": Target("<= 1.3x NumPy", max_ratio={"numpy": 1.3})},
     bench=w4_bench,
     check=lambda installed: w4_check(W4_OPS, installed),
 )

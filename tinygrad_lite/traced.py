@@ -182,6 +182,7 @@ class Jitted:
                 "step computes with NumPy must be passed in as arguments (or computed with "
                 "Values). Run such a step with .eager(...)"
             )
+        program.keep_fresh(plan.program)
         _, build = flatten_result(result)
         self.plans[key] = _Plan(program, build, tuple(others), plan.calls)
         return result

@@ -47,14 +47,16 @@ def note_backward(root: Value, seed: Any) -> None:
     """``root.backward()`` is starting from the gradient ``seed`` (``Value.backward`` calls).
 
     Noted with it, for each leaf that will receive a gradient: whether its ``.grad`` was
-    zeroed the micrograd way (the number 0: replay then gives it the gradient afresh) and a
-    sample of its data, to find updates made outside an optimizer (``_check_updates``)."""
+    empty (None, or the number 0 micrograd sets) and a sample of its data, to find updates
+    made outside an optimizer (``_check_updates``). A leaf found empty by two traces of a
+    step (``Program.keep_fresh``) is emptied by the step itself, in a way a replay may not
+    see (``x.grad = None``): a replay gives it its gradient afresh, as backward() would."""
     if listener is not None:
         from .backward import sample
         from .graph import toposort
 
         leaves = [v for v in toposort([root]) if not v._parents and v.requires_grad]
-        zeroed = {id(v) for v in leaves if type(v.grad) in (int, float) and v.grad == 0}
+        zeroed = {id(v) for v in leaves if v.grad is None or _is_zero(v.grad)}
         seen = [(v, v.data, sample(v.data)) for v in leaves]
         listener.events.append(("backward", _seq(), root, seed, zeroed, seen))
 
@@ -113,6 +115,10 @@ def refuse(what: str) -> None:
         listener.refused = what
 
 
+def _is_zero(g: Any) -> bool:
+    return type(g) in (int, float) and g == 0
+
+
 def _same_method(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
     return getattr(a, "__self__", a) is getattr(b, "__self__", b) and getattr(
         a, "__name__", None
@@ -157,6 +163,18 @@ class Program:
     ops: list[str]  # the ops' names, in order (what ``signature`` compares)
     shapes: list[tuple[tuple[int, ...], str]]  # each op's output shape and dtype
     leaves: list[Any]  # each leaf's kind and identity, in order
+
+    def keep_fresh(self, earlier: Program) -> None:
+        """Give afresh (instead of adding to) only the gradients of the leaves that both this
+        trace and the ``earlier`` one of the same step found empty before backward: a leaf
+        empty at the first call only is one whose gradients add up from call to call."""
+        passes = [p for p in earlier.plan if p[0] == 3]
+        for n, step in enumerate(p for p in self.plan if p[0] == 3):
+            before = {slot: fresh for slot, _, _, fresh in passes[n][4]}
+            step[4][:] = [
+                (slot, leaf, k, fresh and before.get(slot, False))
+                for slot, leaf, k, fresh in step[4]
+            ]
 
     def run(self, inputs: Sequence[Any], values: Sequence[Any]) -> list[Any]:
         """One step: ``inputs`` are the step's input data, ``values`` the Values the caller
