@@ -473,3 +473,137 @@ def test_replay_allocates_less_than_eager():
     eager = allocated(lambda: step(x, y))
     replay = allocated(lambda: traced(x, y))
     assert replay <= eager
+
+
+# ---------------------------------------------------------------- replay forms
+# Each row's replay form (Op.into, Op.grads_into) must give its plain rules' numbers bit
+# for bit: a traced step may use either.
+
+
+def _replay_cases() -> list[tuple[str, Any, tuple[Any, ...]]]:
+    gen = np.random.default_rng(0)
+
+    def a(*shape: int) -> np.ndarray:
+        return gen.normal(size=shape).astype(np.float32)
+
+    x = a(5, 4)
+    x[0, :2] = 0.0  # relu's ties at zero
+    both = (True, True)
+    return [
+        ("linear", both + (True,), (a(5, 4), a(4, 3), a(3))),
+        ("linear", (False, True, False), (a(5, 4), a(4, 3), a(3))),
+        ("linear", (True, True, True), (a(2, 5, 4), a(4, 3), a(3))),  # batch axes folded
+        ("matmul", both, (a(5, 4), a(4, 3))),
+        ("matmul", both, (a(2, 5, 4), a(4, 3))),  # batched: the plain rule
+        ("add", both, (a(5, 4), a(5, 4))),
+        ("add", both, (a(5, 4), a(4))),
+        ("sub", both, (a(5, 4), a(5, 4))),
+        ("mul", both, (a(5, 4), a(5, 4))),
+        ("mul", both, (a(5, 4), a(1, 4))),  # broadcast: the product is summed later
+        ("mul", (False, True), (a(5, 4), a(5, 4))),
+        ("exp", None, (a(5, 4),)),
+        ("tanh", None, (a(5, 4),)),
+        ("sigmoid", None, (a(5, 4) * 40,)),  # large |x|: exp overflows to inf, as planned
+        ("relu", None, (x,)),
+    ]
+
+
+@pytest.mark.parametrize("name, static, inputs", _replay_cases())
+def test_replay_forms_give_the_plain_rules_numbers_bit_for_bit(name, static, inputs):
+    op = tl.core.OPS[name]
+    assert op.into is not None
+    plain = op.forward(static, *inputs)
+    out = np.empty_like(plain)
+    written = op.into(static, out, *inputs)
+    assert written.dtype == plain.dtype and np.array_equal(written, plain)
+    if op.grads_into is None:
+        return
+    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
+    want = op.backward(static, g, plain, *inputs)
+    bufs = tuple(
+        np.empty_like(w) if isinstance(w, np.ndarray) and w.shape == x.shape else None
+        for w, x in zip(want, inputs)
+    )
+    got = op.grads_into(static, g, plain, bufs, *inputs)
+    for k, (w, r) in enumerate(zip(want, got)):
+        if w is None:
+            assert r is None
+            continue
+        assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
+        if bufs[k] is not None and len(inputs[0].shape) == 2:
+            assert r is bufs[k]  # written into the step's array, not a new one
+
+
+def test_every_row_with_a_backward_replay_form_has_a_forward_one():
+    rows = [op for op in tl.core.OPS.values() if op.grads_into is not None]
+    assert rows and all(op.into is not None for op in rows)
+
+
+def test_gradients_add_up_across_calls_when_the_step_does_not_zero_them():
+    # gradient accumulation: the step runs forward and backward only; the caller steps and
+    # zeroes every second call. The replay must add up as backward() does.
+    def make() -> tuple[Any, Callable[..., Any], optim.Optimizer]:
+        tl.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: Any) -> Any:
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            return loss
+
+        return model, step, opt
+
+    xs = np.random.default_rng(0).normal(size=(8, 4, 3)).astype(np.float32)
+    runs = []
+    for use_jit in (False, True):
+        model, step, opt = make()
+        f = tl.jit(step) if use_jit else step
+        for i in range(8):
+            f(xs[i])
+            if i % 2 == 1:
+                opt.step()
+                opt.zero_grad()
+        runs.append([p.data.copy() for p in model.parameters()])
+    for a, b in zip(*runs):
+        assert np.array_equal(a, b)
+
+
+def test_a_step_that_empties_grad_by_assignment_gets_fresh_gradients():
+    w = tl.Value(np.array([1.0, -2.0]))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        w.grad = None  # by assignment: the trace cannot see it
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    for k in range(5):
+        x = np.array([1.0, 2.0]) * (k + 1)
+        step(x)
+        np.testing.assert_array_equal(w.grad, x)
+
+
+def test_a_replay_writes_gradients_into_arrays_it_reuses():
+    # documented (docs/jit.md): a .grad kept from one replayed call is the array the next
+    # call writes into, as torch's .grad is; copy it to keep it
+    w = tl.Value(np.ones((3, 2), np.float32))
+    x = np.ones((4, 3), np.float32)
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        w.grad = None
+        loss = tl.linear(tl.Value(x, requires_grad=False), w).sum()
+        loss.backward()
+        return loss
+
+    kept = []
+    for k in range(5):
+        step(x * (k + 1))
+        kept.append(w.grad)
+    # calls 1 and 2 trace, call 3 replays with new arrays (and keeps them), 4 and 5 reuse them
+    assert kept[3] is kept[4]
+    np.testing.assert_array_equal(kept[3], np.full((3, 2), 20.0))  # call 5's numbers
+    for k in range(3):
+        np.testing.assert_array_equal(kept[k], np.full((3, 2), 4.0 * (k + 1)))
