@@ -163,6 +163,8 @@ class Program:
     ops: list[str]  # the ops' names, in order (what ``signature`` compares)
     shapes: list[tuple[tuple[int, ...], str]]  # each op's output shape and dtype
     leaves: list[Any]  # each leaf's kind and identity, in order
+    source: str = ""  # the generated Python of ``run`` (see _generate), once it has run
+    _run: Callable[..., list[Any]] | None = None
 
     def keep_fresh(self, earlier: Program) -> None:
         """Give afresh (instead of adding to) only the gradients of the leaves that both this
@@ -179,102 +181,162 @@ class Program:
     def run(self, inputs: Sequence[Any], values: Sequence[Any]) -> list[Any]:
         """One step: ``inputs`` are the step's input data, ``values`` the Values the caller
         passed (for their ``.grad``; None where an input was raw data)."""
-        vals: list[Any] = [None] * self.n_slots
-        statics: dict[int, Any] = {}  # the static arguments rebuilt around this step's inputs
-        for slot, data in self.constants:
-            vals[slot] = data
-        for slot, k, convert in self.inputs:
-            vals[slot] = inputs[k] if convert is None else convert(inputs[k])
-        params = self.params
-        for slot, leaf in params:
-            vals[slot] = leaf.data
-        for step in self.plan:
-            kind = step[0]
-            if kind == 6:  # an op with a replay form: written into the step's own array
-                _, out, into, static, ins, buf = step
-                vals[out] = into(static, buf, *[vals[i] for i in ins])
-            elif kind == 0:  # an op: out = forward(static, *inputs)
-                _, out, forward, static, ins = step
-                if len(ins) == 1:
-                    vals[out] = forward(static, vals[ins[0]])
-                else:
-                    vals[out] = forward(static, *[vals[i] for i in ins])
-            elif kind == 1:  # an op whose static arguments hold some of the step's inputs
-                _, out, forward, rebuild, ins = step
-                static = statics[out] = rebuild(inputs)  # (its backward rule reads them too)
-                vals[out] = forward(static, *[vals[i] for i in ins])
-            elif kind == 2:  # fresh random numbers
-                vals[step[1]] = step[2]()
-            elif kind == 3:  # a backward pass
-                _backward(step, vals, values, statics, self.buffers)
-            else:  # a call (an optimizer's step) or an effect; then the parameters again,
-                # since the call may have rebound a parameter's data (a Python float)
-                if kind == 4:
-                    step[1]()
-                else:
-                    step[1](*[vals[i] if i >= 0 else a for i, a in step[2]])
-                for slot, leaf in params:
-                    vals[slot] = leaf.data
-        # copies: the arrays of a replay are written again by the next one
-        return [vals[i].copy() if type(vals[i]) is ndarray else vals[i] for i in self.outputs]
+        if self._run is None:
+            self.source, namespace = _generate(self)
+            exec(compile(self.source, "<tl.jit program>", "exec"), namespace)
+            self._run = namespace["step"]
+        return self._run(inputs, values)  # type: ignore[no-any-return]
 
 
-def _backward(
-    step: tuple[Any, ...],
-    vals: list[Any],
-    values: Sequence[Any],
-    statics: dict[int, Any],
-    buffers: set[int],
-) -> None:
-    """One ``backward()`` call replayed: the walk's rules in the walk's order, the gradients
-    fitted and summed as the walk does, and the leaves' ``.grad`` given as ``backward()``
-    gives it."""
+# ---------------------------------------------------------------- the program as Python
+# A replay runs as one generated Python function: one line per op, each slot's data a local
+# variable, the backward walk unrolled. Straight-line code with locals is what CPython runs
+# fastest; the same loop over the plan, interpreted, spent most of a small step on its own
+# bookkeeping. ``Program.source`` keeps the text, for reading.
+
+
+def _generate(program: Program) -> tuple[str, dict[str, Any]]:
     from .value import give_grad  # (value.py imports this module)
 
-    _, root, seed, schedule, leaves = step
-    for _, leaf, k, _ in leaves:  # a .grad still holding last replay's array (no zero_grad
-        target = leaf if k < 0 else values[k]  # in between: gradients add up) keeps its own
-        if target is not None and id(target.grad) in buffers:  # copy, which this pass's
-            target.grad = target.grad.copy()  # rules would otherwise overwrite
-    grads: list[Any] = [None] * len(vals)
-    grads[root] = seed.copy() if type(seed) is ndarray else seed  # rules may write into g
-    for slot, backward, static, ins, targets, into, bufs in schedule:
-        g = grads[slot]
-        if g is None:
-            continue
-        grads[slot] = None
-        if statics and slot in statics:
-            static = statics[slot]
-        if into is None or bufs[0] is None:
-            sent = backward(static, g, vals[slot], *[vals[i] for i in ins])
-            if into is not None:  # the first replay: arrays laid out as the plain rule's are
-                bufs[0] = _like(sent, [vals[i] for i in ins], buffers)
-        else:  # a replay form, writing into this step's arrays
-            sent = into(static, g, vals[slot], bufs[0], *[vals[i] for i in ins])
-        for k, p in targets:
-            pg = sent[k]
-            if pg is None:
-                continue
-            d = vals[p]
-            if type(pg) is not type(d) or (
-                type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
-            ):
-                pg = fit_grad(pg, d)
-            prev = grads[p]
-            if prev is None:
-                grads[p] = pg
+    ns: dict[str, Any] = {
+        "ndarray": ndarray,
+        "SEND": _send,
+        "LIKE": _like,
+        "GIVE": give_grad,
+        "BUFFERS": program.buffers,
+    }
+    lines = ["def step(inputs, values):"]
+    emit = lines.append
+    for slot, data in program.constants:
+        ns[f"C{slot}"] = data
+        emit(f"    v{slot} = C{slot}")
+    for slot, k, convert in program.inputs:
+        if convert is None:
+            emit(f"    v{slot} = inputs[{k}]")
+        else:
+            ns[f"X{slot}"] = convert
+            emit(f"    v{slot} = X{slot}(inputs[{k}])")
+    refresh = []
+    for slot, leaf in program.params:
+        ns[f"P{slot}"] = leaf
+        refresh.append(f"    v{slot} = P{slot}.data")
+    lines.extend(refresh)
+    rebuilt: set[int] = set()  # slots whose static arguments are rebuilt around the inputs
+    for n, entry in enumerate(program.plan):
+        kind = entry[0]
+        if kind in (0, 6):
+            out, rule, static, ins = entry[1], entry[2], entry[3], entry[4]
+            ns[f"F{out}"], ns[f"S{out}"] = rule, static
+            args = ", ".join(f"v{i}" for i in ins)
+            if kind == 6:  # a replay form: into the step's own array
+                ns[f"B{out}"] = entry[5]
+                emit(f"    v{out} = F{out}(S{out}, B{out}, {args})")
             else:
-                grads[p] = _add(prev, pg)
-    given: set[int] = set()
-    for slot, leaf, k, fresh in leaves:
-        g = grads[slot]
-        if g is None:
+                emit(f"    v{out} = F{out}(S{out}, {args})")
+        elif kind == 1:
+            out, rule, rebuild, ins = entry[1], entry[2], entry[3], entry[4]
+            ns[f"F{out}"], ns[f"R{out}"] = rule, rebuild
+            rebuilt.add(out)
+            args = ", ".join(f"v{i}" for i in ins)
+            emit(f"    s{out} = R{out}(inputs)")
+            emit(f"    v{out} = F{out}(s{out}, {args})")
+        elif kind == 2:
+            ns[f"D{entry[1]}"] = entry[2]
+            emit(f"    v{entry[1]} = D{entry[1]}()")
+        elif kind == 3:
+            _generate_backward(n, entry, program, rebuilt, ns, emit)
+        else:  # a call or an effect, then the parameters again (a call may rebind a float)
+            ns[f"K{n}"] = entry[1]
+            if kind == 4:
+                emit(f"    K{n}()")
+            else:
+                parts = []
+                for j, (i, a) in enumerate(entry[2]):
+                    if i >= 0:
+                        parts.append(f"v{i}")
+                    else:
+                        ns[f"A{n}_{j}"] = a
+                        parts.append(f"A{n}_{j}")
+                emit(f"    K{n}({', '.join(parts)})")
+            lines.extend(refresh)
+    # copies: the arrays of a replay are written again by the next one
+    outs = ", ".join(f"_out(v{i})" for i in program.outputs)
+    ns["_out"] = lambda x: x.copy() if type(x) is ndarray else x
+    emit(f"    return [{outs}]")
+    return "\n".join(lines) + "\n", ns
+
+
+def _generate_backward(
+    n: int,
+    entry: tuple[Any, ...],
+    program: Program,
+    rebuilt: set[int],
+    ns: dict[str, Any],
+    emit: Callable[[str], None],
+) -> None:
+    """One ``backward()`` call, unrolled: the walk's rules in the walk's order, the gradients
+    fitted and summed as the walk does, and the leaves' ``.grad`` given as ``backward()``
+    gives it."""
+    _, root, seed, schedule, leaves = entry
+    ns[f"LEAVES{n}"] = leaves
+    # a .grad still holding last replay's array (no zero_grad in between: gradients add up)
+    # gets a copy of its own, which this pass's rules would otherwise overwrite
+    ns["PROTECT"] = _protect
+    emit(f"    PROTECT(LEAVES{n}, values, BUFFERS)")
+    touched = {root} | {p for e in schedule for _, p in e[4]}
+    for slot in sorted(touched - {root}):
+        emit(f"    g{slot} = None")
+    ns[f"SEED{n}"] = seed
+    emit(f"    g{root} = SEED{n}.copy()" if type(seed) is ndarray else f"    g{root} = SEED{n}")
+    for slot, backward, static, ins, targets, into, bufs in schedule:
+        if slot not in touched:
             continue
+        ns[f"W{slot}"] = backward
+        st = f"s{slot}" if slot in rebuilt else f"S{slot}"
+        if slot not in rebuilt:
+            ns[f"S{slot}"] = static
+        args = ", ".join(f"v{i}" for i in ins)
+        emit(f"    if g{slot} is not None:")
+        if into is None:
+            emit(f"        sent = W{slot}({st}, g{slot}, v{slot}, {args})")
+        else:  # the first replay makes the arrays, laid out as the plain rule's are
+            ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs
+            emit(f"        if Q{slot}[0] is None:")
+            emit(f"            sent = W{slot}({st}, g{slot}, v{slot}, {args})")
+            emit(f"            Q{slot}[0] = LIKE(sent, ({args},), BUFFERS)")
+            emit("        else:")
+            emit(f"            sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}[0], {args})")
+        for k, p in targets:  # one line a parent: a scalar neuron's node has dozens
+            emit(f"        g{p} = SEND(g{p}, sent[{k}], v{p})")
+        emit(f"        g{slot} = None")
+    emit("    given = set()")
+    for j, (slot, leaf, k, fresh) in enumerate(leaves):
+        target = f"L{n}_{j}" if k < 0 else f"values[{k}]"
+        if k < 0:
+            ns[target] = leaf
+        emit(f"    if g{slot} is not None and {target} is not None:")
+        if fresh:
+            emit(f"        {target}.grad = None")
+        emit(f"        GIVE({target}, g{slot}, given)")
+
+
+def _send(held: Any, pg: Any, d: Any) -> Any:
+    """What a parent holding ``held`` (its data ``d``) holds after receiving ``pg``: the walk's
+    own steps (nothing for None; broadcast axes summed, the input's dtype and kind; added)."""
+    if pg is None:
+        return held
+    if type(pg) is not type(d) or (
+        type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
+    ):
+        pg = fit_grad(pg, d)
+    return pg if held is None else _add(held, pg)
+
+
+def _protect(leaves: list[Any], values: Sequence[Any], buffers: set[int]) -> None:
+    for _, leaf, k, _ in leaves:
         target = leaf if k < 0 else values[k]
-        if target is not None:
-            if fresh:
-                target.grad = None
-            give_grad(target, g, given)
+        if target is not None and id(target.grad) in buffers:
+            target.grad = target.grad.copy()
 
 
 def _like(sent: Any, inputs: list[Any], buffers: set[int]) -> tuple[Any, ...]:
