@@ -80,7 +80,30 @@ def _graphs() -> dict[str, bytes]:
     cost, net = _hotel_net()  # the stepper shows backward from the start: a fresh graph
     page = viz.stepper(cost, model=net, title="the book's 2-3-1 network on one hotel")
     out["stepper_hotel_net.html"] = page.html.encode()
+
+    model, scores = _small_cnn()
+    graph = viz.draw_forward(scores, model=model, collapse=model.children())
+    out["cnn_forward.svg"] = viz.render_svg(graph).encode()
     return out
+
+
+def _small_cnn() -> tuple[Any, Any]:
+    """learn_bigger_picture.md's CNN on two 8x8 images."""
+    import numpy as np
+
+    import tinygrad_lite as tl
+    from tinygrad_lite import nn
+
+    tl.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 10),
+    )
+    images = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    return model, model(tl.Value(images, requires_grad=False))
 
 
 def _plots(folder: Path) -> dict[str, bytes]:
@@ -98,7 +121,7 @@ def _plots(folder: Path) -> dict[str, bytes]:
     ch3 = book.ch3_binary(seed=8)
     ch4 = book.ch4_multiclass(seed=0)
     stop = book.early_stopping()
-    bv = book.bias_variance(hidden_sizes=(1, 2, 3, 8), bootstraps=8, epochs=300)
+    bv = book.bias_variance(hidden_sizes=(1, 3, 16), bootstraps=10, epochs=300)  # as learn_performance.md
     jobs.update(
         {
             "ch1_regression_line.png": lambda p: plots.regression_line(ch1, p),
