@@ -334,19 +334,21 @@ def test_every_page_of_the_navigation_opens_cleanly(browser, server):
     assert steppers >= 2  # the book's neuron and the hotel network, at least
 
 
-def test_a_broken_page_is_caught(browser, server, tmp_path):
-    # the checks themselves can fail: a page with a missing picture, no text and an iframe
-    # without a stepper
+def test_a_broken_page_is_caught(browser, tmp_path):
+    # the checks themselves can fail: a page with a missing picture, no text, an iframe
+    # without a stepper and a script error
     bad = tmp_path / "bad.html"
     bad.write_text(
         "<html><body><article class='md-content__inner'>short</article>"
-        "<img src='missing.png'><iframe src='about:blank'></iframe></body></html>",
+        "<img src='missing.png'><iframe src='about:blank'></iframe>"
+        "<script>no_such_function();</script></body></html>",
         encoding="utf-8",
     )
     found = check_page(browser, bad.as_uri())
     assert any(p.startswith("broken image") for p in found)
     assert any(p.startswith("almost empty") for p in found)
     assert any("has no tlStepper" in p for p in found)
+    assert any(p.startswith("console:") and "no_such_function" in p for p in found)
 
 
 def test_home_page_screenshot(browser, server):
