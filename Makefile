@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test tour tour-full lint typecheck pytest bench mutation clean
+.PHONY: test tour tour-full lint typecheck pytest bench mutation docs docs-serve clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,24 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run.py
 
+# the documentation site, into site/ (open site/index.html, no server or network needed);
+# --strict: a broken link or a missing reference fails the build
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	@echo "installing MkDocs, Material and mkdocstrings into $(VENV) ..."
+	$(PY) -m pip install --quiet -e ".[test,book,docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m mkdocs build --strict -d site
+
+docs-serve: $(DOCS_STAMP)
+	$(PY) -m mkdocs serve
+
 # slow (hours on two cores): kept out of `make test`; see docs/testing.md
 mutation: $(STAMP)
 	$(PY) tools/mutate_ops.py --json mutation.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis
