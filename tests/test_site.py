@@ -46,6 +46,7 @@ FLAGS = [
 PUBLIC = [
     "tinygrad_lite",
     "tinygrad_lite.functions",
+    "tinygrad_lite.traced",
     "tinygrad_lite.errors",
     "tinygrad_lite.nn",
     "tinygrad_lite.nn.functional",
