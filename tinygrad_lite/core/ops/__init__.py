@@ -19,6 +19,8 @@ entry point on ``Value`` or in ``tinygrad_lite.functions``, and its spec in ``te
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import attention, conv, elementwise, fused, linalg, movement, norm, recurrent, reduce
 from .row import Label, Op, Rule, number, render
 
@@ -43,6 +45,17 @@ _CONSTANT_RULES: dict[tuple[str, int], Rule] = {
 }
 
 
+# and their forward rules, with and without an array to write into (tl.jit's replay form)
+_CONSTANT_FORWARDS: dict[tuple[str, int], tuple[Rule, Rule]] = {
+    ("add", 0): (lambda c, x: c + x, lambda c, out, x: np.add(c, x, out=out)),
+    ("add", 1): (lambda c, x: x + c, lambda c, out, x: np.add(x, c, out=out)),
+    ("sub", 0): (lambda c, x: c - x, lambda c, out, x: np.subtract(c, x, out=out)),
+    ("sub", 1): (lambda c, x: x - c, lambda c, out, x: np.subtract(x, c, out=out)),
+    ("mul", 0): (lambda c, x: c * x, lambda c, out, x: np.multiply(c, x, out=out)),
+    ("mul", 1): (lambda c, x: x * c, lambda c, out, x: np.multiply(x, c, out=out)),
+}
+
+
 def with_constant(op: Op, side: int) -> Op:
     """``op`` with operand ``side`` (0 or 1) fixed to a Python number that the node keeps as
     its static argument: ``x + 1.0`` is one node with one parent, not two nodes. Same rules,
@@ -57,7 +70,8 @@ def with_constant(op: Op, side: int) -> Op:
         backward = lambda c, g, o, x: op.backward(need, g, o, c, x)[1:]
     rule = _CONSTANT_RULES.get((op.name, side))
     if rule is not None:  # the derivative is the constant's: no data read
-        return Op(op.name, forward, rule, op.label, constant=side, reads_data=False)
+        forward, into = _CONSTANT_FORWARDS[op.name, side]
+        return Op(op.name, forward, rule, op.label, constant=side, reads_data=False, into=into)
     return Op(op.name, forward, backward, op.label, constant=side, reads_data=op.reads_data)
 
 
