@@ -79,19 +79,17 @@ def test_quick_run_prints_a_row_for_every_engine_and_workload(quick):
     expected = {
         ("W1", "tinygrad_lite nn.scalar.MLP"),
         ("W1", "tinygrad_lite op-by-op"),
+        ("W1", "tinygrad_lite nn.scalar.MLP, tl.jit"),
         ("W2", "hand-written NumPy"),
-        ("W2", "tinygrad_lite"),
         ("W3", "hand-written NumPy"),
-        ("W3", "tinygrad_lite"),
-        ("W4", "tinygrad_lite"),
+        ("W4", "hand-written NumPy"),
         ("W5", "tinygrad_lite"),
         ("W7", "hand-written NumPy im2col"),
-        ("W7", "tinygrad_lite"),
         ("W8", "hand-written NumPy"),
-        ("W8", "tinygrad_lite"),
         ("W9", "hand-written NumPy"),
-        ("W9", "tinygrad_lite"),
     }
+    for w in ("W2", "W3", "W4", "W7", "W8", "W9"):  # eager and traced
+        expected |= {(w, "tinygrad_lite"), (w, "tinygrad_lite, tl.jit")}
     if _installed("micrograd"):
         expected |= {("W1", "micrograd"), ("W5", "micrograd")}
     if _installed("torch"):
@@ -104,7 +102,11 @@ def test_quick_run_prints_a_row_for_every_engine_and_workload(quick):
 
 def test_quick_run_samples_memory_for_every_engine(quick):
     rows = _table_rows(quick.stdout, "| MEM")
-    expected = {("MEM", "hand-written NumPy"), ("MEM", "tinygrad_lite")}
+    expected = {
+        ("MEM", "hand-written NumPy"),
+        ("MEM", "tinygrad_lite"),
+        ("MEM", "tinygrad_lite, tl.jit"),
+    }
     if _installed("torch"):
         expected.add(("MEM", "torch (2 threads)"))
     assert _engines(rows) == expected
@@ -130,7 +132,7 @@ def test_tinygrad_lite_rows_have_a_ratio_against_each_installed_competitor(quick
         "W1": ["micrograd"],
         "W2": ["torch", "NumPy"],
         "W3": ["torch", "NumPy"],
-        "W4": ["torch"],
+        "W4": ["torch", "NumPy"],
         "W5": ["micrograd"],
         "W7": ["torch", "NumPy"],
         "W8": ["torch", "NumPy"],
@@ -140,7 +142,10 @@ def test_tinygrad_lite_rows_have_a_ratio_against_each_installed_competitor(quick
         if not cells[1].startswith("tinygrad_lite"):
             assert cells[6] == "", cells
             continue
-        wanted = [c for c in competitors[cells[0].split()[0]] if c == "NumPy" or _installed(c)]
+        workload = cells[0].split()[0]
+        wanted = [c for c in competitors[workload] if c == "NumPy" or _installed(c)]
+        if workload == "W1" and cells[1].endswith("tl.jit"):  # its target: half of eager
+            wanted.append("tl-scalar")
         ratios = cells[6].split(" · ") if cells[6] else []  # none when no competitor is installed
         assert [ratio.split("x ")[-1] for ratio in ratios] == wanted, cells
 
@@ -176,7 +181,10 @@ def test_json_has_the_median_of_every_timed_row(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
     ours = [row for row in result["rows"] if row["ours"]]
-    assert [(row["workload"], row["engine"]) for row in ours] == [("W4", "tinygrad_lite")]
+    assert [(row["workload"], row["engine"]) for row in ours] == [
+        ("W4", "tinygrad_lite"),
+        ("W4", "tinygrad_lite-jit"),
+    ]
     assert ours[0]["unit"] == "µs/op" and ours[0]["median"] > 0 and ours[0]["repeats"] == 3
     assert result["commit"] in done.stdout  # the commit the machine lines name
 
@@ -213,7 +221,10 @@ def test_compare_alternates_two_commits_in_worktrees_it_removes():
     rounds = [line for line in done.stderr.splitlines() if line.startswith("round")]
     assert rounds == [f"round {n}/2: {side} ..." for n in (1, 2) for side in ("base", "head")]
     rows = _table_rows(done.stdout)
-    assert [(cells[0].split()[0], cells[1]) for cells in rows] == [("W4", "tinygrad_lite")]
+    assert [(cells[0].split()[0], cells[1]) for cells in rows] == [
+        ("W4", "tinygrad_lite"),
+        ("W4", "tinygrad_lite, tl.jit"),
+    ]
     for medians in rows[0][2:4]:  # one median per round
         assert medians.endswith(" µs/op") and len(medians.split(", ")) == 2, rows
     assert float(rows[0][4].removesuffix("x")) > 0
@@ -231,9 +242,21 @@ def test_compare_refuses_the_memory_workload():
 def test_competitors_that_are_not_installed_are_left_out(bench):
     run, _, _ = bench
     rows = run.plan(ALL_WORKLOADS, True, installed=[])
-    assert {r.engine.name for r in rows} == {"tl-scalar", "tl-opbyop", "tinygrad_lite", "numpy"}
+    assert {r.engine.name for r in rows} == {
+        "tl-scalar",
+        "tl-opbyop",
+        "tl-scalar-jit",
+        "tinygrad_lite",
+        "tinygrad_lite-jit",
+        "numpy",
+    }
     with_torch = run.plan(["W2"], True, installed=["torch"])
-    assert [r.engine.name for r in with_torch] == ["torch", "numpy", "tinygrad_lite"]
+    assert [r.engine.name for r in with_torch] == [
+        "torch",
+        "numpy",
+        "tinygrad_lite",
+        "tinygrad_lite-jit",
+    ]
 
 
 def test_missing_competitors_are_named_in_the_output(bench):
@@ -299,11 +322,27 @@ def test_memory_is_flat_within_the_tolerance_after_it_settles(bench):
 
 def test_checks_run_without_competitors(bench):
     run, _, _ = bench
-    assert "tl-scalar = tl-opbyop" in run.check("W1", [])
-    assert run.check("W4", []).startswith("W4: tinygrad_lite matches")
-    assert run.check("W2", []).startswith("W2: numpy = tinygrad_lite from identical weights")
-    assert run.check("W8", []).startswith("W8: numpy = tinygrad_lite from identical weights")
-    assert run.check("W9", []).startswith("W9: numpy = tinygrad_lite from identical weights")
+    w1 = run.check("W1", [])
+    assert "tl-scalar = tl-opbyop" in w1 and "tl-scalar-jit = tl-scalar exactly" in w1
+    assert run.check("W4", []).startswith("W4: tinygrad_lite and tinygrad_lite-jit and numpy match")
+    for w in ("W2", "W8", "W9"):
+        assert run.check(w, []).startswith(
+            f"{w}: numpy = tinygrad_lite = tinygrad_lite-jit from identical weights"
+        )
+
+
+def test_w1_check_catches_a_traced_step_that_differs_from_eager(bench, monkeypatch):
+    run, _, workloads = bench
+    make = workloads.w1_jit_step
+
+    def off_by_a_little(n_points):  # the traced model starts from other weights
+        model, step = make(n_points)
+        model.parameters()[0].data += 1e-9
+        return model, step
+
+    monkeypatch.setattr(workloads, "w1_jit_step", off_by_a_little)
+    with pytest.raises(workloads.CheckFailed, match="tl-scalar-jit"):
+        run.check("W1", [])
 
 
 def test_w1_check_catches_models_that_disagree(bench, monkeypatch):
@@ -330,6 +369,19 @@ def test_net_check_catches_an_engine_that_disagrees(bench, monkeypatch, fault):
             nets.TinygradLiteNet, "forward", lambda self, x, y: forward(self, x, y) * 1.001
         )
     with pytest.raises(nets.CheckFailed, match="W2: tinygrad_lite disagrees"):
+        run.check("W2", [])
+
+
+def test_net_check_catches_a_traced_engine_that_disagrees(bench, monkeypatch):
+    run, nets, _ = bench
+    # a traced step that never updates: its first loss and gradients agree, later ones not
+    def no_update(self, x, y):
+        loss = self.inner.forward(x, y)
+        self.inner.backward(loss)
+        return loss
+
+    monkeypatch.setattr(nets.Traced, "forward", no_update)
+    with pytest.raises(nets.CheckFailed, match="W2: tinygrad_lite-jit disagrees"):
         run.check("W2", [])
 
 
