@@ -374,6 +374,7 @@ def test_net_check_catches_an_engine_that_disagrees(bench, monkeypatch, fault):
 
 def test_net_check_catches_a_traced_engine_that_disagrees(bench, monkeypatch):
     run, nets, _ = bench
+
     # a traced step that never updates: its first loss and gradients agree, later ones not
     def no_update(self, x, y):
         loss = self.inner.forward(x, y)

@@ -607,3 +607,25 @@ def test_a_replay_writes_gradients_into_arrays_it_reuses():
     np.testing.assert_array_equal(kept[3], np.full((3, 2), 20.0))  # call 5's numbers
     for k in range(3):
         np.testing.assert_array_equal(kept[k], np.full((3, 2), 4.0 * (k + 1)))
+
+
+def test_switching_a_model_to_eval_traces_the_eval_graph_and_back():
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 6), nn.Dropout(0.5), nn.Linear(6, 2))
+
+    @tl.jit
+    def forward(x: Any) -> Any:
+        return model(x)
+
+    x = np.ones((3, 6), np.float32)
+    for _ in range(3):
+        forward(x)  # train mode: dropout drawn each call
+    model.eval()
+    evals = [forward(x).data.copy() for _ in range(3)]  # traced again: no dropout
+    want = model(x).data
+    for e in evals:
+        np.testing.assert_array_equal(e, want)
+    model.train()
+    trains = [forward(x).data.copy() for _ in range(3)]
+    assert not all(np.array_equal(t, want) for t in trains)  # dropout is back
+    assert len(forward.plans[next(iter(forward.plans))]) == 2

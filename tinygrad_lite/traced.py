@@ -86,7 +86,7 @@ def jit(fn: Callable[..., Any] | None = None, *, check_every: int | None = None)
     return Jitted(fn, check_every)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Plan:
     program: Program
     build: Callable[[list[Any]], Any]  # the returned structure from the outputs' data
@@ -100,7 +100,9 @@ class Jitted:
     def __init__(self, fn: Callable[..., Any], check_every: int | None) -> None:
         self.fn = fn
         self.check_every = check_every
-        self.plans: dict[Any, _Plan | str] = {}  # per signature: a plan, or why it runs eagerly
+        # per signature: its plans (one per state of the modules' training flags they were
+        # traced in), or why it runs eagerly
+        self.plans: dict[Any, list[_Plan] | str] = {}
         functools.update_wrapper(self, fn)
 
     def eager(self, *args: Any, **kwargs: Any) -> Any:
@@ -121,12 +123,16 @@ class Jitted:
             key: Any = tuple([(a.shape, a.dtype.str) for a in args])
         else:
             key = (_key((args, kwargs), inputs, others),)
-        plan = self.plans.get(key)
-        if plan is None:
+        entry = self.plans.get(key)
+        if entry is None:
             return self._trace(key, args, kwargs, inputs, others)
-        if type(plan) is str:
+        if type(entry) is str:
             return self.fn(*args, **kwargs)
-        plan = cast(_Plan, plan)
+        for plan in cast(list[_Plan], entry):
+            if plan.program.holds():  # traced in the modes the modules are in now
+                break
+        else:  # model.eval() since: a graph of its own (no dropout, running statistics)
+            return self._trace(key, args, kwargs, inputs, others)
         plan.calls += 1
         if plan.calls == 1 or (self.check_every and plan.calls % self.check_every == 0):
             return self._check(key, plan, args, kwargs, inputs, others)
@@ -153,7 +159,8 @@ class Jitted:
             self.plans[key] = str(program)
             return result
         _, build = flatten_result(result)
-        self.plans[key] = _Plan(program, build, tuple(others))
+        plans = self.plans.setdefault(key, [])
+        cast(list[_Plan], plans).append(_Plan(program, build, tuple(others)))
         return result
 
     def _name(self) -> str:
@@ -184,7 +191,8 @@ class Jitted:
             )
         program.keep_fresh(plan.program)
         _, build = flatten_result(result)
-        self.plans[key] = _Plan(program, build, tuple(others), plan.calls)
+        plans = cast(list[_Plan], self.plans[key])
+        plans[plans.index(plan)] = _Plan(program, build, tuple(others), plan.calls)
         return result
 
 

@@ -23,7 +23,7 @@ from .function import Call, Context, Function
 from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, manual_seed, no_grad, rng
 from .graph import local_label, operands, rerun, toposort, value_text
 from .ops import OPS, Op, number
-from .tracing import TraceError, effect, note_call, random_leaf, refuse
+from .tracing import TraceError, effect, note_call, note_state, random_leaf, refuse
 from .value import Value, apply, data_of, lift
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "manual_seed",
     "no_grad",
     "note_call",
+    "note_state",
     "number",
     "operands",
     "random_leaf",

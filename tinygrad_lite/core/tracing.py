@@ -72,6 +72,13 @@ def note_call(method: Callable[[], Any]) -> None:
         listener.events.append(("call", _seq(), method))
 
 
+def note_state(owner: Any, attribute: str) -> None:
+    """The step's graph depends on ``owner.attribute`` (a module's ``training`` flag decides
+    whether dropout is there): a replay is only valid while it holds the value it has now."""
+    if listener is not None:
+        listener.guards.setdefault((id(owner), attribute), (owner, attribute))
+
+
 def effect(fn: Callable[..., Any], *args: Any) -> Any:
     """Run ``fn(*args)`` now, Values passed as their data, and return what it returns. A step
     that updates data outside the graph (batch norm's running averages) does it through
@@ -143,12 +150,13 @@ class Recorder:
     start: int
     events: list[tuple[Any, ...]] = field(default_factory=list)
     refused: str | None = None
+    guards: dict[tuple[int, str], tuple[Any, str]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- the program
 
 
-@dataclass
+@dataclass(eq=False)
 class Program:
     """A traced step, ready to replay. ``run(inputs)`` takes the data of the step's inputs
     (in the order ``trace`` was given them) and returns the data of every output."""
@@ -163,6 +171,8 @@ class Program:
     ops: list[str]  # the ops' names, in order (what ``signature`` compares)
     shapes: list[tuple[tuple[int, ...], str]]  # each op's output shape and dtype
     leaves: list[Any]  # each leaf's kind and identity, in order
+    # (object, attribute, value) the graph depended on (``note_state``): valid while they hold
+    guards: list[tuple[Any, str, Any]] = field(default_factory=list)
     source: str = ""  # the generated Python of ``run`` (see _generate), once it has run
     _run: Callable[..., list[Any]] | None = None
 
@@ -178,6 +188,10 @@ class Program:
                 for slot, leaf, k, fresh in step[4]
             ]
 
+    def holds(self) -> bool:
+        """Whether the state the step's graph depended on is still what it was when traced."""
+        return all(getattr(obj, attr) == value for obj, attr, value in self.guards)
+
     def run(self, inputs: Sequence[Any], values: Sequence[Any]) -> list[Any]:
         """One step: ``inputs`` are the step's input data, ``values`` the Values the caller
         passed (for their ``.grad``; None where an input was raw data)."""
@@ -185,7 +199,7 @@ class Program:
             self.source, namespace = _generate(self)
             exec(compile(self.source, "<tl.jit program>", "exec"), namespace)
             self._run = namespace["step"]
-        return self._run(inputs, values)  # type: ignore[no-any-return]
+        return self._run(inputs, values)
 
 
 # ---------------------------------------------------------------- the program as Python
@@ -548,6 +562,7 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any]) -> Program:
         plan=[entry for _, entry in timeline],
         outputs=[slot_of[id(v)] for v in outs],
         buffers=buffers,
+        guards=[(obj, attr, getattr(obj, attr)) for obj, attr in rec.guards.values()],
         ops=ops,
         shapes=shapes,
         leaves=leaves_seen,

@@ -39,7 +39,15 @@ from typing import Any, NamedTuple, TypeVar, Union
 
 import numpy as np
 
-from ..core import ArgumentError, DTypeError, ShapeError, TinygradLiteError, Value, note_call
+from ..core import (
+    ArgumentError,
+    DTypeError,
+    ShapeError,
+    TinygradLiteError,
+    Value,
+    note_call,
+    note_state,
+)
 
 
 class StateDictError(TinygradLiteError, ValueError):
@@ -100,6 +108,7 @@ class Module:
     forward: Callable[..., Any] = _forward_unimplemented
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        note_state(self, "training")  # a traced step (tl.jit) replays for this mode only
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ walking the attributes
