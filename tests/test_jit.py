@@ -629,3 +629,19 @@ def test_switching_a_model_to_eval_traces_the_eval_graph_and_back():
     trains = [forward(x).data.copy() for _ in range(3)]
     assert not all(np.array_equal(t, want) for t in trains)  # dropout is back
     assert len(forward.plans[next(iter(forward.plans))]) == 2
+
+
+def test_a_huge_graph_runs_eagerly_with_a_warning(monkeypatch):
+    monkeypatch.setattr(tl.core.tracing, "MAX_NODES", 50)
+    x = tl.Value(1.0)
+
+    @tl.jit
+    def chain() -> Any:
+        y = x
+        for _ in range(100):
+            y = y + 1.0
+        y.backward()
+        return y
+
+    with pytest.warns(RuntimeWarning, match="101 nodes, more than the 50"):
+        assert chain().data == 101.0

@@ -38,6 +38,10 @@ class TraceError(TinygradLiteError, RuntimeError):
     """A step that cannot be traced (the reason says what it did); run it eagerly."""
 
 
+# the largest graph a replay is generated for: the program's Python compiles at about 10 µs a
+# line, a few lines a node, so a million-node scalar chain would take a minute to compile
+MAX_NODES = 200_000
+
 # the Recorder of the trace being taken, or None (one trace at a time: a step traced inside
 # another step's trace is refused by ``traced``)
 listener: Recorder | None = None
@@ -450,6 +454,12 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any]) -> Program:
         elif event[0] == "effect":
             roots.extend(a for a in event[3] if isinstance(a, Value))
     nodes = toposort(roots)
+    if len(nodes) > MAX_NODES:
+        raise TraceError(
+            f"the step's graph has {len(nodes):,} nodes, more than the {MAX_NODES:,} a replay "
+            "program is generated for (its Python would take longer to compile than the "
+            "steps it saves)"
+        )
     slot_of = {id(v): i for i, v in enumerate(nodes)}
 
     # where the step's inputs are: a Value passed in, or an array a leaf holds (itself, or a
