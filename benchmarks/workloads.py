@@ -357,24 +357,27 @@ def _w4_pass(x: Any, steps: int) -> tuple[Any, Phases]:
 def numpy_chain(x0: np.ndarray, steps: int, saved: list[np.ndarray]) -> tuple[Any, Any]:
     """The chain and its gradient written out by hand in float32 NumPy, in place: the forward
     pass keeps only the tanh outputs (in ``saved``, arrays reused from pass to pass), the
-    backward pass multiplies one gradient array by each step's local derivative."""
+    backward pass multiplies one gradient array by each step's local derivative. (A Python
+    float times a float32 array stays float32.)"""
+    mul, add, every = W4_MUL, W4_ADD, W4_TANH_EVERY
     x = x0.copy()
     k = 0
     for i in range(1, steps + 1):
-        x *= np.float32(W4_MUL)
-        x += np.float32(W4_ADD)
-        if i % W4_TANH_EVERY == 0:
-            np.tanh(x, out=saved[k])
-            x, k = saved[k].copy(), k + 1
+        x *= mul
+        x += add
+        if i % every == 0:
+            np.tanh(x, out=x)
+            np.copyto(saved[k], x)
+            k += 1
     dx = np.ones_like(x)
     scratch = np.empty_like(x)
     for i in range(steps, 0, -1):
-        if i % W4_TANH_EVERY == 0:
+        if i % every == 0:
             k -= 1
             np.multiply(saved[k], saved[k], out=scratch)  # 1 - tanh^2
-            np.subtract(np.float32(1.0), scratch, out=scratch)
+            np.subtract(1.0, scratch, out=scratch)
             dx *= scratch
-        dx *= np.float32(W4_MUL)
+        dx *= mul
     return x, dx
 
 
