@@ -578,3 +578,54 @@ def test_op_rows_convolutions_are_twice_differentiable(transpose: bool) -> None:
     w = Value(gen.normal(size=(2, 3, 2, 2)) if transpose else gen.normal(size=(3, 2, 2, 2)))
     conv = F.conv_transpose2d if transpose else F.conv2d
     assert gradgradcheck(lambda a, b: (conv(a, b, stride=2) ** 2).sum(), [x, w])
+
+
+# ---------------------------------------------------------------- gaps the whole mutation run found
+
+
+@pytest.mark.parametrize(
+    "base, exponent",
+    [(0.0, -0.5), (10.0, 400.0)],
+    ids=["pow-python_float_divide_by_zero", "pow-python_float_overflow"],
+)
+def test_op_rows_pow_of_python_floats_warns_of_nothing(base: float, exponent: float) -> None:
+    # Python raises where IEEE gives inf; the rule retries in NumPy, which would warn
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Value(base) ** exponent
+    assert out.item() == math.inf
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [(1.5, 2.5), (np.array([1.5, 2.0]), np.array([2.5, 3.0]))],
+    ids=["pow-second_derivative_floats", "pow-second_derivative_arrays"],
+)
+def test_op_rows_pow_second_derivatives_are_exact(a: Any, b: Any) -> None:
+    # create_graph=True runs pow's rule on Values: d2/da2 a^b = b(b-1)a^(b-2) and
+    # d2/dadb a^b = a^(b-1) (1 + b ln a), for a Value exponent and a number exponent
+    x, y = Value(a), Value(b)
+    ga, _ = tl.grad((x**y).sum(), [x, y], create_graph=True)
+    gaa, gab = tl.grad(ga.sum(), [x, y])
+    np.testing.assert_allclose(gaa, b * (b - 1) * np.power(a, b - 2), rtol=1e-12)
+    np.testing.assert_allclose(gab, np.power(a, b - 1) * (1 + b * np.log(a)), rtol=1e-12)
+    x = Value(a)
+    (ga,) = tl.grad((x**2.5).sum(), [x], create_graph=True)
+    (gaa,) = tl.grad(ga.sum(), [x])
+    np.testing.assert_allclose(gaa, 2.5 * 1.5 * np.sqrt(a), rtol=1e-12)
+
+
+@pytest.mark.parametrize("row", ["softmax_cross_entropy"], ids=["softmax_cross_entropy-kept"])
+def test_op_rows_kept_hands_its_array_only_to_its_own_source(row: str) -> None:
+    # a kept buffer goes to a backward of the same input array, once; another array gets None
+    from tinygrad_lite.core.ops.fused import Kept
+
+    first, other, buffer = np.ones(2), np.ones(2), np.zeros(2)
+    kept = Kept()
+    assert kept.take(first) is None  # nothing kept yet
+    kept.keep(first, buffer)
+    assert kept.take(other) is None
+    assert kept.take(first) is buffer
+    assert kept.take(first) is None  # handed over once
