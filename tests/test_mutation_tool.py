@@ -173,6 +173,14 @@ def test_rerun_picks_the_survivors_of_a_previous_run(
     assert f"# linalg #{first.index} " in out and out.rstrip().endswith("1 mutants")
 
 
+def test_only_picks_the_given_mutants(tool: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    # --only N (repeated) runs the mutants of those numbers, as --list shows them
+    assert tool.main(["--family", "linalg", "--only", "1", "--only", "3", "--list"]) == 0
+    out = capsys.readouterr().out
+    headers = [line.split(" (")[0] for line in out.splitlines() if line.startswith("# ")]
+    assert headers == ["# linalg #1", "# linalg #3"] and out.rstrip().endswith("2 mutants")
+
+
 def test_every_family_of_the_op_table_is_mutated(tool: ModuleType) -> None:
     helpers = {"__init__", "row", "modes"}
     families = {p.stem for p in (ROOT / tool.OPS_DIR).glob("*.py")} - helpers

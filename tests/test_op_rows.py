@@ -578,3 +578,246 @@ def test_op_rows_convolutions_are_twice_differentiable(transpose: bool) -> None:
     w = Value(gen.normal(size=(2, 3, 2, 2)) if transpose else gen.normal(size=(3, 2, 2, 2)))
     conv = F.conv_transpose2d if transpose else F.conv2d
     assert gradgradcheck(lambda a, b: (conv(a, b, stride=2) ** 2).sum(), [x, w])
+
+
+# ---------------------------------------------------------------- gaps the whole mutation run found
+
+
+@pytest.mark.parametrize(
+    "base, exponent",
+    [(0.0, -0.5), (10.0, 400.0)],
+    ids=["pow-python_float_divide_by_zero", "pow-python_float_overflow"],
+)
+def test_op_rows_pow_of_python_floats_warns_of_nothing(base: float, exponent: float) -> None:
+    # Python raises where IEEE gives inf; the rule retries in NumPy, which would warn
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Value(base) ** exponent
+    assert out.item() == math.inf
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [(1.5, 2.5), (np.array([1.5, 2.0]), np.array([2.5, 3.0]))],
+    ids=["pow-second_derivative_floats", "pow-second_derivative_arrays"],
+)
+def test_op_rows_pow_second_derivatives_are_exact(a: Any, b: Any) -> None:
+    # create_graph=True runs pow's rule on Values: d2/da2 a^b = b(b-1)a^(b-2) and
+    # d2/dadb a^b = a^(b-1) (1 + b ln a), for a Value exponent and a number exponent
+    x, y = Value(a), Value(b)
+    ga, _ = tl.grad((x**y).sum(), [x, y], create_graph=True)
+    gaa, gab = tl.grad(ga.sum(), [x, y])
+    np.testing.assert_allclose(gaa, b * (b - 1) * np.power(a, b - 2), rtol=1e-12)
+    np.testing.assert_allclose(gab, np.power(a, b - 1) * (1 + b * np.log(a)), rtol=1e-12)
+    x = Value(a)
+    (ga,) = tl.grad((x**2.5).sum(), [x], create_graph=True)
+    (gaa,) = tl.grad(ga.sum(), [x])
+    np.testing.assert_allclose(gaa, 2.5 * 1.5 * np.sqrt(a), rtol=1e-12)
+
+
+@pytest.mark.parametrize("row", ["softmax_cross_entropy"], ids=["softmax_cross_entropy-kept"])
+def test_op_rows_kept_hands_its_array_only_to_its_own_source(row: str) -> None:
+    # a kept buffer goes to a backward of the same input array, once; another array gets None
+    from tinygrad_lite.core.ops.fused import Kept
+
+    first, other, buffer = np.ones(2), np.ones(2), np.zeros(2)
+    kept = Kept()
+    assert kept.take(first) is None  # nothing kept yet
+    kept.keep(first, buffer)
+    assert kept.take(other) is None
+    assert kept.take(first) is buffer
+    assert kept.take(first) is None  # handed over once
+
+
+# ---------------------------------------------------------------- conv: the whole run's survivors
+
+
+def _grads(fn: Any, arrays: list[Any], needs: list[bool], create_graph: bool) -> list[Any]:
+    """The gradients of sum(fn(...) * G) for the inputs marked in ``needs``, as arrays."""
+    values = [Value(a, requires_grad=n) for a, n in zip(arrays, needs)]
+    out = fn(*values)
+    g = np.random.default_rng(11).standard_normal(out.shape)
+    wanted = [v for v in values if v.requires_grad]
+    grads = tl.grad(out, wanted, g, create_graph=create_graph)
+    return [gr.data if create_graph else gr for gr in grads]
+
+
+def _conv_case(row: str) -> tuple[Any, list[Any]]:
+    gen = np.random.default_rng(12)
+    if row == "conv2d":  # non-square, strided, padded, with bias
+        arrays = [gen.standard_normal(s) for s in [(2, 2, 5, 4), (3, 2, 3, 2), (3,)]]
+        return (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1)), arrays
+    if row == "conv_transpose2d":  # output_padding at least the stride (dilation 2): the
+        # graph-mode input gradient has a window too many and is cropped to the input's size
+        arrays = [gen.standard_normal(s) for s in [(2, 2, 3, 2), (2, 3, 2, 2), (3,)]]
+        return (lambda y, w, b: F.conv_transpose2d(y, w, b, output_padding=1, dilation=2)), arrays
+    raise ValueError(row)
+
+
+@pytest.mark.parametrize(
+    "row, needs",
+    [
+        pytest.param("conv2d", [True, True, True], id="conv2d-all_need"),
+        pytest.param("conv2d", [True, False, True], id="conv2d-frozen_weight"),
+        pytest.param("conv2d", [False, True, False], id="conv2d-frozen_input"),
+        pytest.param("conv_transpose2d", [True, True, True], id="conv_transpose2d-all_need"),
+        pytest.param("conv_transpose2d", [True, False, False], id="conv_transpose2d-frozen"),
+    ],
+)
+def test_op_rows_conv_gradients_agree_in_both_modes_and_with_any_input_frozen(
+    row: str, needs: list[bool]
+) -> None:
+    # each input's gradient is the same whichever other inputs need one, in raw mode and in
+    # graph mode (create_graph=True runs the rules on Values)
+    fn, arrays = _conv_case(row)
+    every = _grads(fn, arrays, [True, True, True], create_graph=False)
+    expected = [g for g, n in zip(every, needs) if n]
+    for create_graph in (False, True):
+        got = _grads(fn, arrays, needs, create_graph)
+        assert [g.shape for g in got] == [e.shape for e in expected]
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+    if needs == [True, True, True]:
+        assert gradcheck(fn, arrays)
+
+
+@pytest.mark.parametrize(
+    "row",
+    ["conv2d", "conv_transpose2d"],
+    ids=["conv2d_weight-second_derivative_modes", "conv_transpose2d-second_derivative_modes"],
+)
+def test_op_rows_conv_second_derivatives_agree_in_both_modes(row: str) -> None:
+    # the second derivative of sum(conv(x, w)^2 * R) along (S1, S2), taken once more in graph
+    # mode: the rules of conv2d's gradient rows (conv2d_weight, conv_transpose2d) then run on
+    # Values and must give the raw numbers
+    fn, (x0, w0, _) = _conv_case(row)
+    gen = np.random.default_rng(13)
+
+    def second(create_graph: bool) -> list[Any]:
+        x, w = Value(x0), Value(w0)
+        out = fn(x, w, None)
+        r = gen.standard_normal(out.shape)
+        gx, gw = tl.grad((out * out * r).sum(), [x, w], create_graph=True)
+        s = (gx * gen.standard_normal(x0.shape)).sum() + (gw * gen.standard_normal(w0.shape)).sum()
+        found = tl.grad(s, [x, w], create_graph=create_graph)
+        return [f.data if create_graph else f for f in found]
+
+    gen = np.random.default_rng(13)
+    raw = second(False)
+    gen = np.random.default_rng(13)
+    graph = second(True)
+    assert all(np.abs(r).max() > 0.1 for r in raw)
+    for g, r in zip(graph, raw):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "create_graph", [False, True], ids=["conv2d_weight-input_raw", "conv2d_weight-input_graph"]
+)
+def test_op_rows_conv2d_weight_gradient_of_a_linear_loss(create_graph: bool) -> None:
+    # for a loss linear in the output, conv2d's output gradient R needs none: the weight
+    # gradient conv2d_weight(x, R) then differentiates to x alone, and
+    # d/dx <conv2d_weight(x, R), S> = d/dx <conv2d(x, S), R> (both are sum R conv(x, S))
+    gen = np.random.default_rng(14)
+    x0, w0 = gen.standard_normal((2, 2, 5, 4)), gen.standard_normal((3, 2, 3, 2))
+    r, s = gen.standard_normal((2, 3, 3, 3)), gen.standard_normal(w0.shape)
+    x, w = Value(x0), Value(w0)
+    (gw,) = tl.grad((F.conv2d(x, w, stride=2, padding=1) * r).sum(), [w], create_graph=True)
+    (gx,) = tl.grad((gw * s).sum(), [x], create_graph=create_graph)
+    x = Value(x0)
+    (expected,) = tl.grad((F.conv2d(x, Value(s), stride=2, padding=1) * r).sum(), [x])
+    assert np.abs(expected).max() > 0.1
+    np.testing.assert_allclose(gx.data if create_graph else gx, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("row", ["conv_transpose2d"], ids=["conv_transpose2d-conv_defaults"])
+def test_op_rows_a_conv_made_without_defaults_pads_nothing_and_needs_every_gradient(
+    row: str,
+) -> None:
+    # a Conv made without output_padding adds none to a transpose's output, and without
+    # ``need`` asks the rules for every gradient
+    from tinygrad_lite.core.ops import OPS
+    from tinygrad_lite.core.ops.conv import Conv
+
+    c = Conv((3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1)
+    assert c.transposed_size((4, 4)) == (7, 7)
+    y, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3))
+    assert OPS[row].forward(c, y, w).shape == (1, 1, 7, 7)
+    x, g = np.ones((1, 1, 7, 7)), np.ones((1, 1, 4, 4))
+    gx, gw, gb = OPS["conv2d"].backward(c, g, None, x, w, np.zeros(1))
+    assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == (1,)
+
+
+@pytest.mark.parametrize("row", ["pad"], ids=["pad-default_value"])
+def test_op_rows_a_pad_made_without_a_value_pads_with_zeros(row: str) -> None:
+    from tinygrad_lite.core.ops import OPS
+    from tinygrad_lite.core.ops.conv import Pad
+
+    padded = OPS[row].forward(Pad(((0, 0), (1, 2))), np.full((1, 1), 5.0))
+    np.testing.assert_array_equal(padded, [[0.0, 5.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("row", ["max_pool2d"], ids=["max_pool2d-second_backward"])
+def test_op_rows_max_pool2d_second_backward_finds_the_maxima_again(row: str) -> None:
+    # the forward keeps where each window's maximum is for one backward; a second backward of
+    # the same graph finds them again
+    x = Value(np.random.default_rng(15).permutation(20).reshape(1, 1, 4, 5) * 1.0)
+    out = F.max_pool2d(x, 2, stride=1)
+    g = np.random.default_rng(16).standard_normal(out.shape)
+    (first,) = tl.grad(out, [x], g)
+    (second,) = tl.grad(out, [x], g)
+    assert np.abs(first).max() > 0.1
+    np.testing.assert_array_equal(second, first)
+
+
+@pytest.mark.parametrize(
+    "shape, kwargs",
+    [
+        pytest.param((1, 2, 6, 5), {"stride": 2}, id="max_pool2d-maxima_in_the_first_column"),
+        pytest.param(
+            (1, 1, 1, 4),
+            {"stride": 1, "padding": (1, 0), "dilation": (2, 1)},
+            id="max_pool2d-windows_of_padding_only",
+        ),
+    ],
+)
+def test_op_rows_max_pool2d_graph_mode_scatters_where_raw_mode_does(
+    shape: Any, kwargs: Any
+) -> None:
+    # the maxima of the first column (x falls from left to right), a stride of 2 on both
+    # axes; and windows that hold only padding (dilation 2 over a one-row image padded by
+    # one), whose -inf maxima get no gradient
+    n, c, h, w = shape
+    x0 = np.tile(-np.arange(w, dtype=np.float64), (n, c, h, 1)) + np.arange(h)[:, None] * 0.1
+    x = Value(x0)
+    out = F.max_pool2d(x, 2, **kwargs)
+    g = np.random.default_rng(17).standard_normal(out.shape)
+    (raw,) = tl.grad(out, [x], g)
+    (graph,) = tl.grad(F.max_pool2d(x, 2, **kwargs), [x], g, create_graph=True)
+    np.testing.assert_array_equal(graph.data, raw)
+    if "padding" in kwargs:
+        assert np.all(out.data == -math.inf) and not raw.any()
+    else:  # every window's maximum is in its first column, its last row
+        expected = np.zeros(shape)
+        expected[:, :, 1::2, 0:-1:2] = g
+        np.testing.assert_array_equal(raw, expected)
+
+
+@pytest.mark.parametrize(
+    "kernel",
+    [(1, 257), (257, 1), (17, 17)],
+    ids=["max_pool2d-kernel_1x257", "max_pool2d-kernel_257x1", "max_pool2d-kernel_17x17"],
+)
+def test_op_rows_max_pool2d_of_a_kernel_over_256_elements(kernel: Any) -> None:
+    # a window of more than 256 elements numbers its positions past what a uint8 holds: the
+    # maximum in its last position still gets the gradient
+    x0 = np.zeros((1, 1, *kernel))
+    x0[0, 0, -1, -1] = 1.0
+    for create_graph in (False, True):
+        x = Value(x0)
+        (grad,) = tl.grad(
+            F.max_pool2d(x, kernel), [x], np.full((1, 1, 1, 1), 3.0), create_graph=create_graph
+        )
+        np.testing.assert_array_equal(grad.data if create_graph else grad, x0 * 3.0)
