@@ -19,7 +19,7 @@ import pytest
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
-from tinygrad_lite.core import local_label
+from tinygrad_lite.core import OPS, local_label
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 
@@ -821,3 +821,65 @@ def test_op_rows_max_pool2d_of_a_kernel_over_256_elements(kernel: Any) -> None:
             F.max_pool2d(x, kernel), [x], np.full((1, 1, 1, 1), 3.0), create_graph=create_graph
         )
         np.testing.assert_array_equal(grad.data if create_graph else grad, x0 * 3.0)
+
+
+# ---------------------------------------------------------------- replay forms (tl.jit)
+# Each row's replay form (Op.into, Op.grads_into) must give its plain rules' numbers bit
+# for bit: a traced step may use either.
+
+
+def _replay_cases() -> list[Any]:
+    gen = np.random.default_rng(0)
+
+    def a(*shape: int) -> np.ndarray:
+        return gen.normal(size=shape).astype(np.float32)
+
+    x = a(5, 4)
+    x[0, :2] = 0.0  # relu's ties at zero
+    both = (True, True)
+    cases = [
+        ("linear", both + (True,), (a(5, 4), a(4, 3), a(3))),
+        ("linear", (False, True, False), (a(5, 4), a(4, 3), a(3))),
+        ("linear", (True, True, True), (a(2, 5, 4), a(4, 3), a(3))),  # batch axes folded
+        ("matmul", both, (a(5, 4), a(4, 3))),
+        ("matmul", both, (a(2, 5, 4), a(4, 3))),  # batched: the plain rule
+        ("add", both, (a(5, 4), a(5, 4))),
+        ("add", both, (a(5, 4), a(4))),
+        ("sub", both, (a(5, 4), a(5, 4))),
+        ("mul", both, (a(5, 4), a(5, 4))),
+        ("mul", both, (a(5, 4), a(1, 4))),  # broadcast: the product is summed later
+        ("mul", (False, True), (a(5, 4), a(5, 4))),
+        ("exp", None, (a(5, 4),)),
+        ("tanh", None, (a(5, 4),)),
+        ("sigmoid", None, (a(5, 4) * 40,)),  # large |x|: exp overflows to inf, as planned
+        ("relu", None, (x,)),
+    ]
+    return [pytest.param(*c, id=f"{c[0]}-replay_form_{n}") for n, c in enumerate(cases)]
+
+
+@pytest.mark.parametrize("name, static, inputs", _replay_cases())
+def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    op = OPS[name]
+    assert op.into is not None
+    plain = op.forward(static, *inputs)
+    out = np.empty_like(plain)
+    written = op.into(static, out, *inputs)
+    assert written.dtype == plain.dtype and np.array_equal(written, plain)
+    if op.grads_into is None:
+        return
+    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
+    want = op.backward(static, g, plain, *inputs)
+    bufs = tuple(
+        np.empty_like(w) if isinstance(w, np.ndarray) and w.shape == x.shape else None
+        for w, x in zip(want, inputs)
+    )
+    got = op.grads_into(static, g, plain, bufs, *inputs)
+    for k, (w, r) in enumerate(zip(want, got)):
+        if w is None:
+            assert r is None
+            continue
+        assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
+        if bufs[k] is not None and len(inputs[0].shape) == 2:
+            assert r is bufs[k]  # written into the step's array, not a new one
