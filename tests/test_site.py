@@ -16,7 +16,6 @@ import importlib
 import inspect
 import os
 import re
-import shutil
 import threading
 import zlib
 from pathlib import Path
@@ -24,24 +23,12 @@ from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import pytest
+from _chromium import headless_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
 API = ROOT / "docs" / "api"
 REQUIRED = os.environ.get("TL_REQUIRE_SITE") == "1"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-]
 # the public modules: each must be on an API page, with every public name in it
 PUBLIC = [
     "tinygrad_lite",
@@ -232,22 +219,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        skip_or_fail(
-            "headless Chromium is not installed (apt-get install chromium chromium-driver)"
-        )
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        skip_or_fail("selenium drives the browser (pip install selenium)")
-    options = webdriver.ChromeOptions()
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.binary_location = CHROMIUM
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = headless_chromium(tmp_path_factory.mktemp("chromium-profile"), skip_or_fail, logs=True)
     yield driver
     driver.quit()
 

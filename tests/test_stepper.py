@@ -13,13 +13,13 @@ import json
 import math
 import random
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _chromium import headless_chromium
 
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
@@ -27,21 +27,6 @@ from tinygrad_lite import book, nn, viz
 from tinygrad_lite.cli import main
 from tinygrad_lite.nn.scalar import MLP
 from tinygrad_lite.viz.stepper.payload import MAX_ELEMENTS, encode
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,800",
-]
-
 
 # ---------------------------------------------------------------- the graphs of the tests
 
@@ -172,21 +157,10 @@ def test_the_step_command(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip(
-            reason="headless Chromium is not installed (apt-get install chromium chromium-driver)"
-        )
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="selenium drives the browser (pip install selenium)"
-    )
-    from selenium.webdriver.chrome.service import Service
+    def skip(reason: str) -> None:
+        pytest.skip(reason=reason)
 
-    options = webdriver.ChromeOptions()
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.binary_location = CHROMIUM
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = headless_chromium(tmp_path_factory.mktemp("chromium-profile"), skip, "1280,800")
     yield driver
     driver.quit()
 

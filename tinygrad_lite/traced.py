@@ -48,7 +48,7 @@ import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -84,6 +84,16 @@ def jit(fn: Callable[..., Any] | None = None, *, check_every: int | None = None)
             f"jit: expected a function (the training step), got {type(fn).__name__}"
         )
     return Jitted(fn, check_every)
+
+
+class _Call(NamedTuple):
+    """One call of the traced function: its arguments, and the arrays and Values among them
+    (``inputs``) and the other objects its signature holds by identity (``others``)."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    inputs: list[Any]
+    others: list[Any]
 
 
 @dataclass(eq=False)
@@ -125,30 +135,23 @@ class Jitted:
             key = (_key((args, kwargs), inputs, others),)
         entry = self.plans.get(key)
         if entry is None:
-            return self._trace(key, args, kwargs, inputs, others)
+            return self._trace(key, _Call(args, kwargs, inputs, others))
         if type(entry) is str:
             return self.fn(*args, **kwargs)
         for plan in cast(list[_Plan], entry):
             if plan.program.holds():  # traced in the modes the modules are in now
                 break
         else:  # model.eval() since: a graph of its own (no dropout, running statistics)
-            return self._trace(key, args, kwargs, inputs, others)
+            return self._trace(key, _Call(args, kwargs, inputs, others))
         plan.calls += 1
         if plan.calls == 1 or (self.check_every and plan.calls % self.check_every == 0):
-            return self._check(key, plan, args, kwargs, inputs, others)
+            return self._check(key, plan, _Call(args, kwargs, inputs, others))
         data = [x.data if type(x) is Value else x for x in inputs]
         values = [x if type(x) is Value else None for x in inputs]
         return plan.build(plan.program.run(data, values))
 
-    def _trace(
-        self,
-        key: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        inputs: list[Any],
-        others: list[Any],
-    ) -> Any:
-        result, program = trace(self.fn, args, kwargs, inputs)
+    def _trace(self, key: Any, call: _Call) -> Any:
+        result, program = trace(self.fn, call.args, call.kwargs, call.inputs)
         if isinstance(program, TraceError):
             warnings.warn(
                 f"tl.jit: {self._name()} cannot be replayed: {program}; it runs eagerly for "
@@ -160,23 +163,15 @@ class Jitted:
             return result
         _, build = flatten_result(result)
         plans = self.plans.setdefault(key, [])
-        cast(list[_Plan], plans).append(_Plan(program, build, tuple(others)))
+        cast(list[_Plan], plans).append(_Plan(program, build, tuple(call.others)))
         return result
 
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", "the step")
 
-    def _check(
-        self,
-        key: Any,
-        plan: _Plan,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        inputs: list[Any],
-        others: list[Any],
-    ) -> Any:
+    def _check(self, key: Any, plan: _Plan, call: _Call) -> Any:
         """Trace this call too and compare with the recorded program."""
-        result, program = trace(self.fn, args, kwargs, inputs)
+        result, program = trace(self.fn, call.args, call.kwargs, call.inputs)
         if isinstance(program, TraceError):
             difference: str | None = f"this time it cannot be replayed: {program}"
         else:
@@ -192,7 +187,7 @@ class Jitted:
         program.keep_fresh(plan.program)
         _, build = flatten_result(result)
         plans = cast(list[_Plan], self.plans[key])
-        plans[plans.index(plan)] = _Plan(program, build, tuple(others), plan.calls)
+        plans[plans.index(plan)] = _Plan(program, build, tuple(call.others), plan.calls)
         return result
 
 
