@@ -843,6 +843,8 @@ def _replay_cases() -> list[Any]:
         ("linear", (True, True, True), (a(2, 5, 4), a(4, 3), a(3))),  # batch axes folded
         ("matmul", both, (a(5, 4), a(4, 3))),
         ("matmul", both, (a(2, 5, 4), a(4, 3))),  # batched: the plain rule
+        ("matmul", (False, True), (a(5, 4), a(4, 3))),
+        ("matmul", (True, False), (a(5, 4), a(4, 3))),
         ("add", both, (a(5, 4), a(5, 4))),
         ("add", both, (a(5, 4), a(4))),
         ("sub", both, (a(5, 4), a(5, 4))),
@@ -866,6 +868,7 @@ def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
     plain = op.forward(static, *inputs)
     out = np.empty_like(plain)
     written = op.into(static, out, *inputs)
+    assert written is out  # into the given array, not a new one
     assert written.dtype == plain.dtype and np.array_equal(written, plain)
     if op.grads_into is None:
         return
