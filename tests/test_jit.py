@@ -3,6 +3,7 @@ refuses (with a warning or a JitError) what it cannot replay."""
 
 from __future__ import annotations
 
+import random
 import tracemalloc
 import warnings
 from collections.abc import Callable
@@ -177,6 +178,7 @@ def test_the_scalar_micrograd_mlp_replays_bitwise():
     ys = [1.0, -1.0, -1.0, 1.0]
 
     def make() -> tuple[Any, Callable[..., Any]]:
+        random.seed(1337)  # the scalar nets draw from Python's random, as micrograd does
         model = nn.scalar.MLP(3, [4, 4, 1])
         opt = optim.SGD(model.parameters(), lr=0.05)
 

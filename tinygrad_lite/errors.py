@@ -30,6 +30,7 @@ from .core.errors import (
     InPlaceError,
     ShapeError,
     TinygradLiteError,
+    TraceError,
 )
 from .data.errors import DataError
 from .interop.onnx import ExportError
@@ -64,6 +65,7 @@ __all__ = [
     "StateDictError",
     "StrategyError",
     "TinygradLiteError",
+    "TraceError",
     "TrainingError",
     "UnsupportedLayerError",
     "UsageError",

@@ -53,8 +53,9 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 
 from .core import ArgumentError, TinygradLiteError, Value, is_grad_enabled
+from .core.errors import TraceError
 from .core.grad_mode import anomaly_origins
-from .core.tracing import Program, TraceError, flatten_result, trace
+from .core.tracing import Program, flatten_result, trace
 
 __all__ = ["JitError", "Jitted", "jit"]
 

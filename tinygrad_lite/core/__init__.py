@@ -18,12 +18,14 @@ from .errors import (
     InPlaceError,
     ShapeError,
     TinygradLiteError,
+    TraceError,
 )
 from .function import Call, Context, Function
 from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, manual_seed, no_grad, rng
 from .graph import local_label, operands, rerun, toposort, value_text
+from .listen import effect, note_call, note_state, refuse
 from .ops import OPS, Op, number
-from .tracing import TraceError, effect, note_call, note_state, random_leaf, refuse
+from .tracing import random_leaf
 from .value import Value, apply, data_of, lift
 
 __all__ = [

@@ -11,8 +11,8 @@ from .backward import Step, Term, check_finite, collector_paused, seed, walk
 from .errors import DTypeError, GradientError, ShapeError
 from .grad_mode import anomaly_origins, enable_grad, no_grad
 from .graph import local_label
+from .listen import refuse
 from .shapes import fit_grad, shape_of
-from .tracing import refuse
 from .value import Value, data_of, fit_value_grad, leaf
 
 

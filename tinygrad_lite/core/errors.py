@@ -56,3 +56,8 @@ class ArgumentError(TinygradLiteError, ValueError):
 
 class InPlaceError(GradientError):
     """Data that the forward pass read or made was changed in place before backward read it."""
+
+
+class TraceError(TinygradLiteError, RuntimeError):
+    """A step ``tl.jit`` cannot replay (the reason says what it did); it runs eagerly, and
+    ``tl.jit`` says why in a warning."""

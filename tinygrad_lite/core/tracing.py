@@ -5,10 +5,10 @@ arrays of the same shapes. ``trace`` runs the step once, as usual, and then read
 
 * the ops, from the graph itself: every node the step made is reachable from what the step
   used (the Values it called ``backward()`` on, returned, or handed to an effect);
-* what leaves no node behind, from the hooks below: ``backward()`` calls, an optimizer's
-  ``step()`` and ``zero_grad()`` and other updates of data outside the graph (``effect``, such
-  as batch norm's running statistics), and random numbers (``random_leaf``, such as dropout's
-  mask). Outside a trace each hook costs one check of a module global.
+* what leaves no node behind, from what ``listen.py`` was told: ``backward()`` calls, an
+  optimizer's ``step()`` and ``zero_grad()``, other updates of data outside the graph
+  (``effect``, such as batch norm's running statistics), the modules' training flags; and
+  random numbers, from the leaves ``random_leaf`` made (dropout's mask).
 
 The ``Program`` it returns runs the step again without making any Value: each op's forward
 rule on the arrays of the previous ones, then the backward walk's rules in the order the walk
@@ -23,82 +23,23 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .errors import TinygradLiteError
+from . import listen
+from .backward import sample
+from .errors import TraceError
+from .function import Call
+from .graph import toposort
+from .listen import Recorder
 from .shapes import fit_grad, ndarray
-
-if TYPE_CHECKING:
-    from .value import Value
-
-
-class TraceError(TinygradLiteError, RuntimeError):
-    """A step that cannot be traced (the reason says what it did); run it eagerly."""
-
+from .value import Value, give_grad
+from .value import leaf as constant_leaf
 
 # the largest graph a replay is generated for: the program's Python compiles at about 10 µs a
 # line, a few lines a node, so a million-node scalar chain would take a minute to compile
 MAX_NODES = 200_000
-
-# the Recorder of the trace being taken, or None (one trace at a time: a step traced inside
-# another step's trace is refused by ``traced``)
-listener: Recorder | None = None
-
-
-def note_backward(root: Value, seed: Any) -> None:
-    """``root.backward()`` is starting from the gradient ``seed`` (``Value.backward`` calls).
-
-    Noted with it, for each leaf that will receive a gradient: whether its ``.grad`` was
-    empty (None, or the number 0 micrograd sets) and a sample of its data, to find updates
-    made outside an optimizer (``_check_updates``). A leaf found empty by two traces of a
-    step (``Program.keep_fresh``) is emptied by the step itself, in a way a replay may not
-    see (``x.grad = None``): a replay gives it its gradient afresh, as backward() would."""
-    if listener is not None:
-        from .backward import sample
-        from .graph import toposort
-
-        leaves = [v for v in toposort([root]) if not v._parents and v.requires_grad]
-        zeroed = {id(v) for v in leaves if v.grad is None or _is_zero(v.grad)}
-        seen = [(v, v.data, sample(v.data)) for v in leaves]
-        listener.events.append(("backward", _seq(), root, seed, zeroed, seen))
-
-
-def note_call(method: Callable[[], Any]) -> None:
-    """``method`` (bound, no arguments) is running as a step of its own: replay calls it again
-    here. An optimizer's ``step()`` and ``zero_grad()`` note themselves."""
-    if listener is not None:
-        last = listener.events[-1] if listener.events else None
-        # an override that calls its base class's method notes once (SGD.step -> super().step)
-        if last is not None and last[0] == "call" and _same_method(last[2], method):
-            return
-        listener.events.append(("call", _seq(), method))
-
-
-def note_state(owner: Any, attribute: str) -> None:
-    """The step's graph depends on ``owner.attribute`` (a module's ``training`` flag decides
-    whether dropout is there): a replay is only valid while it holds the value it has now."""
-    if listener is not None:
-        listener.guards.setdefault((id(owner), attribute), (owner, attribute))
-
-
-def effect(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn(*args)`` now, Values passed as their data, and return what it returns. A step
-    that updates data outside the graph (batch norm's running averages) does it through
-    ``effect``, so that a replayed step does it too, with the Values' new data.
-
-    >>> import numpy as np, tinygrad_lite as tl
-    >>> from tinygrad_lite.core.tracing import effect
-    >>> total = np.zeros(2)
-    >>> x = tl.Value([1.0, 2.0])
-    >>> effect(np.add, total, x, total)
-    array([1., 2.])
-    """
-    result = fn(*[_data_of(a) for a in args])
-    if listener is not None:
-        listener.events.append(("effect", _seq(), fn, args))
-    return result
 
 
 def random_leaf(draw: Callable[[], Any]) -> Value:
@@ -112,49 +53,9 @@ def random_leaf(draw: Callable[[], Any]) -> Value:
     >>> noise.shape, noise.requires_grad
     ((3,), False)
     """
-    from .value import leaf  # (value.py imports this module)
-
-    v = leaf(draw())
+    v = constant_leaf(draw())
     v._static = draw  # a leaf's static is otherwise None (Value.static hides it for leaves)
     return v
-
-
-def refuse(what: str) -> None:
-    """Inside a trace: this step does something a replay cannot repeat (``what`` says it); the
-    trace ends in a TraceError and the step runs eagerly. Outside a trace: nothing."""
-    if listener is not None and listener.refused is None:
-        listener.refused = what
-
-
-def _is_zero(g: Any) -> bool:
-    return type(g) in (int, float) and g == 0
-
-
-def _same_method(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
-    return getattr(a, "__self__", a) is getattr(b, "__self__", b) and getattr(
-        a, "__name__", None
-    ) == getattr(b, "__name__", None)
-
-
-def _seq() -> int:
-    from .value import next_seq
-
-    return next_seq()
-
-
-def _data_of(x: Any) -> Any:
-    return x.data if hasattr(x, "_parents") else x
-
-
-@dataclass
-class Recorder:
-    """What a step did that its graph does not show, in order, with the creation number of
-    the next node at that moment (its place among the ops)."""
-
-    start: int
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    refused: str | None = None
-    guards: dict[tuple[int, str], tuple[Any, str]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- the program
@@ -214,8 +115,6 @@ class Program:
 
 
 def _generate(program: Program) -> tuple[str, dict[str, Any]]:
-    from .value import give_grad  # (value.py imports this module)
-
     ns: dict[str, Any] = {
         "ndarray": ndarray,
         "SEND": _send,
@@ -392,16 +291,13 @@ def trace(
     Returns what ``fn`` returned and the Program, or a TraceError that says why the step
     cannot be replayed (``fn`` has run all the same). Errors of ``fn`` itself propagate.
     """
-    global listener
-    from .value import next_seq
-
-    if listener is not None:
+    if listen.listener is not None:
         raise TraceError("a traced step called another traced step; trace only the outer one")
-    rec = listener = Recorder(next_seq())
+    rec = listen.listener = Recorder(next(listen.creation))
     try:
         result = fn(*args, **kwargs)
     finally:
-        listener = None
+        listen.listener = None
     if rec.refused is not None:
         return result, TraceError(rec.refused)
     try:
@@ -413,15 +309,13 @@ def trace(
 def flatten_result(result: Any) -> tuple[list[Value], Callable[[list[Any]], Any]]:
     """The Values a step returned, and a function that builds the same structure from their
     replayed data (each a new Value that needs no gradient)."""
-    from .value import Value, leaf
-
     found: list[Value] = []
 
     def take(x: Any) -> Callable[[list[Any]], Any]:
         if isinstance(x, Value):
             found.append(x)
             i = len(found) - 1
-            return lambda data: leaf(data[i])
+            return lambda data: constant_leaf(data[i])
         if x is None:
             return lambda data: None
         if isinstance(x, (tuple, list)):
@@ -442,10 +336,6 @@ def flatten_result(result: Any) -> tuple[list[Value], Callable[[list[Any]], Any]
 
 
 def _compile(rec: Recorder, result: Any, inputs: Sequence[Any]) -> Program:
-    from .function import Call
-    from .graph import toposort
-    from .value import Value
-
     outs, _ = flatten_result(result)
     roots: list[Value] = list(outs)
     for event in rec.events:
@@ -630,8 +520,6 @@ def _backward_entry(
     """The plan entry of one ``backward()``: the walk's order and, for each node, its rule
     and where its gradients go; for each leaf that needs a gradient, who gets its ``.grad``
     (the leaf itself, or the Value passed as that input on the replayed call)."""
-    from .graph import toposort
-
     schedule = []
     leaves = []
     for v in reversed(toposort([root])):
@@ -655,8 +543,6 @@ def _check_updates(rec: Recorder) -> None:
     """A leaf that got a gradient and whose data changed after that backward pass, with no
     recorded call after it (an optimizer's step, an effect) to account for the change: the
     step updated it by hand (``p.data -= lr * p.grad``), which a replay would not repeat."""
-    from .backward import sample
-
     for n, event in enumerate(rec.events):
         if event[0] != "backward":
             continue

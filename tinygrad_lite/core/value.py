@@ -10,7 +10,6 @@ as the books draw it.
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import tracing
+from . import listen
 from .backward import add, check_finite, collector_paused, note_data, seed, walk
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .grad_mode import anomaly_origins, grad_state
@@ -30,7 +29,7 @@ from .shapes import as_data, as_operand, ndarray, shape_of, to_float
 Number = int | float
 Operand = Union["Value", Number, np.ndarray]  # noqa: UP007 (a forward reference)
 
-_count = itertools.count()
+_count = listen.creation  # creation numbers, shared with what a trace is told
 ADD, SUB, MUL, DIV, POW, MATMUL = (OPS[n] for n in ("add", "sub", "mul", "div", "pow", "matmul"))
 NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU = (
     OPS[n] for n in ("neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu")
@@ -450,8 +449,8 @@ class Value:
         A non-scalar Value needs ``gradient``: the gradient of some scalar with respect to it.
         """
         start = seed(self, data_of(gradient), "backward")
-        if tracing.listener is not None:  # a traced step (tl.jit) notes where backward ran
-            tracing.note_backward(self, start)
+        if listen.listener is not None:  # a traced step (tl.jit) notes where backward ran
+            listen.note_backward(self, start)
         given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
         origins = anomaly_origins()
         with collector_paused():
@@ -582,11 +581,6 @@ def traced_constant(data: Any, op: Op, static: Any, parents: tuple[Value, ...]) 
     return v
 
 
-def next_seq() -> int:
-    """A creation number no node has yet: a place in the order in which nodes are made."""
-    return next(_count)
-
-
 def give_grad(v: Value, g: Any, given: set[int]) -> None:
     """Add the gradient ``g`` that one backward pass found to the leaf ``v``'s ``.grad``.
 
@@ -654,7 +648,7 @@ def apply(op: Op, static: Any, *parents: Value) -> Value:
         mode = grad_state()
         if mode:
             return record(data, op, static, parents, mode)
-    if tracing.listener is not None:
+    if listen.listener is not None:
         return traced_constant(data, op, static, parents)
     return leaf(data)
 
@@ -696,7 +690,7 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         mode = grad_state()
         if mode:
             return record(data, op, need, (a, b), mode)
-    if tracing.listener is not None:
+    if listen.listener is not None:
         return traced_constant(data, op, need, (a, b))
     return leaf(data)
 
@@ -712,7 +706,7 @@ def _with_constant(op: Op, side: int, x: Value, c: float) -> Value:
         mode = grad_state()
         if mode:
             return record(data, WITH_CONSTANT[side][op.name], c, (x,), mode)
-    if tracing.listener is not None:
+    if listen.listener is not None:
         return traced_constant(data, WITH_CONSTANT[side][op.name], c, (x,))
     return leaf(data)
 
