@@ -273,8 +273,7 @@ def _unary_into(ufunc: Any) -> Any:
 
 
 def _sigmoid_into(static: Any, out: Any, x: Any) -> Any:
-    if x.ndim == 0:
-        return _sigmoid(static, x)
+    # (a replay gives arrays of one dimension or more: _sigmoid's 0-d case never comes here)
     np.negative(x, out=out)
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
