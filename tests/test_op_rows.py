@@ -837,6 +837,8 @@ def _replay_cases() -> list[Any]:
 
     x = a(5, 4)
     x[0, :2] = 0.0  # relu's ties at zero
+    big = a(5, 4) * 40
+    big[0, 0] = -200.0
     both = (True, True)
     cases = [
         ("linear", both + (True,), (a(5, 4), a(4, 3), a(3))),
@@ -855,7 +857,7 @@ def _replay_cases() -> list[Any]:
         ("mul", (False, True), (a(5, 4), a(5, 4))),
         ("exp", None, (a(5, 4),)),
         ("tanh", None, (a(5, 4),)),
-        ("sigmoid", None, (a(5, 4) * 40,)),  # large |x|: exp overflows to inf, as planned
+        ("sigmoid", None, (big,)),  # exp(200) overflows to inf, as planned: 1 / inf = 0
         ("relu", None, (x,)),
     ]
     return [pytest.param(*c, id=f"{c[0]}-replay_form_{n}") for n, c in enumerate(cases)]
