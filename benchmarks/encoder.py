@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, now, threads
+from harness import Bench, CheckFailed, Engine, Phases, Target, Workload, has_jit, now, threads
 from nets import OURS, TINYGRAD_LITE_JIT, on_cache_lines, scaled_diff
 
 SEED = 2024
@@ -323,7 +323,7 @@ def encoder_check(installed: Sequence[str]) -> str:
     engines = [
         "numpy",
         "tinygrad_lite",
-        "tinygrad_lite-jit",
+        *(["tinygrad_lite-jit"] if has_jit() else []),
         *(["torch"] if "torch" in installed else []),
     ]
     results = {}

@@ -214,3 +214,11 @@ def minor_page_faults() -> int:
     """Minor page faults of this process so far: pages of memory touched for the first time
     (fresh allocations that the allocator had to ask the kernel for)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def has_jit() -> bool:
+    """Whether the tinygrad_lite measured has ``tl.jit`` (``compare.py`` may measure a commit
+    from before it: its checks then leave the traced engine out, and its rows fail alone)."""
+    import tinygrad_lite
+
+    return hasattr(tinygrad_lite, "jit")

@@ -37,6 +37,7 @@ from harness import (
     Phases,
     Target,
     Workload,
+    has_jit,
     minor_page_faults,
     now,
     peak_resident_bytes,
@@ -401,7 +402,7 @@ def engines_agree(
     engines = [
         "numpy",
         "tinygrad_lite",
-        "tinygrad_lite-jit",
+        *(["tinygrad_lite-jit"] if has_jit() else []),
         *(["torch"] if "torch" in installed else []),
     ]
     results = {e: _first_steps(name, e, make(e), batch) for e in engines}
