@@ -844,8 +844,11 @@ def _replay_cases() -> list[Any]:
         ("linear", both + (True,), (a(5, 4), a(4, 3), a(3))),
         ("linear", (False, True, False), (a(5, 4), a(4, 3), a(3))),
         ("linear", (True, True, True), (a(2, 5, 4), a(4, 3), a(3))),  # batch axes folded
+        ("linear", (False, True, True), (a(2, 5, 4), a(4, 3), a(3))),
+        ("linear", (True, True), (a(5, 4), a(4, 3))),  # no bias
+        ("linear", (True, False), (a(2, 5, 4), a(4, 3))),
         ("matmul", both, (a(5, 4), a(4, 3))),
-        ("matmul", both, (a(2, 5, 4), a(4, 3))),  # batched: the plain rule
+        ("matmul", both, (a(2, 5, 4), a(4, 3)), False),  # batched: the plain rule, new arrays
         ("matmul", (False, True), (a(5, 4), a(4, 3))),
         ("matmul", (True, False), (a(5, 4), a(4, 3))),
         ("add", both, (a(5, 4), a(5, 4))),
@@ -860,21 +863,24 @@ def _replay_cases() -> list[Any]:
         ("sigmoid", None, (big,)),  # exp(200) overflows to inf, as planned: 1 / inf = 0
         ("relu", None, (x,)),
     ]
-    return [pytest.param(*c, id=f"{c[0]}-replay_form_{n}") for n, c in enumerate(cases)]
+    return [
+        pytest.param(*c[:3], c[3] if len(c) > 3 else True, id=f"{c[0]}-replay_form_{n}")
+        for n, c in enumerate(cases)
+    ]
 
 
-@pytest.mark.parametrize("name, static, inputs", _replay_cases())
+@pytest.mark.parametrize("name, static, inputs, writes", _replay_cases())
 def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
-    name: str, static: Any, inputs: tuple[Any, ...]
+    name: str, static: Any, inputs: tuple[Any, ...], writes: bool
 ) -> None:
     op = OPS[name]
     assert op.into is not None
     with warnings.catch_warnings():  # (the rules keep quiet where IEEE 754 says inf)
         warnings.simplefilter("error")
-        _replay_form_matches(op, static, inputs)
+        _replay_form_matches(op, static, inputs, writes)
 
 
-def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...]) -> None:
+def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: bool) -> None:
     plain = op.forward(static, *inputs)
     out = np.empty_like(plain)
     written = op.into(static, out, *inputs)
@@ -894,5 +900,5 @@ def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...]) -> None:
             assert r is None
             continue
         assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
-        if bufs[k] is not None and len(inputs[0].shape) == 2:
-            assert r is bufs[k]  # written into the step's array, not a new one
+        if bufs[k] is not None:  # written into the step's array, not a new one
+            assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"

@@ -66,17 +66,15 @@ def _linear_into(need: tuple[bool, ...], out: Any, x: Any, w: Any, b: Any = None
 def _linear_grads_into(
     need: tuple[bool, ...], g: Any, out: Any, bufs: Any, x: Any, w: Any, b: Any = None
 ) -> Any:
-    gx_buf = bufs[0]
-    if x.ndim != 2:  # batch axes folded into rows, as the plain rule does
+    x_shape, gx_buf = x.shape, bufs[0]
+    if len(x_shape) != 2:  # batch axes folded into rows, as the plain rule does
         n_in, n_out = w.shape
         x, g = x.reshape(-1, n_in), g.reshape(-1, n_out)
         if gx_buf is not None:
             gx_buf = gx_buf.reshape(-1, n_in)  # (a view: the buffer is the plain rule's layout)
     gx = np.matmul(g, w.T, out=gx_buf) if need[0] else None
-    if gx is not None and bufs[0] is not None:
-        gx = bufs[0]
-    elif gx is not None and len(out.shape) != 2:
-        gx = gx.reshape(*out.shape[:-1], w.shape[0])
+    if gx is not None and len(x_shape) != 2:
+        gx = gx.reshape(x_shape)  # (a view of the buffer, when there is one)
     gw = np.matmul(x.T, g, out=bufs[1]) if need[1] else None
     if b is None:
         return gx, gw
