@@ -9,6 +9,7 @@ a mutant of that row (docs/testing.md, "Mutation testing of the op table").
 
 from __future__ import annotations
 
+import gc
 import math
 import warnings
 from collections.abc import Callable
@@ -902,3 +903,20 @@ def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: 
         assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
+
+
+def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:
+    from tinygrad_lite.core.ops import row
+
+    owner = np.empty(3)
+    first = row.scratch(owner, "cols", (2, 5), np.float32)
+    assert row.scratch(owner, "cols", (2, 5), np.float32) is first
+    assert row.scratch(owner, "rows", (2, 5), np.float32) is not first
+    assert row.scratch(np.empty(3), "cols", (2, 5), np.float32) is not first  # another owner
+    resized = row.scratch(owner, "cols", (3, 5), np.float32)
+    assert resized.shape == (3, 5) and row.scratch(owner, "cols", (3, 5), np.float32) is resized
+    assert row.scratch(owner, "cols", (3, 5), np.float64).dtype == np.float64
+    key = (id(owner), "cols")
+    del owner
+    gc.collect()
+    assert key not in row._SCRATCH

@@ -25,8 +25,11 @@ gives one per input, or a function ``label(node, k, operands, text)`` builds it.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+import numpy as np
 
 Rule = Callable[..., Any]
 Label = str | tuple[str, ...] | Callable[..., str]
@@ -59,6 +62,9 @@ class Op(NamedTuple):
     # row without them replays its plain rules, which allocate their results
     into: Rule | None = None
     grads_into: Rule | None = None
+    # a row whose forward returns a view of its input (reshape, transpose...) allocates
+    # nothing: its plain forward rule is its replay form
+    view: bool = False
 
 
 def number(x: Any) -> str:
@@ -82,3 +88,25 @@ def render(op: Op, node: Any, k: int, operands: list[Any], text: Callable[[Any],
     if len(names) == 1 and names[0].startswith("(") and names[0].endswith(")"):
         names[0] = names[0][1:-1]  # relu'(add), not relu'((add))
     return template.format(*names, k=k)
+
+
+# ---------------------------------------------------------------- replay forms' scratch arrays
+# A replay form that needs temporaries (a column matrix, a row's softmax, a gate's product)
+# takes them from ``scratch``: arrays made on the first replay and reused by every later one,
+# held for as long as their owner lives. The owner is an array the traced step keeps for its
+# whole life: the ``out`` a forward form writes into, or, in a backward form, the node's output.
+
+_SCRATCH: dict[tuple[int, str], Any] = {}
+
+
+def scratch(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """An uninitialised array of ``shape`` and ``dtype``, the same one each time it is asked
+    for with the same ``owner`` and ``name`` (a new one if the shape or dtype changed)."""
+    key = (id(owner), name)
+    held = _SCRATCH.get(key)
+    if held is not None and held.shape == shape and held.dtype == dtype:
+        return held
+    if held is None:  # forgotten with its owner, whose id a later array may reuse
+        weakref.finalize(owner, _SCRATCH.pop, key, None)
+    held = _SCRATCH[key] = np.empty(shape, dtype)
+    return held
