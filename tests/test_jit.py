@@ -555,6 +555,35 @@ def test_a_replay_writes_gradients_into_arrays_it_reuses():
         np.testing.assert_array_equal(kept[k], np.full((3, 2), 4.0 * (k + 1)))
 
 
+def test_gradients_that_meet_are_summed_into_an_array_the_replay_reuses():
+    # x feeds three branches (a residual and two products): its gradient is a sum of three,
+    # which a replay writes into one array of its own, with eager's numbers
+    def make() -> tuple[Any, Any]:
+        w = tl.Value(np.random.default_rng(1).normal(size=(6, 6)).astype(np.float32))
+
+        def step(x: Any) -> Any:
+            w.grad = None
+            h = x @ w
+            loss = (h.tanh() + x + (h * x).sigmoid()).sum()
+            loss.backward()
+            return loss
+
+        return w, step
+
+    (w0, eager), (w1, step) = make(), make()
+    traced = tl.jit(step)
+    grads = []
+    for k in range(5):
+        data = np.random.default_rng(k).normal(size=(5, 6)).astype(np.float32)
+        x0, x1 = tl.Value(data), tl.Value(data.copy())
+        eager(x0)
+        traced(x1)
+        np.testing.assert_array_equal(x1.grad, x0.grad)
+        np.testing.assert_array_equal(w1.grad, w0.grad)
+        grads.append(x1.grad)
+    assert grads[3] is grads[4]  # replays 2 and 3 sum into the same array
+
+
 def test_switching_a_model_to_eval_traces_the_eval_graph_and_back():
     tl.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 6), nn.Dropout(0.5), nn.Linear(6, 2))

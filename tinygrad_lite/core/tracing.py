@@ -20,6 +20,7 @@ their places. Its numbers are the eager step's: the same rules on the same data.
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -201,6 +202,8 @@ def _generate_backward(
     ns["PROTECT"] = _protect
     emit(f"    PROTECT(LEAVES{n}, values, BUFFERS)")
     touched = {root} | {p for e in schedule for _, p in e[4]}
+    senders = collections.Counter(p for e in schedule for _, p in e[4])
+    ns["SUM"] = functools.partial(_send_summed, buffers=program.buffers)
     for slot in sorted(touched - {root}):
         emit(f"    g{slot} = None")
     ns[f"SEED{n}"] = seed
@@ -224,7 +227,11 @@ def _generate_backward(
             emit("        else:")
             emit(f"            sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}[0], {args})")
         for k, p in targets:  # one line a parent: a scalar neuron's node has dozens
-            emit(f"        g{p} = SEND(g{p}, sent[{k}], v{p})")
+            if senders[p] > 1:  # gradients meet here: summed into an array of the step's
+                ns.setdefault(f"T{n}_{p}", [None])
+                emit(f"        g{p} = SUM(g{p}, sent[{k}], v{p}, T{n}_{p})")
+            else:
+                emit(f"        g{p} = SEND(g{p}, sent[{k}], v{p})")
         emit(f"        g{slot} = None")
     emit("    given = set()")
     for j, (slot, leaf, k, fresh) in enumerate(leaves):
@@ -242,11 +249,34 @@ def _send(held: Any, pg: Any, d: Any) -> Any:
     own steps (nothing for None; broadcast axes summed, the input's dtype and kind; added)."""
     if pg is None:
         return held
+    pg = _fitted(pg, d)
+    return pg if held is None else _add(held, pg)
+
+
+def _fitted(pg: Any, d: Any) -> Any:
+    """``pg`` with broadcast axes summed, in the dtype and kind of the data ``d``."""
     if type(pg) is not type(d) or (
         type(d) is ndarray and (pg.shape != d.shape or pg.dtype != d.dtype)
     ):
-        pg = fit_grad(pg, d)
-    return pg if held is None else _add(held, pg)
+        return fit_grad(pg, d)
+    return pg
+
+
+def _send_summed(held: Any, pg: Any, d: Any, total: list[Any], buffers: set[int]) -> Any:
+    """``_send`` for a parent that several nodes send gradients to: where two arrays meet,
+    their sum goes into ``total[0]``, the step's own array (made by the first replay as the
+    plain ``held + pg`` is, so it has the layout eager's sum has), not into a new one."""
+    if pg is None or held is None:
+        return _send(held, pg, d)
+    pg = _fitted(pg, d)
+    out = total[0]
+    if out is None or type(held) is not ndarray or type(pg) is not ndarray or not held.ndim:
+        summed = _add(held, pg)
+        if out is None and type(summed) is ndarray and summed.ndim:
+            total[0] = summed
+            buffers.add(id(summed))
+        return summed
+    return np.add(held, pg, out=out)
 
 
 def _protect(leaves: list[Any], values: Sequence[Any], buffers: set[int]) -> None:
