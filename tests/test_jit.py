@@ -584,6 +584,56 @@ def test_gradients_that_meet_are_summed_into_an_array_the_replay_reuses():
     assert grads[3] is grads[4]  # replays 2 and 3 sum into the same array
 
 
+@pytest.mark.parametrize("how", ["in place, read by matmul", "in place, read by x * c", "rebound"])
+def test_data_written_into_a_held_value_inside_the_step_runs_eagerly_with_a_warning(how):
+    # a replay runs none of the step's lines: it would reuse the data of an earlier call
+    w = tl.Value(np.ones((3, 2)))
+    x = tl.Value(np.zeros((4, 3)), requires_grad=False)
+
+    def step(batch: Any) -> Any:
+        if how == "rebound":
+            x.data = batch.copy()
+        else:
+            x.data[...] = batch
+        w.grad = None
+        out = x @ w if how != "in place, read by x * c" else (x * 2.0) @ w
+        loss = out.sum()
+        loss.backward()
+        return loss
+
+    traced = tl.jit(step)
+    losses = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(4):
+            losses.append(traced(np.full((4, 3), float(k + 1))).item())
+    assert losses == [step(np.full((4, 3), float(k + 1))).item() for k in range(4)]
+    (warning,) = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert "wrote into the data of a Value of shape (4, 3)" in str(warning.message)
+    assert "Pass the data in as an argument" in str(warning.message)
+    assert warning.filename == __file__
+
+
+def test_an_optimizer_step_before_the_forward_pass_is_not_a_write_before_use():
+    tl.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x: Any) -> Any:
+        opt.step()  # the update of the last call's gradients, then the new ones
+        opt.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        return loss
+
+    traced = tl.jit(step)
+    x = np.ones((4, 3), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(4):
+            traced(x)
+
+
 def test_switching_a_model_to_eval_traces_the_eval_graph_and_back():
     tl.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 6), nn.Dropout(0.5), nn.Linear(6, 2))

@@ -55,7 +55,7 @@ import numpy as np
 from .core import ArgumentError, TinygradLiteError, Value, is_grad_enabled
 from .core.errors import TraceError
 from .core.grad_mode import anomaly_origins
-from .core.tracing import Program, flatten_result, trace
+from .core.tracing import Program, WrittenBeforeUse, flatten_result, trace
 
 __all__ = ["JitError", "Jitted", "jit"]
 
@@ -154,25 +154,33 @@ class Jitted:
     def _trace(self, key: Any, call: _Call) -> Any:
         result, program = trace(self.fn, call.args, call.kwargs, call.inputs)
         if isinstance(program, TraceError):
-            warnings.warn(
-                f"tl.jit: {self._name()} cannot be replayed: {program}; it runs eagerly for "
-                "these arguments",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            self.plans[key] = str(program)
+            self._give_up(key, program, stacklevel=4)
             return result
         _, build = flatten_result(result)
         plans = self.plans.setdefault(key, [])
         cast(list[_Plan], plans).append(_Plan(program, build, tuple(call.others)))
         return result
 
+    def _give_up(self, key: Any, why: TraceError, stacklevel: int) -> None:
+        """From now on, run the step eagerly for the signature ``key``, and warn why."""
+        warnings.warn(
+            f"tl.jit: {self._name()} cannot be replayed: {why}; it runs eagerly for these "
+            "arguments",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
+        self.plans[key] = str(why)
+
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", "the step")
 
     def _check(self, key: Any, plan: _Plan, call: _Call) -> Any:
         """Trace this call too and compare with the recorded program."""
-        result, program = trace(self.fn, call.args, call.kwargs, call.inputs)
+        held = [leaf for _, leaf in plan.program.params]
+        result, program = trace(self.fn, call.args, call.kwargs, call.inputs, held)
+        if isinstance(program, WrittenBeforeUse):  # this call ran eagerly: right, but no replay
+            self._give_up(key, program, stacklevel=4)
+            return result
         if isinstance(program, TraceError):
             difference: str | None = f"this time it cannot be replayed: {program}"
         else:

@@ -312,17 +312,29 @@ def _add(a: Any, b: Any) -> Any:
 # ---------------------------------------------------------------- making the program
 
 
+class WrittenBeforeUse(TraceError):
+    """The step wrote into the data of a Value it holds before using it: a replay, which runs
+    no line of the step, would use what the Value held before."""
+
+
 def trace(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], inputs: Sequence[Any]
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    inputs: Sequence[Any],
+    watch: Sequence[Value] = (),
 ) -> tuple[Any, Program | TraceError]:
     """Run ``fn(*args, **kwargs)`` once, eagerly, and read it into a Program. ``inputs`` are
     the arrays and Values among the arguments, in the order ``Program.run`` takes them.
 
     Returns what ``fn`` returned and the Program, or a TraceError that says why the step
     cannot be replayed (``fn`` has run all the same). Errors of ``fn`` itself propagate.
+    ``watch``: leaves (an earlier trace's parameters) whose data the step must not write into
+    before it uses them (``x.data[...] = batch``); a WrittenBeforeUse says it did.
     """
     if listen.listener is not None:
         raise TraceError("a traced step called another traced step; trace only the outer one")
+    before = {id(v): (v.data, sample(v.data)) for v in watch if type(v.data) is ndarray}
     rec = listen.listener = Recorder(next(listen.creation))
     try:
         result = fn(*args, **kwargs)
@@ -331,9 +343,41 @@ def trace(
     if rec.refused is not None:
         return result, TraceError(rec.refused)
     try:
-        return result, _compile(rec, result, inputs)
+        return result, _compile(rec, result, inputs, before)
     except TraceError as e:
         return result, e
+
+
+def _check_reads(rec: Recorder, nodes: list[Value], before: dict[int, Any]) -> None:
+    """Raise WrittenBeforeUse if the step changed a watched leaf's data with no optimizer step
+    or effect to account for it: a node read other data than the leaf held when the step was
+    called (a node that reads data keeps a sample of its inputs, core/backward.py), or, in a
+    step with no optimizer step or effect at all, the leaf holds other data at its end."""
+    first_call = min((e[1] for e in rec.events if e[0] in ("call", "effect")), default=None)
+    for node in sorted((v for v in nodes if v._parents), key=lambda v: v._seq):
+        if first_call is not None and node._seq > first_call:
+            return
+        for leaf, now in zip(node._parents, getattr(node, "_seen", ())[1:]):
+            if id(leaf) in before and _differs(before[id(leaf)][1], now):
+                raise WrittenBeforeUse(_written(leaf, f"before {node.op} read it"))
+    for v in nodes:  # no optimizer step nor effect: a watched leaf must end as it began
+        if id(v) in before and not v._parents:
+            data, was = before[id(v)]
+            if v.data is not data or _differs(was, sample(v.data)):
+                raise WrittenBeforeUse(_written(v, "during the step"))
+
+
+def _differs(was: Any, now: Any) -> bool:
+    return not (now == was or (now != now and was != was))  # nan equals nan here
+
+
+def _written(leaf: Value, when: str) -> str:
+    what = leaf.name or f"a Value of shape {leaf.shape} that it holds"
+    return (
+        f"the step wrote into the data of {what} {when} (as x.data[...] = batch or x.data = "
+        "batch do); a replay runs none of the step's lines, so it would compute with the data "
+        "of an earlier call. Pass the data in as an argument of the step"
+    )
 
 
 def flatten_result(result: Any) -> tuple[list[Value], Callable[[list[Any]], Any]]:
@@ -365,7 +409,7 @@ def flatten_result(result: Any) -> tuple[list[Value], Callable[[list[Any]], Any]
     return found, build
 
 
-def _compile(rec: Recorder, result: Any, inputs: Sequence[Any]) -> Program:
+def _compile(rec: Recorder, result: Any, inputs: Sequence[Any], before: dict[int, Any]) -> Program:
     outs, _ = flatten_result(result)
     roots: list[Value] = list(outs)
     for event in rec.events:
@@ -380,6 +424,8 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any]) -> Program:
             "program is generated for (its Python would take longer to compile than the "
             "steps it saves)"
         )
+    if before:
+        _check_reads(rec, nodes, before)
     slot_of = {id(v): i for i, v in enumerate(nodes)}
 
     # where the step's inputs are: a Value passed in, or an array a leaf holds (itself, or a
