@@ -634,6 +634,36 @@ def test_an_optimizer_step_before_the_forward_pass_is_not_a_write_before_use():
             traced(x)
 
 
+def test_after_the_first_replay_the_program_is_written_without_the_checks_it_answered():
+    w = tl.Value(np.ones((3, 2), np.float32))
+    b = tl.Value(np.zeros(2, np.float32))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        w.grad = b.grad = None
+        loss = (tl.linear(tl.Value(x, requires_grad=False), w) + b).tanh().sum()
+        loss.backward()
+        return loss
+
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+    step(x), step(x)  # traced twice
+    (plan,) = next(iter(step.plans.values()))
+    assert plan.program.sends == {}
+    step(x)  # the first replay notes what each gradient sent was, then the program is rewritten
+    assert sorted(plan.program.sends.values()) == ["fit", "ready", "ready", "ready", "ready"]
+    later = plan.program.source
+    assert "NOTED(" not in later and "[0] is None" not in later
+    assert later.count("= sent[0]") == 3  # sum's, tanh's and add's to its first input
+    assert "SEND(" in later  # b's gradient is (4, 2) summed to (2,): fitted on every replay
+    for k in range(3):
+        x = x + k
+        step(x)
+        replayed = w.grad.copy(), b.grad.copy()
+        step.eager(x)
+        np.testing.assert_array_equal(replayed[0], w.grad)
+        np.testing.assert_array_equal(replayed[1], b.grad)
+
+
 def test_switching_a_model_to_eval_traces_the_eval_graph_and_back():
     tl.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 6), nn.Dropout(0.5), nn.Linear(6, 2))

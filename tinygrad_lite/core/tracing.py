@@ -80,6 +80,8 @@ class Program:
     # (object, attribute, value) the graph depended on (``note_state``): valid while they hold
     guards: list[tuple[Any, str, Any]] = field(default_factory=list)
     source: str = ""  # the generated Python of ``run`` (see _generate), once it has run
+    # what the first replay found each gradient sent to a one-sender Value to be (``_noted``)
+    sends: dict[tuple[int, int, int], str] = field(default_factory=dict)
     _run: Callable[..., list[Any]] | None = None
 
     def keep_fresh(self, earlier: Program) -> None:
@@ -101,11 +103,18 @@ class Program:
     def run(self, inputs: Sequence[Any], values: Sequence[Any]) -> list[Any]:
         """One step: ``inputs`` are the step's input data, ``values`` the Values the caller
         passed (for their ``.grad``; None where an input was raw data)."""
-        if self._run is None:
-            self.source, namespace = _generate(self)
-            exec(compile(self.source, "<tl.jit program>", "exec"), namespace)
-            self._run = namespace["step"]
-        return self._run(inputs, values)
+        if self._run is not None:
+            return self._run(inputs, values)
+        # the first replay makes the arrays and notes what each gradient sent needed; the
+        # program is then written again without the checks that those notes answer
+        outputs = self._compiled(None)(inputs, values)
+        self._run = self._compiled(self.sends)
+        return outputs
+
+    def _compiled(self, sends: dict[tuple[int, int, int], str] | None) -> Callable[..., Any]:
+        self.source, namespace = _generate(self, sends)
+        exec(compile(self.source, "<tl.jit program>", "exec"), namespace)
+        return namespace["step"]
 
 
 # ---------------------------------------------------------------- the program as Python
@@ -115,7 +124,12 @@ class Program:
 # bookkeeping. ``Program.source`` keeps the text, for reading.
 
 
-def _generate(program: Program) -> tuple[str, dict[str, Any]]:
+def _generate(
+    program: Program, sends: dict[tuple[int, int, int], str] | None
+) -> tuple[str, dict[str, Any]]:
+    """The program's Python and its namespace. ``sends`` None: the first replay's, which
+    notes into ``program.sends`` what each gradient sent was; else the later replays', which
+    assign the gradients those notes found ready as they are."""
     ns: dict[str, Any] = {
         "ndarray": ndarray,
         "SEND": _send,
@@ -162,7 +176,7 @@ def _generate(program: Program) -> tuple[str, dict[str, Any]]:
             ns[f"D{entry[1]}"] = entry[2]
             emit(f"    v{entry[1]} = D{entry[1]}()")
         elif kind == 3:
-            _generate_backward(n, entry, program, rebuilt, ns, emit)
+            _generate_backward(n, entry, program, rebuilt, ns, emit, sends)
         else:  # a call or an effect, then the parameters again (a call may rebind a float)
             ns[f"K{n}"] = entry[1]
             if kind == 4:
@@ -191,10 +205,12 @@ def _generate_backward(
     rebuilt: set[int],
     ns: dict[str, Any],
     emit: Callable[[str], None],
+    sends: dict[tuple[int, int, int], str] | None,
 ) -> None:
     """One ``backward()`` call, unrolled: the walk's rules in the walk's order, the gradients
     fitted and summed as the walk does, and the leaves' ``.grad`` given as ``backward()``
     gives it."""
+    ns["NOTED"] = functools.partial(_noted, notes=program.sends)
     _, root, seed, schedule, leaves = entry
     ns[f"LEAVES{n}"] = leaves
     # a .grad still holding last replay's array (no zero_grad in between: gradients add up)
@@ -219,6 +235,9 @@ def _generate_backward(
         emit(f"    if g{slot} is not None:")
         if into is None:
             emit(f"        sent = W{slot}({st}, g{slot}, v{slot}, {args})")
+        elif bufs[0] is not None:  # the arrays the first replay made
+            ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs[0]
+            emit(f"        sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}, {args})")
         else:  # the first replay makes the arrays, laid out as the plain rule's are
             ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs
             emit(f"        if Q{slot}[0] is None:")
@@ -230,7 +249,11 @@ def _generate_backward(
             if senders[p] > 1:  # gradients meet here: summed into an array of the step's
                 ns.setdefault(f"T{n}_{p}", [None])
                 emit(f"        g{p} = SUM(g{p}, sent[{k}], v{p}, T{n}_{p})")
-            else:
+            elif sends is None:
+                emit(f"        g{p} = NOTED(g{p}, sent[{k}], v{p}, ({n}, {slot}, {k}))")
+            elif sends.get((n, slot, k)) == "ready":  # its data's shape, dtype and kind
+                emit(f"        g{p} = sent[{k}]")
+            elif sends.get((n, slot, k)) != "none":  # (a rule that sends None: nothing)
                 emit(f"        g{p} = SEND(g{p}, sent[{k}], v{p})")
         emit(f"        g{slot} = None")
     emit("    given = set()")
@@ -260,6 +283,19 @@ def _fitted(pg: Any, d: Any) -> Any:
     ):
         return fit_grad(pg, d)
     return pg
+
+
+def _noted(held: Any, pg: Any, d: Any, site: tuple[int, int, int], notes: dict[Any, str]) -> Any:
+    """``_send`` to a Value only one node sends to (``held`` is None), noting whether ``pg``
+    was None, ready (of its data's shape, dtype and kind: sent as it is) or to be fitted.
+    Rules give gradients of the same kind, shape and dtype on every replay of a signature,
+    so what the first replay notes holds for the later ones."""
+    if pg is None:
+        notes[site] = "none"
+        return held
+    fitted = _fitted(pg, d)
+    notes[site] = "ready" if fitted is pg and held is None else "fit"
+    return fitted if held is None else _add(held, fitted)
 
 
 def _send_summed(held: Any, pg: Any, d: Any, total: list[Any], buffers: set[int]) -> Any:
