@@ -896,7 +896,37 @@ def _replay_cases_elementwise() -> list[tuple[Any, ...]]:
 
 def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
     """The rows of reduce.py and movement.py."""
-    return []
+    a = _arrays(12)
+    ties = np.round(a(4, 6)).astype(np.float32)  # many equal maxima in a row, a column
+    ties[1] = 2.0  # a row of six ties: 1/6 is rounded to float32, then multiplied
+    ties64 = ties.astype(np.float64)
+    logits = a(4, 7) * 30
+    logits[0, :3] = -np.inf  # exp(-inf) = 0 exactly: no warning
+    logits[1, 2] = 1e30  # a row one logit dominates
+    logits[2] = 80.0  # a row of equal huge logits
+    flipped = np.asfortranarray(a(5, 30))  # summed along an axis in Fortran order
+    cases = [
+        ("sum", ((1,), False), (a(3, 4, 5),)),
+        ("sum", ((0, 2), True), (a(3, 4, 5),)),
+        ("sum", (None, True), (a(3, 4),)),
+        ("sum", ((1,), False), (flipped.astype(np.float64),)),
+        ("max", ((1,), False), (ties,)),
+        ("max", ((0,), True), (ties,)),
+        ("max", ((1,), False), (ties64,)),  # float64 gradient of a float32 g
+        ("max", (None, True), (ties,)),
+        ("max", ((2,), False), (a(3, 4, 50),)),
+        ("softmax", 1, (logits,)),
+        ("softmax", 0, (a(6, 5),)),
+        ("softmax", 1, (logits.astype(np.float64),)),
+        ("softmax", 1, (flipped,)),
+        ("softmax", 2, (a(2, 3, 40),)),
+        ("log_softmax", 1, (logits,)),
+        ("log_softmax", 0, (a(6, 5),)),
+        ("log_softmax", 1, (logits.astype(np.float64),)),
+        ("log_softmax", 1, (flipped,)),
+        ("log_softmax", 2, (a(2, 3, 40),)),
+    ]
+    return cases
 
 
 def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
