@@ -481,8 +481,9 @@ def test_replay_allocates_less_than_eager():
 
 
 def test_every_row_with_a_backward_replay_form_has_a_forward_one():
+    # (or a view row: its plain forward makes no array, as broadcast_to's)
     rows = [op for op in tl.core.OPS.values() if op.grads_into is not None]
-    assert rows and all(op.into is not None for op in rows)
+    assert rows and all(op.into is not None or op.view for op in rows)
 
 
 def test_gradients_add_up_across_calls_when_the_step_does_not_zero_them():

@@ -926,6 +926,39 @@ def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
         ("log_softmax", 1, (flipped,)),
         ("log_softmax", 2, (a(2, 3, 40),)),
     ]
+    x, x64 = a(5, 4), a(5, 4).astype(np.float64)
+    ids = np.array([3, 0, 3, -1, 3])  # repeated (np.add.at adds them up) and negative
+    batch_ids = np.array([[1, 4, 1], [0, 1, -2]])  # (2, 3) ids: an embedding's lookup
+    mask = x > 0
+    cases += [
+        ("getitem", (slice(1, 4), slice(None, None, 2)), (x,)),  # a view, copied
+        ("getitem", 2, (x,)),
+        ("getitem", (Ellipsis, -1), (a(2, 3, 4),)),
+        ("getitem", ids, (x,)),
+        ("getitem", ids, (x64,)),
+        ("getitem", batch_ids, (x,)),
+        ("getitem", (np.array([0, 2, 0, 4]), np.array([1, 1, 1, 3])), (x,)),  # (row, column) ids
+        ("getitem", (slice(None), ids[:3]), (x,)),
+        ("getitem", mask, (x,)),
+        ("getitem", mask[:, 0], (x,)),  # a mask of rows
+        ("scatter", ((5, 4), ids, None), (a(5, 4),)),
+        ("scatter", ((6, 4), batch_ids, None), (a(2, 3, 4),)),
+        ("scatter", ((5, 4), (slice(1, 3), slice(None)), np.float64), (a(2, 4),)),
+        ("scatter", ((5, 4), mask, None), (a(int(mask.sum())),)),
+        ("broadcast_to", (3, 4, 5), (a(4, 1),)),
+        ("broadcast_to", (2, 5), (a(5),)),
+        ("broadcast_to", (3, 4, 5), (a(1, 4, 5).astype(np.float64),)),  # float32 g summed
+        ("broadcast_to", (2, 2, 5), (a(2, 5),)),
+        ("sum_to", (4, 1), (a(3, 4, 5),)),
+        ("sum_to", (5,), (a(2, 5),)),
+        ("sum_to", (1, 5), (a(3, 40, 5).astype(np.float64),)),
+        ("sum_to", (2, 3), (a(3),)),  # a smaller array, spread
+        ("concat", 0, (a(2, 3), a(4, 3), a(1, 3))),
+        ("concat", -1, (a(2, 3), a(2, 1), a(2, 2).astype(np.float64))),
+        ("upsample", (2,), (a(3, 4),)),
+        ("upsample", (2, 3), (a(2, 3, 4, 5),)),
+        ("upsample", (3, 2), (a(1, 2, 3).astype(np.float64),)),
+    ]
     return cases
 
 
@@ -949,7 +982,7 @@ def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
     name: str, static: Any, inputs: tuple[Any, ...], writes: bool
 ) -> None:
     op = OPS[name]
-    assert op.into is not None
+    assert op.into is not None or (op.view and op.grads_into is not None)
     with warnings.catch_warnings():  # (the rules keep quiet where IEEE 754 says inf)
         warnings.simplefilter("error")
         _replay_form_matches(op, static, inputs, writes)
@@ -957,10 +990,11 @@ def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
 
 def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: bool) -> None:
     plain = op.forward(static, *inputs)
-    out = np.empty_like(plain)
-    written = op.into(static, out, *inputs)
-    assert written is out  # into the given array, not a new one
-    assert written.dtype == plain.dtype and np.array_equal(written, plain)
+    if op.into is not None:  # (a view row's plain forward is its replay form)
+        out = np.empty_like(plain)
+        written = op.into(static, out, *inputs)
+        assert written is out  # into the given array, not a new one
+        assert written.dtype == plain.dtype and np.array_equal(written, plain)
     if op.grads_into is None:
         return
     g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
@@ -977,6 +1011,24 @@ def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: 
         assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
+
+
+@pytest.mark.parametrize(
+    "name, static, shape",
+    [("reshape", (4, 3), (2, 6)), ("transpose", (1, 0), (2, 6)), ("broadcast_to", (3, 6), (6,))],
+    ids=["reshape-view", "transpose-view", "broadcast_to-view"],
+)
+def test_op_rows_view_rows_return_views_of_their_input(name: str, static: Any, shape: Any) -> None:
+    op = OPS[name]
+    x = np.arange(12.0)[: int(np.prod(shape))].reshape(shape)
+    assert op.view and op.into is None  # a replay runs the plain forward: no array made
+    assert np.shares_memory(op.forward(static, x), x)
+
+
+def test_op_rows_getitem_is_no_view_row_an_array_index_copies() -> None:
+    x = np.arange(12.0).reshape(3, 4)
+    assert not OPS["getitem"].view and OPS["getitem"].into is not None
+    assert not np.shares_memory(OPS["getitem"].forward(np.array([0, 2]), x), x)
 
 
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:
