@@ -57,6 +57,15 @@ def assert_same_model(a: nn.Module, b: nn.Module, exact: bool = True) -> None:
         assert np.array_equal(xa, xb), name
 
 
+def allocated(f: Callable[[], Any]) -> int:
+    """The peak of memory (bytes) ``f()`` allocates, as tracemalloc counts it."""
+    tracemalloc.start()
+    f()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
 def classifier_step(model: nn.Module, opt: optim.Optimizer) -> Callable[..., Any]:
     def step(x: Any, y: Any) -> Any:
         opt.zero_grad()
@@ -463,13 +472,6 @@ def test_replay_allocates_less_than_eager():
     for _ in range(3):
         traced(x, y)
 
-    def allocated(f: Callable[[], Any]) -> int:
-        tracemalloc.start()
-        f()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return peak
-
     eager = allocated(lambda: step(x, y))
     replay = allocated(lambda: traced(x, y))
     assert replay <= eager
@@ -527,13 +529,6 @@ def test_a_step_of_reductions_and_movements_replays_bitwise_and_allocates_little
             assert float(step(xs[i % 4]).item()) == float(traced(xs[i % 4]).item())
     for a, b in zip(params_a, params_b):
         assert np.array_equal(a.data, b.data) and np.array_equal(a.grad, b.grad)
-
-    def allocated(f: Callable[[], Any]) -> int:
-        tracemalloc.start()
-        f()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return peak
 
     eager = allocated(lambda: step(xs[0]))
     replay = allocated(lambda: traced(xs[0]))
