@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import math
+import tracemalloc
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -1011,6 +1012,80 @@ def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: 
         assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
+
+
+@pytest.mark.parametrize(
+    "name, static, inputs",
+    [
+        pytest.param(*c[:3], id=f"{c[0]}-replay_form_without_arrays_{n}")
+        for n, c in enumerate(_replay_cases_reduce_movement())
+        if OPS[c[0]].grads_into is not None
+    ],
+)
+def test_op_rows_backward_replay_forms_given_no_arrays_give_the_plain_gradients(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    # (a replay gives none where the plain gradient's dtype is not its input's)
+    op = OPS[name]
+    plain = op.forward(static, *inputs)
+    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
+    want = op.backward(static, g, plain, *inputs)
+    got = op.grads_into(static, g, plain, (None,) * len(inputs), *inputs)
+    for k, (w, r) in enumerate(zip(want, got)):
+        assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
+
+
+def _replay_cases_large() -> list[tuple[Any, ...]]:
+    """Reduce and movement rows on arrays of 512 kB and more (their reduced shapes too)."""
+    a = _arrays(13)
+    wide, tall = (4, 131072), (64, 8192)
+    ids = np.random.default_rng(13).integers(-8192, 8192, size=2048)
+    return [
+        ("sum", ((0,), True), (a(*wide),)),
+        ("max", ((0,), True), (np.round(a(*wide)),)),
+        ("max", ((1,), False), (np.round(a(*tall)),)),
+        ("softmax", 0, (a(*wide),)),
+        ("softmax", 1, (a(*tall),)),
+        ("log_softmax", 0, (a(*wide),)),
+        ("log_softmax", 1, (np.asfortranarray(a(*tall)),)),
+        ("getitem", (slice(None, None, 2), slice(1, None)), (a(1024, 1024),)),
+        ("getitem", ids, (a(8192, 64),)),
+        ("scatter", ((8192, 64), ids, None), (a(2048, 64),)),
+        ("broadcast_to", tall, (a(8192),)),
+        ("sum_to", (1, 8192), (a(*tall),)),
+        ("concat", 0, (a(*tall), a(*tall), a(*tall))),
+        ("upsample", (2, 2), (a(4, 128, 256),)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, static, inputs",
+    [
+        pytest.param(*c, id=f"{c[0]}-replay_form_allocates_little_{n}")
+        for n, c in enumerate(_replay_cases_large())
+    ],
+)
+def test_op_rows_replay_forms_make_no_array_of_their_size(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    op = OPS[name]
+    plain = op.forward(static, *inputs)
+    out = plain if op.into is None else np.empty_like(plain)
+    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
+    bufs = tuple(np.empty_like(x) for x in inputs)
+
+    def replay() -> None:
+        if op.into is not None:
+            op.into(static, out, *inputs)
+        if op.grads_into is not None:
+            op.grads_into(static, g, out, bufs, *inputs)
+
+    replay()  # the first replay makes the scratch arrays
+    tracemalloc.start()
+    replay()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 256 * 1024  # NumPy's iteration buffers (8192 elements an operand) at most
 
 
 @pytest.mark.parametrize(

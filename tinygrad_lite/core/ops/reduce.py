@@ -79,8 +79,7 @@ def _max_grads_into(static: tuple[Any, bool], g: Any, out: Any, bufs: Any, x: An
     kshape = keepdims_shape(x.shape, axis)
     mask = np.equal(x, np.reshape(out, kshape), out=scratch(out, "max mask", x.shape, np.bool_))
     count = np.sum(mask, axis=axis, keepdims=True, out=scratch(out, "max count", kshape, np.int_))
-    # the float64 quotient rounded to x's dtype, as astype rounds it
-    share = np.divide(mask, count, out=bufs[0], casting="unsafe")
+    share = np.divide(mask, count, out=bufs[0])  # float64's quotient, rounded as astype does
     return (np.multiply(np.reshape(g, kshape), share, out=share),)
 
 
