@@ -926,6 +926,11 @@ def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
         ("log_softmax", 1, (logits.astype(np.float64),)),
         ("log_softmax", 1, (flipped,)),
         ("log_softmax", 2, (a(2, 3, 40),)),
+        # negative axes (Value's methods pass them normalised; the rows take either)
+        ("sum", ((-1,), True), (a(3, 4, 5),)),
+        ("max", ((-3, -1), False), (ties.reshape(2, 2, 6),)),
+        ("softmax", -1, (a(3, 4, 6),)),
+        ("log_softmax", -2, (a(3, 4, 6),)),
     ]
     x, x64 = a(5, 4), a(5, 4).astype(np.float64)
     ids = np.array([3, 0, 3, -1, 3])  # repeated (np.add.at adds them up) and negative
