@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import math
+import tracemalloc
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -896,7 +897,75 @@ def _replay_cases_elementwise() -> list[tuple[Any, ...]]:
 
 def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
     """The rows of reduce.py and movement.py."""
-    return []
+    a = _arrays(12)
+    ties = np.round(a(4, 6)).astype(np.float32)  # many equal maxima in a row, a column
+    ties[1] = 2.0  # a row of six ties: 1/6 is rounded to float32, then multiplied
+    ties64 = ties.astype(np.float64)
+    logits = a(4, 7) * 30
+    logits[0, :3] = -np.inf  # exp(-inf) = 0 exactly: no warning
+    logits[1, 2] = 1e30  # a row one logit dominates
+    logits[2] = 80.0  # a row of equal huge logits
+    flipped = np.asfortranarray(a(5, 30))  # summed along an axis in Fortran order
+    cases = [
+        ("sum", ((1,), False), (a(3, 4, 5),)),
+        ("sum", ((0, 2), True), (a(3, 4, 5),)),
+        ("sum", (None, True), (a(3, 4),)),
+        ("sum", ((1,), False), (flipped.astype(np.float64),)),
+        ("max", ((1,), False), (ties,)),
+        ("max", ((0,), True), (ties,)),
+        ("max", ((1,), False), (ties64,)),  # float64 gradient of a float32 g
+        ("max", (None, True), (ties,)),
+        ("max", ((2,), False), (a(3, 4, 50),)),
+        ("softmax", 1, (logits,)),
+        ("softmax", 0, (a(6, 5),)),
+        ("softmax", 1, (logits.astype(np.float64),)),
+        ("softmax", 1, (flipped,)),
+        ("softmax", 2, (a(2, 3, 40),)),
+        ("log_softmax", 1, (logits,)),
+        ("log_softmax", 0, (a(6, 5),)),
+        ("log_softmax", 1, (logits.astype(np.float64),)),
+        ("log_softmax", 1, (flipped,)),
+        ("log_softmax", 2, (a(2, 3, 40),)),
+        # negative axes (Value's methods pass them normalised; the rows take either)
+        ("sum", ((-1,), True), (a(3, 4, 5),)),
+        ("max", ((-3, -1), False), (ties.reshape(2, 2, 6),)),
+        ("softmax", -1, (a(3, 4, 6),)),
+        ("log_softmax", -2, (a(3, 4, 6),)),
+    ]
+    x, x64 = a(5, 4), a(5, 4).astype(np.float64)
+    ids = np.array([3, 0, 3, -1, 3])  # repeated (np.add.at adds them up) and negative
+    batch_ids = np.array([[1, 4, 1], [0, 1, -2]])  # (2, 3) ids: an embedding's lookup
+    mask = x > 0
+    cases += [
+        ("getitem", (slice(1, 4), slice(None, None, 2)), (x,)),  # a view, copied
+        ("getitem", 2, (x,)),
+        ("getitem", (Ellipsis, -1), (a(2, 3, 4),)),
+        ("getitem", ids, (x,)),
+        ("getitem", ids, (x64,)),
+        ("getitem", batch_ids, (x,)),
+        ("getitem", (np.array([0, 2, 0, 4]), np.array([1, 1, 1, 3])), (x,)),  # (row, column) ids
+        ("getitem", (slice(None), ids[:3]), (x,)),
+        ("getitem", mask, (x,)),
+        ("getitem", mask[:, 0], (x,)),  # a mask of rows
+        ("scatter", ((5, 4), ids, None), (a(5, 4),)),
+        ("scatter", ((6, 4), batch_ids, None), (a(2, 3, 4),)),
+        ("scatter", ((5, 4), (slice(1, 3), slice(None)), np.float64), (a(2, 4),)),
+        ("scatter", ((5, 4), mask, None), (a(int(mask.sum())),)),
+        ("broadcast_to", (3, 4, 5), (a(4, 1),)),
+        ("broadcast_to", (2, 5), (a(5),)),
+        ("broadcast_to", (3, 4, 5), (a(1, 4, 5).astype(np.float64),)),  # float32 g summed
+        ("broadcast_to", (2, 2, 5), (a(2, 5),)),
+        ("sum_to", (4, 1), (a(3, 4, 5),)),
+        ("sum_to", (5,), (a(2, 5),)),
+        ("sum_to", (1, 5), (a(3, 40, 5).astype(np.float64),)),
+        ("sum_to", (2, 3), (a(3),)),  # a smaller array, spread
+        ("concat", 0, (a(2, 3), a(4, 3), a(1, 3))),
+        ("concat", -1, (a(2, 3), a(2, 1), a(2, 2).astype(np.float64))),
+        ("upsample", (2,), (a(3, 4),)),
+        ("upsample", (2, 3), (a(2, 3, 4, 5),)),
+        ("upsample", (3, 2), (a(1, 2, 3).astype(np.float64),)),
+    ]
+    return cases
 
 
 def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
@@ -919,7 +988,7 @@ def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
     name: str, static: Any, inputs: tuple[Any, ...], writes: bool
 ) -> None:
     op = OPS[name]
-    assert op.into is not None
+    assert op.into is not None or (op.view and op.grads_into is not None)
     with warnings.catch_warnings():  # (the rules keep quiet where IEEE 754 says inf)
         warnings.simplefilter("error")
         _replay_form_matches(op, static, inputs, writes)
@@ -927,10 +996,11 @@ def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
 
 def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: bool) -> None:
     plain = op.forward(static, *inputs)
-    out = np.empty_like(plain)
-    written = op.into(static, out, *inputs)
-    assert written is out  # into the given array, not a new one
-    assert written.dtype == plain.dtype and np.array_equal(written, plain)
+    if op.into is not None:  # (a view row's plain forward is its replay form)
+        out = np.empty_like(plain)
+        written = op.into(static, out, *inputs)
+        assert written is out  # into the given array, not a new one
+        assert written.dtype == plain.dtype and np.array_equal(written, plain)
     if op.grads_into is None:
         return
     g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
@@ -947,6 +1017,126 @@ def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: 
         assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
+
+
+@pytest.mark.parametrize(
+    "name, static, inputs",
+    [
+        pytest.param(*c[:3], id=f"{c[0]}-replay_form_without_arrays_{n}")
+        for n, c in enumerate(_replay_cases_reduce_movement())
+        if OPS[c[0]].grads_into is not None
+    ],
+)
+def test_op_rows_backward_replay_forms_given_no_arrays_give_the_plain_gradients(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    # (a replay gives none where the plain gradient's dtype is not its input's)
+    op = OPS[name]
+    plain = op.forward(static, *inputs)
+    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
+    want = op.backward(static, g, plain, *inputs)
+    got = op.grads_into(static, g, plain, (None,) * len(inputs), *inputs)
+    for k, (w, r) in enumerate(zip(want, got)):
+        assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
+
+
+@pytest.mark.parametrize("orders", ["CF", "FC", "FF"])
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize(
+    "name",
+    ["softmax", "log_softmax", "max"],
+    ids=[
+        "softmax-replay_form_layouts",
+        "log_softmax-replay_form_layouts",
+        "max-replay_form_layouts",
+    ],
+)
+def test_op_rows_reductions_replay_forms_sum_in_the_plain_rules_order_in_any_layout(
+    name: str, axis: int, orders: str
+) -> None:
+    # NumPy sums an axis in an order that depends on the memory layout: an input or a
+    # gradient in Fortran order must still give the plain rule's bits
+    a = _arrays(14)
+    x = np.asarray(a(37, 300), order=orders[0])
+    static = ((axis,), True) if name == "max" else axis
+    op = OPS[name]
+    plain = op.forward(static, x)
+    out = op.into(static, np.empty_like(plain), x)
+    g = np.asarray(a(*plain.shape), order=orders[1])
+    want = op.backward(static, g, out, x)[0]
+    got = op.grads_into(static, g, out, (np.empty_like(want),), x)[0]
+    assert np.array_equal(out, plain) and np.array_equal(got, want)
+
+
+def _replay_cases_large() -> list[tuple[Any, ...]]:
+    """Reduce and movement rows on arrays of 512 kB and more (their reduced shapes too)."""
+    a = _arrays(13)
+    wide, tall = (4, 131072), (64, 8192)
+    ids = np.random.default_rng(13).integers(-8192, 8192, size=2048)
+    return [
+        ("sum", ((0,), True), (a(*wide),)),
+        ("max", ((0,), True), (np.round(a(*wide)),)),
+        ("max", ((1,), False), (np.round(a(*tall)),)),
+        ("softmax", 0, (a(*wide),)),
+        ("softmax", 1, (a(*tall),)),
+        ("log_softmax", 0, (a(*wide),)),
+        ("log_softmax", 1, (np.asfortranarray(a(*tall)),)),
+        ("getitem", (slice(None, None, 2), slice(1, None)), (a(1024, 1024),)),
+        ("getitem", ids, (a(8192, 64),)),
+        ("scatter", ((8192, 64), ids, None), (a(2048, 64),)),
+        ("broadcast_to", tall, (a(8192),)),
+        ("sum_to", (1, 8192), (a(*tall),)),
+        ("concat", 0, (a(*tall), a(*tall), a(*tall))),
+        ("upsample", (2, 2), (a(4, 128, 256),)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, static, inputs",
+    [
+        pytest.param(*c, id=f"{c[0]}-replay_form_allocates_little_{n}")
+        for n, c in enumerate(_replay_cases_large())
+    ],
+)
+def test_op_rows_replay_forms_make_no_array_of_their_size(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    op = OPS[name]
+    plain = op.forward(static, *inputs)
+    out = plain if op.into is None else np.empty_like(plain)
+    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
+    bufs = tuple(np.empty_like(x) for x in inputs)
+
+    def replay() -> None:
+        if op.into is not None:
+            op.into(static, out, *inputs)
+        if op.grads_into is not None:
+            op.grads_into(static, g, out, bufs, *inputs)
+
+    replay()  # the first replay makes the scratch arrays
+    tracemalloc.start()
+    replay()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 256 * 1024  # NumPy's iteration buffers (8192 elements an operand) at most
+
+
+@pytest.mark.parametrize(
+    "name, static, shape",
+    [("reshape", (4, 3), (2, 6)), ("transpose", (1, 0), (2, 6)), ("broadcast_to", (3, 6), (6,))],
+    ids=["reshape-view", "transpose-view", "broadcast_to-view"],
+)
+def test_op_rows_view_rows_return_views_of_their_input(name: str, static: Any, shape: Any) -> None:
+    op = OPS[name]
+    x = np.arange(12.0)[: int(np.prod(shape))].reshape(shape)
+    assert op.view and op.into is None  # a replay runs the plain forward: no array made
+    assert np.shares_memory(op.forward(static, x), x)
+
+
+def test_op_rows_getitem_is_no_view_row_an_array_index_copies() -> None:
+    x = np.arange(12.0).reshape(3, 4)
+    assert not OPS["getitem"].view and OPS["getitem"].into is not None
+    assert not np.shares_memory(OPS["getitem"].forward(np.array([0, 2]), x), x)
 
 
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:

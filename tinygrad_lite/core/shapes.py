@@ -105,15 +105,22 @@ def unbroadcast(grad: Data, shape: tuple[int, ...]) -> ndarray:
     if grad.ndim < len(shape):  # a gradient smaller than its input (a scalar seed): spread it
         return np.broadcast_to(grad, shape).copy()
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
-    )
+    axes = broadcast_axes(grad.shape, shape)
     out = grad.sum(axis=axes, keepdims=True) if axes else grad
     if lead:
         out = out.reshape(out.shape[lead:])
     if out.shape != shape:
         raise ShapeError(f"unbroadcast: gradient of shape {grad.shape} does not reduce to {shape}")
     return out
+
+
+def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes ``unbroadcast`` sums (keeping them) to bring ``grad_shape`` down to ``shape``:
+    the leading ones ``shape`` lacks, and those where ``shape`` has 1 and ``grad_shape`` not."""
+    lead = len(grad_shape) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1
+    )
 
 
 def fit_grad(grad: Data, like: Data) -> Data:

@@ -110,3 +110,13 @@ def scratch(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
         weakref.finalize(owner, _SCRATCH.pop, key, None)
     held = _SCRATCH[key] = np.empty(shape, dtype)
     return held
+
+
+def scratch_like(owner: Any, name: str, like: Any) -> Any:
+    """``scratch`` of ``like``'s shape and dtype, laid out in memory as ``like`` is (C or
+    Fortran order, or any order of axes), as ``np.empty_like`` would: NumPy sums an axis in
+    an order that depends on the layout, so a temporary summed as the plain rule's is must
+    have its layout to give the same bits."""
+    axes = sorted(range(like.ndim), key=lambda i: -abs(like.strides[i]))  # outermost first
+    held = scratch(owner, name, tuple(like.shape[i] for i in axes), like.dtype)
+    return held.transpose(tuple(int(i) for i in np.argsort(axes)))
