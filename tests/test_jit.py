@@ -4,6 +4,7 @@ refuses (with a warning or a JitError) what it cannot replay."""
 from __future__ import annotations
 
 import random
+import re
 import tracemalloc
 import warnings
 from collections.abc import Callable
@@ -292,6 +293,28 @@ def test_replay_uses_the_new_inputs_labels_included():
         y = gen.integers(0, 4, size=6)
         want = F.cross_entropy(model(x), y).item()
         assert traced(x, y).item() == want
+
+
+def test_ids_passed_in_are_gathered_into_an_array_of_the_step():
+    # the ids live in getitem's static arguments, made again from each call's input; the
+    # gathered rows go into one array the replay reuses, not a new one each call
+    table = tl.Value(np.random.default_rng(0).normal(size=(10, 4)))
+
+    def step(ids: Any) -> Any:
+        table.grad = None
+        loss = (table[ids].tanh() * 2.0).sum()
+        loss.backward()
+        return loss
+
+    traced = tl.jit(step)
+    gen = np.random.default_rng(1)
+    for _ in range(5):
+        ids = gen.integers(0, 10, size=(3, 2))
+        got, grad = traced(ids).item(), table.grad.copy()
+        assert got == step(ids).item()
+        np.testing.assert_array_equal(grad, table.grad)
+    (plan,) = next(iter(traced.plans.values()))
+    assert re.search(r"v(\d+) = F\1\(s\1, B\1, v\d+\)", plan.program.source)
 
 
 def test_a_value_passed_in_gets_its_gradient():

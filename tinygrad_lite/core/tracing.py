@@ -165,13 +165,17 @@ def _generate(
                 emit(f"    v{out} = F{out}(S{out}, B{out}, {args})")
             else:
                 emit(f"    v{out} = F{out}(S{out}, {args})")
-        elif kind == 1:
-            out, rule, rebuild, ins = entry[1], entry[2], entry[3], entry[4]
+        elif kind == 1:  # static arguments made from the inputs (class labels, ids)
+            out, rule, rebuild, ins, buf = entry[1:]
             ns[f"F{out}"], ns[f"R{out}"] = rule, rebuild
             rebuilt.add(out)
             args = ", ".join(f"v{i}" for i in ins)
             emit(f"    s{out} = R{out}(inputs)")
-            emit(f"    v{out} = F{out}(s{out}, {args})")
+            if buf is None:
+                emit(f"    v{out} = F{out}(s{out}, {args})")
+            else:
+                ns[f"B{out}"] = buf
+                emit(f"    v{out} = F{out}(s{out}, B{out}, {args})")
         elif kind == 2:
             ns[f"D{entry[1]}"] = entry[2]
             emit(f"    v{entry[1]} = D{entry[1]}()")
@@ -515,11 +519,14 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any], before: dict[int
                 )
             ins = tuple(slot_of[id(p)] for p in v._parents)
             rebuild = _static_inputs(v._static, input_of)
-            if rebuild is not None:
-                entry: tuple[Any, ...] = (1, i, op.forward, rebuild, ins)
-            elif op.into is not None and type(v.data) is ndarray and v.data.ndim:
-                buf = np.empty_like(v.data)
+            buf = None
+            if op.into is not None and type(v.data) is ndarray and v.data.ndim:
+                buf = np.empty_like(v.data)  # a replay form writes the output into it
                 buffers.add(id(buf))
+            if rebuild is not None:
+                rule = op.forward if buf is None else op.into
+                entry: tuple[Any, ...] = (1, i, rule, rebuild, ins, buf)
+            elif buf is not None:
                 entry = (6, i, op.into, v._static, ins, buf)
             else:
                 entry = (0, i, op.forward, v._static, ins)
