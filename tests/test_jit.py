@@ -687,7 +687,7 @@ def test_data_written_into_a_held_value_inside_the_step_runs_eagerly_with_a_warn
     assert warning.filename == __file__
 
 
-def test_an_optimizer_step_before_the_forward_pass_is_not_a_write_before_use():
+def test_an_optimizer_step_before_or_after_the_passes_is_not_a_write_before_use():
     tl.manual_seed(0)
     model = nn.Linear(3, 2)
     opt = optim.SGD(model.parameters(), lr=0.1)
@@ -705,6 +705,19 @@ def test_an_optimizer_step_before_the_forward_pass_is_not_a_write_before_use():
         warnings.simplefilter("error")
         for _ in range(4):
             traced(x)
+
+        def later(x: Any) -> Any:  # the optimizer's step and zero_grad after backward
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        usual = tl.jit(later)
+        for _ in range(4):
+            usual(x)
+    assert type(traced.plans[next(iter(traced.plans))]) is list  # replayed, not eager
+    assert type(usual.plans[next(iter(usual.plans))]) is list
 
 
 def test_after_the_first_replay_the_program_is_written_without_the_checks_it_answered():
