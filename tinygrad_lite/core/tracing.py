@@ -223,11 +223,18 @@ def _generate_backward(
     emit(f"    PROTECT(LEAVES{n}, values, BUFFERS)")
     touched = {root} | {p for e in schedule for _, p in e[4]}
     senders = collections.Counter(p for e in schedule for _, p in e[4])
-    ns["SUM"] = functools.partial(_send_summed, buffers=program.buffers)
+    ns["SUM"] = functools.partial(_send_summed, buffers=program.buffers, notes=program.sends)
     for slot in sorted(touched - {root}):
         emit(f"    g{slot} = None")
     ns[f"SEED{n}"] = seed
     emit(f"    g{root} = SEED{n}.copy()" if type(seed) is ndarray else f"    g{root} = SEED{n}")
+    # the Values the first replay found a gradient reaching: no None to test for
+    arrived = {root} | {
+        p
+        for slot, *_, targets, _, _ in schedule
+        for k, p in targets
+        if (sends or {}).get((n, slot, k), "none") != "none"
+    }
     for slot, backward, static, ins, targets, into, bufs in schedule:
         if slot not in touched:
             continue
@@ -236,30 +243,43 @@ def _generate_backward(
         if slot not in rebuilt:
             ns[f"S{slot}"] = static
         args = ", ".join(f"v{i}" for i in ins)
-        emit(f"    if g{slot} is not None:")
+        pad = "    "
+        if slot not in arrived:
+            emit(f"    if g{slot} is not None:")
+            pad = "        "
+        if sends is not None and len(targets) == 1 and len(ins) == 1:
+            (k, p), note = targets[0], sends.get((n, slot, targets[0][0]))
+            got = f"(g{p},)" if note == "ready" and senders[p] == 1 else "sent"
+        else:
+            got = "sent"
         if into is None:
-            emit(f"        sent = W{slot}({st}, g{slot}, v{slot}, {args})")
+            emit(f"{pad}{got} = W{slot}({st}, g{slot}, v{slot}, {args})")
         elif bufs[0] is not None:  # the arrays the first replay made
             ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs[0]
-            emit(f"        sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}, {args})")
+            emit(f"{pad}{got} = I{slot}({st}, g{slot}, v{slot}, Q{slot}, {args})")
         else:  # the first replay makes the arrays, laid out as the plain rule's are
             ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs
-            emit(f"        if Q{slot}[0] is None:")
-            emit(f"            sent = W{slot}({st}, g{slot}, v{slot}, {args})")
-            emit(f"            Q{slot}[0] = LIKE(sent, ({args},), BUFFERS)")
-            emit("        else:")
-            emit(f"            sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}[0], {args})")
+            emit(f"{pad}if Q{slot}[0] is None:")
+            emit(f"{pad}    sent = W{slot}({st}, g{slot}, v{slot}, {args})")
+            emit(f"{pad}    Q{slot}[0] = LIKE(sent, ({args},), BUFFERS)")
+            emit(f"{pad}else:")
+            emit(f"{pad}    sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}[0], {args})")
+            got = "sent"
         for k, p in targets:  # one line a parent: a scalar neuron's node has dozens
+            site = (n, slot, k)
+            if got != "sent":  # received above
+                continue
             if senders[p] > 1:  # gradients meet here: summed into an array of the step's
                 ns.setdefault(f"T{n}_{p}", [None])
-                emit(f"        g{p} = SUM(g{p}, sent[{k}], v{p}, T{n}_{p})")
+                note = f", {site}" if sends is None else ""
+                emit(f"{pad}g{p} = SUM(g{p}, sent[{k}], v{p}, T{n}_{p}{note})")
             elif sends is None:
-                emit(f"        g{p} = NOTED(g{p}, sent[{k}], v{p}, ({n}, {slot}, {k}))")
-            elif sends.get((n, slot, k)) == "ready":  # its data's shape, dtype and kind
-                emit(f"        g{p} = sent[{k}]")
-            elif sends.get((n, slot, k)) != "none":  # (a rule that sends None: nothing)
-                emit(f"        g{p} = SEND(g{p}, sent[{k}], v{p})")
-        emit(f"        g{slot} = None")
+                emit(f"{pad}g{p} = NOTED(g{p}, sent[{k}], v{p}, {site})")
+            elif sends.get(site) == "ready":  # its data's shape, dtype and kind
+                emit(f"{pad}g{p} = sent[{k}]")
+            elif sends.get(site) != "none":  # (a rule that sends None: nothing)
+                emit(f"{pad}g{p} = SEND(g{p}, sent[{k}], v{p})")
+        emit(f"{pad}g{slot} = None")
     emit("    given = set()")
     for j, (slot, leaf, k, fresh) in enumerate(leaves):
         target = f"L{n}_{j}" if k < 0 else f"values[{k}]"
@@ -302,10 +322,22 @@ def _noted(held: Any, pg: Any, d: Any, site: tuple[int, int, int], notes: dict[A
     return fitted if held is None else _add(held, fitted)
 
 
-def _send_summed(held: Any, pg: Any, d: Any, total: list[Any], buffers: set[int]) -> Any:
+def _send_summed(
+    held: Any,
+    pg: Any,
+    d: Any,
+    total: list[Any],
+    site: Any = None,
+    *,
+    buffers: set[int],
+    notes: dict[Any, str],
+) -> Any:
     """``_send`` for a parent that several nodes send gradients to: where two arrays meet,
     their sum goes into ``total[0]``, the step's own array (made by the first replay as the
-    plain ``held + pg`` is, so it has the layout eager's sum has), not into a new one."""
+    plain ``held + pg`` is, so it has the layout eager's sum has), not into a new one. The
+    first replay gives the ``site`` too, to note whether a gradient came (``_noted``)."""
+    if site is not None:
+        notes[site] = "none" if pg is None else "sum"
     if pg is None or held is None:
         return _send(held, pg, d)
     pg = _fitted(pg, d)
