@@ -901,7 +901,66 @@ def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
 
 def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
     """The rows of fused.py (but linear), norm.py and attention.py."""
-    return []
+    from tinygrad_lite.core.ops.attention import Attention
+    from tinygrad_lite.core.ops.fused import Kept, Targets
+    from tinygrad_lite.core.ops.norm import Standardize
+
+    a = _arrays(13)
+    cases: list[tuple[Any, ...]] = []
+    # standardize: batch norm's axes, layer norm's, two last axes; float64; a constant row
+    # (variance 0: eps alone); logits of another layout (the square then a new array)
+    flat = a(2, 5, 8)
+    flat[1, 2] = 3.0
+    for x, axes in (
+        (a(4, 3, 5, 5), (0, 2, 3)),
+        (flat, (2,)),
+        (a(2, 5, 8), (1, 2)),
+        (a(4, 3, 5, 5).astype(np.float64), (0, 2, 3)),
+        (flat.astype(np.float64), (2,)),
+        (a(8, 5, 2).transpose(2, 1, 0), (2,)),
+        (a(5, 3, 4).transpose(2, 1, 0), (0, 2)),
+    ):
+        cases.append(("standardize", Standardize(axes, 1e-5, Kept()), (x,)))
+    # softmax cross-entropy: labels (2-d and 3-d logits) and distributions, each reduction;
+    # a row far below the others (each row shifted by itself), F-ordered logits, float64
+    labels, labels3 = np.array([0, 4, 2, 2, 1, 3]), np.array([[1, 0, 4], [2, 2, 3]])
+    dist = np.abs(a(6, 5))
+    far = a(6, 5)
+    far[3] -= 100.0
+    for f in (np.float32, np.float64):
+        for reduction in ("mean", "sum", "none"):
+            for x, lab, d in (
+                (a(6, 5), labels, None),
+                (a(2, 3, 5), labels3, None),
+                (far, labels, None),
+                (a(5, 6).T, labels, None),
+                (a(6, 5), None, dist),
+                (far, None, dist),
+                (a(5, 6).T, None, dist),
+                (a(5), np.array(3), None),
+            ):
+                target = Targets(lab, None if d is None else d.astype(f), reduction, Kept())
+                cases.append(("softmax_cross_entropy", target, (x.astype(f),)))
+    # bce with logits: targets of the logits' shape or broadcast either way; exp(-|z|) at its
+    # extremes (|z| = 200); float64
+    z = a(6, 5) * 4
+    z[0, :3] = (-200.0, 200.0, 0.0)
+    for f in (np.float32, np.float64):
+        t = (a(6, 5) > 0).astype(f)
+        for logits, targets in ((z, t), (a(6, 5), t[0]), (a(5), t), (a(6, 5), t * 0.3)):
+            cases.append(("bce_with_logits", targets, (logits.astype(f),)))
+    causal = np.triu(np.full((5, 5), -np.inf, np.float32), 1)  # hides the later positions
+    for f in (np.float32, np.float64):
+        for heads, mask in ((2, None), (2, causal), (1, a(5, 5)), (4, a(2, 1, 5, 5))):
+            m = None if mask is None else mask.astype(f)
+            packed = (a(2, 5, 24).astype(f),)  # q, k, v side by side
+            cases.append(("attention", Attention(heads, 0.5, m, Kept()), packed))
+        # three inputs, 7 keys for 5 queries; a float mask broadcast over the batch and heads
+        three = (a(2, 5, 8).astype(f), a(2, 7, 8).astype(f), a(2, 7, 8).astype(f))
+        for heads, mask in ((2, None), (4, a(5, 7)), (2, a(2, 2, 1, 7))):
+            m = None if mask is None else mask.astype(f)
+            cases.append(("attention", Attention(heads, 0.35, m, Kept()), three))
+    return cases
 
 
 def _replay_cases_recurrent() -> list[tuple[Any, ...]]:
@@ -926,25 +985,42 @@ def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
 
 
 def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: bool) -> None:
+    # a row whose forward keeps an array for its backward (fused.Kept): each backward takes
+    # the array its own forward kept, so the plain pair runs first, then the forms' pair
+    kept = getattr(static, "kept", None)
     plain = op.forward(static, *inputs)
+    g = np.random.default_rng(1).normal(size=np.shape(plain)).astype(np.float32)
+    want = op.backward(static, g, plain, *inputs) if op.grads_into is not None else ()
     out = np.empty_like(plain)
     written = op.into(static, out, *inputs)
     assert written is out  # into the given array, not a new one
     assert written.dtype == plain.dtype and np.array_equal(written, plain)
     if op.grads_into is None:
         return
-    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
-    want = op.backward(static, g, plain, *inputs)
+    _backward_form_matches(op, static, g, plain, inputs, want, writes)
+    if kept is not None:
+        assert kept.array is None  # the backward form took the forward form's array
+        op.forward(static, *inputs)  # the plain forward's array (its static rebuilt per call)
+        _backward_form_matches(op, static, g, plain, inputs, want, writes)
+        # nothing kept: both recompute it (the cross-entropy's softmax in other bits)
+        want = op.backward(static, g, plain, *inputs)
+        _backward_form_matches(op, static, g, plain, inputs, want, writes)
+
+
+def _backward_form_matches(
+    op: Any, static: Any, g: Any, plain: Any, inputs: tuple[Any, ...], want: Any, writes: bool
+) -> None:
     bufs = tuple(
         np.empty_like(w) if isinstance(w, np.ndarray) and w.shape == x.shape else None
         for w, x in zip(want, inputs)
     )
     got = op.grads_into(static, g, plain, bufs, *inputs)
+    assert len(got) == len(want)
     for k, (w, r) in enumerate(zip(want, got)):
         if w is None:
             assert r is None
             continue
-        assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
+        assert r.dtype == w.dtype and np.array_equal(r, w, equal_nan=True), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
 
