@@ -937,6 +937,7 @@ def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
                 (a(6, 5), None, dist),
                 (far, None, dist),
                 (a(5, 6).T, None, dist),
+                (a(6, 5), None, dist.T.copy().T),  # F-ordered distributions
                 (a(5), np.array(3), None),
             ):
                 target = Targets(lab, None if d is None else d.astype(f), reduction, Kept())
@@ -1023,6 +1024,64 @@ def _backward_form_matches(
         assert r.dtype == w.dtype and np.array_equal(r, w, equal_nan=True), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
+
+
+def _allocation_cases() -> list[Any]:
+    """Rows whose replay forms keep every temporary in scratch arrays, at sizes where each
+    array the rules handle is 128 KiB or more."""
+    from tinygrad_lite.core.ops.attention import Attention
+    from tinygrad_lite.core.ops.fused import Kept, Targets
+    from tinygrad_lite.core.ops.norm import Standardize
+
+    a = _arrays(14)
+    labels = np.random.default_rng(14).integers(0, 256, size=(4, 64))
+    causal = np.triu(np.full((64, 64), -np.inf, np.float32), 1)
+    cases = [
+        ("attention", lambda: Attention(4, 0.25, causal, Kept()), (a(8, 64, 384),)),
+        (
+            "attention",
+            lambda: Attention(4, 0.25, a(64, 96), Kept()),
+            (a(8, 64, 128), a(8, 96, 128), a(8, 96, 128)),
+        ),
+        ("standardize", lambda: Standardize((0, 2, 3), 1e-5, Kept()), (a(16, 8, 16, 16),)),
+        ("standardize", lambda: Standardize((2,), 1e-5, Kept()), (a(8, 64, 128),)),
+        ("softmax_cross_entropy", lambda: Targets(labels[0], None, "mean", Kept()), (a(64, 256),)),
+        ("softmax_cross_entropy", lambda: Targets(labels, None, "none", Kept()), (a(4, 64, 256),)),
+        (
+            "softmax_cross_entropy",
+            lambda: Targets(None, np.abs(a(64, 512)), "sum", Kept()),
+            (a(64, 512),),
+        ),
+        ("bce_with_logits", lambda: (a(64, 512) > 0).astype(np.float32), (a(64, 512),)),
+    ]
+    return [pytest.param(*c, id=f"{c[0]}-replay_allocates_little_{n}") for n, c in enumerate(cases)]
+
+
+@pytest.mark.parametrize("name, make_static, inputs", _allocation_cases())
+def test_replay_forms_allocate_no_array_of_their_operands_size(
+    name: str, make_static: Callable[[], Any], inputs: tuple[Any, ...]
+) -> None:
+    # a forward and a backward form, replayed, allocate only NumPy's own buffers (a ufunc
+    # that broadcasts takes up to 8192 elements' worth each): a temporary made anew would be
+    # an array of 128 KiB or more
+    import tracemalloc
+
+    op, static = OPS[name], make_static()
+    plain = op.forward(static, *inputs)
+    g = np.random.default_rng(1).normal(size=np.shape(plain)).astype(np.float32)
+    bufs = tuple(np.empty_like(w) for w in op.backward(static, g, plain, *inputs))
+    out = np.empty_like(plain)
+
+    def replay() -> None:
+        op.into(static, out, *inputs)
+        op.grads_into(static, g, out, bufs, *inputs)
+
+    replay()  # the first replay makes the scratch arrays
+    tracemalloc.start()
+    replay()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2 * 8192 * 4
 
 
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:

@@ -186,8 +186,8 @@ def _softmax_cross_entropy(target: Targets, x: Any, owner: Any = None) -> Any:
         np.subtract(x, x.max(axis=-1, keepdims=True), out=s)  # each row by its largest logit
         np.exp(s, out=e)
         sums = e.sum(axis=-1)
-    if labels is None:
-        picked = (s * dist).sum(axis=-1)
+    if labels is None:  # (a replay form's s, C-ordered as s * dist would be, takes s * dist)
+        picked = np.multiply(s, dist, out=None if owner is None else s).sum(axis=-1)
     elif s.ndim == 2:
         picked = s[np.arange(len(labels)), labels]
     else:
