@@ -942,6 +942,11 @@ def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
             ):
                 target = Targets(lab, None if d is None else d.astype(f), reduction, Kept())
                 cases.append(("softmax_cross_entropy", target, (x.astype(f),)))
+        for reduction in ("sum", "none"):  # no sample ("mean" of nothing warns, as planned)
+            for lab, d in ((np.zeros(0, np.int64), None), (None, np.ones((0, 5), f))):
+                target = Targets(lab, d, reduction, Kept())
+                # (writes False: an empty gradient shares memory with nothing, its buffer too)
+                cases.append(("softmax_cross_entropy", target, (np.ones((0, 5), f),), False))
     # bce with logits: targets of the logits' shape or broadcast either way; exp(-|z|) at its
     # extremes (|z| = 200); float64
     z = a(6, 5) * 4
@@ -1024,6 +1029,37 @@ def _backward_form_matches(
         assert r.dtype == w.dtype and np.array_equal(r, w, equal_nan=True), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
+
+
+@pytest.mark.parametrize("reduction", ["none"], ids=["softmax_cross_entropy-one_shift"])
+def test_softmax_cross_entropy_shifts_all_rows_by_the_largest_logit(reduction: str) -> None:
+    # one shift for all rows while no row falls far below: those bits, not a row's own shift's
+    from tinygrad_lite.core.ops.fused import Kept, Targets
+
+    x = (np.random.default_rng(15).normal(size=(6, 5)) * 3).astype(np.float32)
+    labels = np.array([0, 4, 2, 2, 1, 3])
+
+    def losses(s: Any) -> Any:
+        return np.log(np.exp(s).sum(axis=-1)) - s[np.arange(6), labels]
+
+    got = OPS["softmax_cross_entropy"].forward(Targets(labels, None, reduction, Kept()), x)
+    assert np.array_equal(got, losses(x - x.max()))
+    assert not np.array_equal(got, losses(x - x.max(axis=-1, keepdims=True)))
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["attention-dtype_packed", "attention-dtype"])
+def test_attention_gradients_keep_the_inputs_dtype(packed: bool) -> None:
+    # the plain rule's own arrays in float32 (the engine would cast a float64 one back, and a
+    # replay then finds no buffer of the input's dtype to write into)
+    from tinygrad_lite.core.ops.attention import Attention
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(16)
+    xs = (a(2, 3, 12),) if packed else (a(2, 3, 4), a(2, 5, 4), a(2, 5, 4))
+    op, static = OPS["attention"], Attention(2, 0.5, None, Kept())
+    out = op.forward(static, *xs)
+    grads = op.backward(static, np.ones_like(out), out, *xs)
+    assert [gx.dtype for gx in grads] == [np.float32] * len(xs)
 
 
 def _allocation_cases() -> list[Any]:
