@@ -453,6 +453,14 @@ def test_a_replayed_step_allocates_no_value_objects():
     assert after - before <= 2  # the returned loss is one leaf (+1: the probe itself)
 
 
+def _peak_allocated(f: Callable[[], Any]) -> int:
+    tracemalloc.start()
+    f()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
 def test_replay_allocates_less_than_eager():
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     opt = optim.SGD(model.parameters(), lr=0.01)
@@ -463,29 +471,14 @@ def test_replay_allocates_less_than_eager():
     for _ in range(3):
         traced(x, y)
 
-    def allocated(f: Callable[[], Any]) -> int:
-        tracemalloc.start()
-        f()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return peak
-
-    eager = allocated(lambda: step(x, y))
-    replay = allocated(lambda: traced(x, y))
+    eager = _peak_allocated(lambda: step(x, y))
+    replay = _peak_allocated(lambda: traced(x, y))
     assert replay <= eager
 
 
 # ---------------------------------------------------------------- replay forms
 # Each replay form is held bit for bit equal to its plain rules in tests/test_op_rows.py
 # (where the mutation tool finds it by the row's name).
-
-
-def _peak_allocated(f: Callable[[], Any]) -> int:
-    tracemalloc.start()
-    f()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
 
 
 def test_attention_norm_and_cross_entropy_rows_replay_bitwise():
