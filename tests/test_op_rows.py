@@ -1026,7 +1026,7 @@ def _backward_form_matches(
         if w is None:
             assert r is None
             continue
-        assert r.dtype == w.dtype and np.array_equal(r, w, equal_nan=True), f"gradient {k}"
+        assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
 
