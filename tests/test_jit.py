@@ -505,6 +505,74 @@ def test_replay_allocates_less_than_eager():
 # (where the mutation tool finds it by the row's name).
 
 
+def test_attention_norm_and_cross_entropy_rows_replay_bitwise():
+    # attention packed and with three inputs, layer norm, cross-entropy with labels passed in
+    # (its static rebuilt per call: the plain forward keeps the softmax for the backward
+    # form), with fixed distributions and per sample, binary cross-entropy from logits
+    gen = np.random.default_rng(3)
+    qkv, k, v = (
+        tl.Value(gen.normal(size=s).astype(np.float32)) for s in ((2, 6, 24), (2, 7, 8), (2, 7, 8))
+    )
+    scores = gen.normal(size=(6, 7)).astype(np.float32)  # a float mask, broadcast
+    dist = np.abs(gen.normal(size=(2, 6, 8))).astype(np.float32)
+    fixed = gen.integers(0, 8, size=(2, 6))
+    t = (gen.normal(size=(2, 6, 8)) > 0).astype(np.float32)
+
+    def step(x: Any, labels: Any) -> Any:
+        a = F.multi_head_attention(qkv + x, num_heads=2, mask=nn.causal_mask(6))
+        b = F.layer_norm(F.multi_head_attention(a, k, v, num_heads=4, mask=scores), (8,))
+        loss = F.cross_entropy(b.reshape(12, 8), labels)
+        loss = loss + F.cross_entropy(b, dist, reduction="sum") * 0.1
+        loss = loss + F.cross_entropy(b, fixed, reduction="none").mean()
+        loss = loss + F.binary_cross_entropy_with_logits(b, t)
+        loss.backward()
+        return loss
+
+    traced = tl.jit(step)
+    for _ in range(5):
+        x = gen.normal(size=(2, 6, 24)).astype(np.float32)
+        labels = gen.integers(0, 8, size=12)
+        runs = []
+        for f in (step, traced):
+            for p in (qkv, k, v):
+                p.grad = None
+            runs.append((f(x, labels).item(), [p.grad.copy() for p in (qkv, k, v)]))
+        assert runs[0][0] == runs[1][0]
+        assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+    (plans,) = traced.plans.values()
+    assert not isinstance(plans, str)  # replayed, not run eagerly
+
+
+def test_a_replayed_encoder_layer_allocates_a_small_fraction_of_the_eager_step():
+    # W9's layer, small: attention, layer norm (standardize), linear, relu and add write into
+    # the step's arrays; what is left is NumPy's buffers and the parameters' .grad copies
+    tl.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(64, 4, dim_feedforward=128, dropout=0.0, batch_first=True)
+    x = np.random.default_rng(0).normal(size=(4, 32, 64)).astype(np.float32)
+    g = np.random.default_rng(1).normal(size=(4, 32, 64)).astype(np.float32)
+    mask = nn.causal_mask(32)
+
+    def step(x: Any) -> Any:
+        y = layer(x, src_mask=mask)
+        y.backward(g)
+        return y
+
+    def zeroed(f: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            for p in layer.parameters():
+                p.grad = None
+            return f()
+
+        return run
+
+    traced = tl.jit(step)
+    for _ in range(4):  # two traces, then the first replays make the arrays they write into
+        zeroed(lambda: traced(x))()
+    eager = allocated(zeroed(lambda: step(x)))
+    replay = allocated(zeroed(lambda: traced(x)))
+    assert replay < eager / 4
+
+
 def test_every_row_with_a_backward_replay_form_has_a_forward_one():
     # (or a view row: its plain forward makes no array, as broadcast_to's)
     rows = [op for op in tl.core.OPS.values() if op.grads_into is not None]

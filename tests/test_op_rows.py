@@ -970,7 +970,72 @@ def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
 
 def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
     """The rows of fused.py (but linear), norm.py and attention.py."""
-    return []
+    from tinygrad_lite.core.ops.attention import Attention
+    from tinygrad_lite.core.ops.fused import Kept, Targets
+    from tinygrad_lite.core.ops.norm import Standardize
+
+    a = _arrays(13)
+    cases: list[tuple[Any, ...]] = []
+    # standardize: batch norm's axes, layer norm's, two last axes; float64; a constant row
+    # (variance 0: eps alone); logits of another layout (the square then a new array)
+    flat = a(2, 5, 8)
+    flat[1, 2] = 3.0
+    for x, axes in (
+        (a(4, 3, 5, 5), (0, 2, 3)),
+        (flat, (2,)),
+        (a(2, 5, 8), (1, 2)),
+        (a(4, 3, 5, 5).astype(np.float64), (0, 2, 3)),
+        (flat.astype(np.float64), (2,)),
+        (a(8, 5, 2).transpose(2, 1, 0), (2,)),
+        (a(5, 3, 4).transpose(2, 1, 0), (0, 2)),
+    ):
+        cases.append(("standardize", Standardize(axes, 1e-5, Kept()), (x,)))
+    # softmax cross-entropy: labels (2-d and 3-d logits) and distributions, each reduction;
+    # a row far below the others (each row shifted by itself), F-ordered logits, float64
+    labels, labels3 = np.array([0, 4, 2, 2, 1, 3]), np.array([[1, 0, 4], [2, 2, 3]])
+    dist = np.abs(a(6, 5))
+    far = a(6, 5)
+    far[3] -= 100.0
+    for f in (np.float32, np.float64):
+        for reduction in ("mean", "sum", "none"):
+            for x, lab, d in (
+                (a(6, 5), labels, None),
+                (a(2, 3, 5), labels3, None),
+                (far, labels, None),
+                (a(5, 6).T, labels, None),
+                (a(6, 5), None, dist),
+                (far, None, dist),
+                (a(5, 6).T, None, dist),
+                (a(6, 5), None, dist.T.copy().T),  # F-ordered distributions
+                (a(5), np.array(3), None),
+            ):
+                target = Targets(lab, None if d is None else d.astype(f), reduction, Kept())
+                cases.append(("softmax_cross_entropy", target, (x.astype(f),)))
+        for reduction in ("sum", "none"):  # no sample ("mean" of nothing warns, as planned)
+            for lab, d in ((np.zeros(0, np.int64), None), (None, np.ones((0, 5), f))):
+                target = Targets(lab, d, reduction, Kept())
+                # (writes False: an empty gradient shares memory with nothing, its buffer too)
+                cases.append(("softmax_cross_entropy", target, (np.ones((0, 5), f),), False))
+    # bce with logits: targets of the logits' shape or broadcast either way; exp(-|z|) at its
+    # extremes (|z| = 200); float64
+    z = a(6, 5) * 4
+    z[0, :3] = (-200.0, 200.0, 0.0)
+    for f in (np.float32, np.float64):
+        t = (a(6, 5) > 0).astype(f)
+        for logits, targets in ((z, t), (a(6, 5), t[0]), (a(5), t), (a(6, 5), t * 0.3)):
+            cases.append(("bce_with_logits", targets, (logits.astype(f),)))
+    causal = np.triu(np.full((5, 5), -np.inf, np.float32), 1)  # hides the later positions
+    for f in (np.float32, np.float64):
+        for heads, mask in ((2, None), (2, causal), (1, a(5, 5)), (4, a(2, 1, 5, 5))):
+            m = None if mask is None else mask.astype(f)
+            packed = (a(2, 5, 24).astype(f),)  # q, k, v side by side
+            cases.append(("attention", Attention(heads, 0.5, m, Kept()), packed))
+        # three inputs, 7 keys for 5 queries; a float mask broadcast over the batch and heads
+        three = (a(2, 5, 8).astype(f), a(2, 7, 8).astype(f), a(2, 7, 8).astype(f))
+        for heads, mask in ((2, None), (4, a(5, 7)), (2, a(2, 2, 1, 7))):
+            m = None if mask is None else mask.astype(f)
+            cases.append(("attention", Attention(heads, 0.35, m, Kept()), three))
+    return cases
 
 
 def _replay_cases_recurrent() -> list[tuple[Any, ...]]:
@@ -995,7 +1060,12 @@ def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
 
 
 def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: bool) -> None:
+    # a row whose forward keeps an array for its backward (fused.Kept): each backward takes
+    # the array its own forward kept, so the plain pair runs first, then the forms' pair
+    kept = getattr(static, "kept", None)
     plain = op.forward(static, *inputs)
+    g = np.random.default_rng(1).normal(size=np.shape(plain)).astype(np.float32)
+    want = op.backward(static, g, plain, *inputs) if op.grads_into is not None else ()
     if op.into is not None:  # (a view row's plain forward is its replay form)
         out = np.empty_like(plain)
         written = op.into(static, out, *inputs)
@@ -1003,13 +1073,25 @@ def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: 
         assert written.dtype == plain.dtype and np.array_equal(written, plain)
     if op.grads_into is None:
         return
-    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
-    want = op.backward(static, g, plain, *inputs)
+    _backward_form_matches(op, static, g, plain, inputs, want, writes)
+    if kept is not None:
+        assert kept.array is None  # the backward form took the forward form's array
+        op.forward(static, *inputs)  # the plain forward's array (its static rebuilt per call)
+        _backward_form_matches(op, static, g, plain, inputs, want, writes)
+        # nothing kept: both recompute it (the cross-entropy's softmax in other bits)
+        want = op.backward(static, g, plain, *inputs)
+        _backward_form_matches(op, static, g, plain, inputs, want, writes)
+
+
+def _backward_form_matches(
+    op: Any, static: Any, g: Any, plain: Any, inputs: tuple[Any, ...], want: Any, writes: bool
+) -> None:
     bufs = tuple(
         np.empty_like(w) if isinstance(w, np.ndarray) and w.shape == x.shape else None
         for w, x in zip(want, inputs)
     )
     got = op.grads_into(static, g, plain, bufs, *inputs)
+    assert len(got) == len(want)
     for k, (w, r) in enumerate(zip(want, got)):
         if w is None:
             assert r is None
@@ -1137,6 +1219,95 @@ def test_op_rows_getitem_is_no_view_row_an_array_index_copies() -> None:
     x = np.arange(12.0).reshape(3, 4)
     assert not OPS["getitem"].view and OPS["getitem"].into is not None
     assert not np.shares_memory(OPS["getitem"].forward(np.array([0, 2]), x), x)
+
+
+@pytest.mark.parametrize("reduction", ["none"], ids=["softmax_cross_entropy-one_shift"])
+def test_softmax_cross_entropy_shifts_all_rows_by_the_largest_logit(reduction: str) -> None:
+    # one shift for all rows while no row falls far below: those bits, not a row's own shift's
+    from tinygrad_lite.core.ops.fused import Kept, Targets
+
+    x = (np.random.default_rng(15).normal(size=(6, 5)) * 3).astype(np.float32)
+    labels = np.array([0, 4, 2, 2, 1, 3])
+
+    def losses(s: Any) -> Any:
+        return np.log(np.exp(s).sum(axis=-1)) - s[np.arange(6), labels]
+
+    got = OPS["softmax_cross_entropy"].forward(Targets(labels, None, reduction, Kept()), x)
+    assert np.array_equal(got, losses(x - x.max()))
+    assert not np.array_equal(got, losses(x - x.max(axis=-1, keepdims=True)))
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["attention-dtype_packed", "attention-dtype"])
+def test_attention_gradients_keep_the_inputs_dtype(packed: bool) -> None:
+    # the plain rule's own arrays in float32 (the engine would cast a float64 one back, and a
+    # replay then finds no buffer of the input's dtype to write into)
+    from tinygrad_lite.core.ops.attention import Attention
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(16)
+    xs = (a(2, 3, 12),) if packed else (a(2, 3, 4), a(2, 5, 4), a(2, 5, 4))
+    op, static = OPS["attention"], Attention(2, 0.5, None, Kept())
+    out = op.forward(static, *xs)
+    grads = op.backward(static, np.ones_like(out), out, *xs)
+    assert [gx.dtype for gx in grads] == [np.float32] * len(xs)
+
+
+def _allocation_cases() -> list[Any]:
+    """Rows whose replay forms keep every temporary in scratch arrays, at sizes where each
+    array the rules handle is 128 KiB or more."""
+    from tinygrad_lite.core.ops.attention import Attention
+    from tinygrad_lite.core.ops.fused import Kept, Targets
+    from tinygrad_lite.core.ops.norm import Standardize
+
+    a = _arrays(14)
+    labels = np.random.default_rng(14).integers(0, 256, size=(4, 64))
+    causal = np.triu(np.full((64, 64), -np.inf, np.float32), 1)
+    cases = [
+        ("attention", lambda: Attention(4, 0.25, causal, Kept()), (a(8, 64, 384),)),
+        (
+            "attention",
+            lambda: Attention(4, 0.25, a(64, 96), Kept()),
+            (a(8, 64, 128), a(8, 96, 128), a(8, 96, 128)),
+        ),
+        ("standardize", lambda: Standardize((0, 2, 3), 1e-5, Kept()), (a(16, 8, 16, 16),)),
+        ("standardize", lambda: Standardize((2,), 1e-5, Kept()), (a(8, 64, 128),)),
+        ("softmax_cross_entropy", lambda: Targets(labels[0], None, "mean", Kept()), (a(64, 256),)),
+        ("softmax_cross_entropy", lambda: Targets(labels, None, "none", Kept()), (a(4, 64, 256),)),
+        (
+            "softmax_cross_entropy",
+            lambda: Targets(None, np.abs(a(64, 512)), "sum", Kept()),
+            (a(64, 512),),
+        ),
+        ("bce_with_logits", lambda: (a(64, 512) > 0).astype(np.float32), (a(64, 512),)),
+    ]
+    return [pytest.param(*c, id=f"{c[0]}-replay_allocates_little_{n}") for n, c in enumerate(cases)]
+
+
+@pytest.mark.parametrize("name, make_static, inputs", _allocation_cases())
+def test_replay_forms_allocate_no_array_of_their_operands_size(
+    name: str, make_static: Callable[[], Any], inputs: tuple[Any, ...]
+) -> None:
+    # a forward and a backward form, replayed, allocate only NumPy's own buffers (a ufunc
+    # that broadcasts takes up to 8192 elements' worth each): a temporary made anew would be
+    # an array of 128 KiB or more
+    import tracemalloc
+
+    op, static = OPS[name], make_static()
+    plain = op.forward(static, *inputs)
+    g = np.random.default_rng(1).normal(size=np.shape(plain)).astype(np.float32)
+    bufs = tuple(np.empty_like(w) for w in op.backward(static, g, plain, *inputs))
+    out = np.empty_like(plain)
+
+    def replay() -> None:
+        op.into(static, out, *inputs)
+        op.grads_into(static, g, out, bufs, *inputs)
+
+    replay()  # the first replay makes the scratch arrays
+    tracemalloc.start()
+    replay()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2 * 8192 * 4
 
 
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:

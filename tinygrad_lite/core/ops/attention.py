@@ -36,7 +36,7 @@ import numpy as np
 
 from .fused import Kept
 from .modes import is_raw, reshape, swap_last
-from .row import Op
+from .row import Op, scratch
 
 
 class Attention(NamedTuple):
@@ -68,19 +68,28 @@ def _join(x: Any) -> Any:
     return reshape(x.transpose((0, 2, 1, 3)), (n, length, h * d))
 
 
-def _weights(static: Attention, q: Any, k: Any) -> Any:
-    """softmax(q k^T scale + mask) over the keys: (N, h, L, S)."""
-    s = q @ swap_last(k)
-    if not is_raw(s):
-        s = s * static.scale
+def _weights(static: Attention, q: Any, k: Any, owner: Any = None) -> Any:
+    """softmax(q k^T scale + mask) over the keys: (N, h, L, S); raw, into ``owner``'s scratch
+    array when there is an owner (a replay form's), else into a new one."""
+    if not is_raw(q):
+        s = (q @ swap_last(k)) * static.scale
         return (s if static.mask is None else s + static.mask).softmax(-1)
-    s *= static.scale  # raw: in place, the product is this rule's own array
+    s = _product(q, swap_last(k), owner, "weights")
+    s *= static.scale  # in place from here: the product is this rule's own array
     if static.mask is not None:
         s += static.mask
     s -= s.max(axis=-1, keepdims=True)
     np.exp(s, out=s)
     s /= s.sum(axis=-1, keepdims=True)
     return s
+
+
+def _product(a: Any, b: Any, owner: Any, name: str) -> Any:
+    """a @ b (raw, batched): into ``owner``'s scratch array ``name``, or a new one."""
+    if owner is None:
+        return a @ b
+    shape = (*a.shape[:-1], b.shape[-1])  # (the batch axes of both operands are equal)
+    return np.matmul(a, b, out=scratch(owner, name, shape, np.result_type(a, b)))
 
 
 def _attention(static: Attention, *xs: Any) -> Any:
@@ -90,7 +99,36 @@ def _attention(static: Attention, *xs: Any) -> Any:
     return _join(w @ v)
 
 
+def _attention_into(static: Attention, out: Any, *xs: Any) -> Any:
+    # as _attention, with the weights and their product with v in scratch arrays
+    q, k, v = _heads(static, xs)
+    w = _weights(static, q, k, out)
+    static.kept.keep(xs[0], w)
+    return _join_into(out, _product(w, v, out, "wv"))
+
+
+def _join_into(out: Any, x: Any) -> Any:
+    """_join(x) written into ``out`` (N, L, h d), a C-ordered array (None: a new array)."""
+    if out is None:
+        return _join(x)
+    n, h, length, d = x.shape
+    np.copyto(out.reshape(n, length, h, d), x.transpose((0, 2, 1, 3)))
+    return out
+
+
 def _attention_backward(static: Attention, g: Any, out: Any, *xs: Any) -> Any:
+    return _attention_grads(static, g, out, None, xs)
+
+
+def _attention_grads_into(static: Attention, g: Any, out: Any, bufs: Any, *xs: Any) -> Any:
+    return _attention_grads(static, g, out, bufs, xs)
+
+
+def _attention_grads(
+    static: Attention, g: Any, out: Any, bufs: Any, xs: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """The backward rule; a replay form's (raw) when ``bufs`` is given: its temporaries in
+    scratch arrays of ``out`` and the gradients written into ``bufs``."""
     q, k, v = _heads(static, xs)
     w = static.kept.take(xs[0]) if is_raw(g) else None
     if w is None:  # graph mode, a second backward, or a forward re-run on other inputs
@@ -98,29 +136,38 @@ def _attention_backward(static: Attention, g: Any, out: Any, *xs: Any) -> Any:
     n, length, e = g.shape
     h = static.heads
     dout = reshape(g, (n, length, h, e // h)).transpose((0, 2, 1, 3))  # (N, h, L, d)
-    dv = swap_last(w) @ dout
-    dw = dout @ swap_last(v)  # (N, h, L, S)
-    if is_raw(dw):  # raw: dw is this rule's own array
-        dw -= (dw * w).sum(axis=-1, keepdims=True)
-        dw *= w
-        dw *= static.scale
-        ds = dw
-    else:
+    if not is_raw(g):  # graph mode: the same formulas with rows, differentiable again
+        dv = swap_last(w) @ dout
+        dw = dout @ swap_last(v)
         ds = w * (dw - (dw * w).sum(axis=-1, keepdims=True)) * static.scale
-    dq, dk = ds @ k, swap_last(ds) @ q
-    if len(xs) == 3:
-        return _join(dq), _join(dk), _join(dv)
-    if not is_raw(g):  # the three gradients side by side, (N, L, 3, h, d), with plain rows
+        dq, dk = ds @ k, swap_last(ds) @ q
+        if len(xs) == 3:
+            return _join(dq), _join(dk), _join(dv)
+        # the three gradients side by side, (N, L, 3, h, d)
         parts = [x.transpose((0, 2, 1, 3)) for x in (dq, dk, dv)]
         shape = (n, length, 3, h, e // h)
         total = parts[0].scatter_to(shape, (slice(None), slice(None), 0))
         for j in (1, 2):
             total = total + parts[j].scatter_to(shape, (slice(None), slice(None), j))
         return (reshape(total, (n, length, 3 * e)),)
-    d = np.empty((n, length, 3, h, e // h), dtype=g.dtype)  # written once, by parts
+    owner = None if bufs is None else out  # raw: temporaries new, or a replay form's scratch
+    dv = _product(swap_last(w), dout, owner, "dv")
+    dw = _product(dout, swap_last(v), owner, "dw")  # (N, h, L, S), this rule's own array
+    dww = None if owner is None else scratch(owner, "dww", dw.shape, np.result_type(dw, w))
+    dw -= np.multiply(dw, w, out=dww).sum(axis=-1, keepdims=True)
+    dw *= w
+    dw *= static.scale
+    ds = dw
+    dq, dk = _product(ds, k, owner, "dq"), _product(swap_last(ds), q, owner, "dk")
+    if len(xs) == 3:
+        return tuple(_join_into(b, x) for b, x in zip(bufs or (None,) * 3, (dq, dk, dv)))
+    d = None if bufs is None else bufs[0]
+    if d is None:
+        d = np.empty((n, length, 3 * e), dtype=g.dtype)
+    side = d.reshape(n, length, 3, h, e // h)  # (a view) written once, by parts
     for j, part in enumerate((dq, dk, dv)):
-        d[:, :, j] = part.transpose(0, 2, 1, 3)
-    return (d.reshape(n, length, 3 * e),)
+        side[:, :, j] = part.transpose(0, 2, 1, 3)
+    return (d,)
 
 
 def attention_composite(static: Attention, *xs: Any) -> Any:
@@ -144,5 +191,7 @@ ROWS = [
         _attention_backward,
         _label,
         composite=attention_composite,
+        into=_attention_into,
+        grads_into=_attention_grads_into,
     ),
 ]

@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .elementwise import sigmoid
+from .elementwise import _sigmoid_into, sigmoid
 from .modes import is_raw, reshape, shape
 from .reduce import softmax
-from .row import Op
+from .row import Op, scratch
 
 # ---------------------------------------------------------------- linear
 
@@ -164,24 +164,30 @@ class Targets(NamedTuple):
 _FAR_BELOW = math.exp(-20.0)
 
 
-def _softmax_cross_entropy(target: Targets, x: Any) -> Any:
+def _softmax_cross_entropy(target: Targets, x: Any, owner: Any = None) -> Any:
     # -log softmax(x)[label] (labels) or -sum(t * log softmax(x)) (distributions), per sample,
     # then reduced: "mean" over the samples, "sum", or "none". With s = x - max(x) and
     # e = exp(s): -log softmax(x)[k] = log(sum(e)) - s[k]; e / sum(e) is kept for backward.
+    # A replay form gives an ``owner``: s and e are then its scratch arrays (C-ordered, as s
+    # and e are for C-ordered logits: the form gives the others' to this rule with no owner)
     labels, dist, reduction, kept = target
+    s = e = None
+    if owner is not None:
+        s = scratch(owner, "shifted", x.shape, x.dtype)
+        e = scratch(owner, "softmax", x.shape, x.dtype)
     # the reductions are called on their ufuncs: this rule only ever sees arrays, and
     # np.max/np.sum's dispatch costs more than the reduction of a small batch
     # one shift for all rows (a max per row is slower); initial: logits of no sample are no error
-    s = x - np.maximum.reduce(x, axis=None, initial=-np.inf)
-    e = np.exp(s)
+    s = np.subtract(x, np.maximum.reduce(x, axis=None, initial=-np.inf), out=s)
+    e = np.exp(s, out=e)
     sums = np.add.reduce(e, axis=-1)
     # a row far below the others (or nan, inf): shift each row by itself
     if not np.minimum.reduce(sums, axis=None, initial=np.inf) >= _FAR_BELOW:
-        s = x - x.max(axis=-1, keepdims=True)  # shift each row by its own largest logit
-        e = np.exp(s)
+        np.subtract(x, x.max(axis=-1, keepdims=True), out=s)  # each row by its largest logit
+        np.exp(s, out=e)
         sums = e.sum(axis=-1)
-    if labels is None:
-        picked = (s * dist).sum(axis=-1)
+    if labels is None:  # (a replay form's s, C-ordered as s * dist would be, takes s * dist)
+        picked = np.multiply(s, dist, out=None if owner is None else s).sum(axis=-1)
     elif s.ndim == 2:
         picked = s[np.arange(len(labels)), labels]
     else:
@@ -196,16 +202,29 @@ def _softmax_cross_entropy(target: Targets, x: Any) -> Any:
     return total / losses.size if reduction == "mean" else total
 
 
-def _softmax_cross_entropy_backward(target: Targets, g: Any, out: Any, x: Any) -> Any:
-    # d/dx = softmax(x) - one_hot(labels), or softmax(x) * sum(t) - t (distributions)
+def _softmax_cross_entropy_into(target: Targets, out: Any, x: Any) -> Any:
+    # the losses (a sample's number each, or one) are small: computed, then copied
+    out[...] = _softmax_cross_entropy(target, x, out if x.flags.c_contiguous else None)
+    return out
+
+
+def _softmax_cross_entropy_backward(
+    target: Targets, g: Any, out: Any, x: Any, buf: Any = None
+) -> Any:
+    # d/dx = softmax(x) - one_hot(labels), or softmax(x) * sum(t) - t (distributions); written
+    # into ``buf`` when a replay form gives one, else into this rule's own array
     labels, dist, reduction, kept = target
     p = kept.take(x) if is_raw(x) else None  # the forward's softmax, ours to write into
     if p is None:
         p = softmax(x, -1)
     if labels is None:
-        local = p * dist.sum(axis=-1, keepdims=True) - dist
-    elif is_raw(p) and p.ndim == 2:
-        p[np.arange(len(labels)), labels] -= 1  # p is this rule's own array: in place
+        total = dist.sum(axis=-1, keepdims=True)
+        if buf is None:
+            local = p * total - dist
+        else:
+            local = np.subtract(np.multiply(p, total, out=buf), dist, out=buf)
+    elif is_raw(p):  # p is this rule's own array: the labels' entries less 1, in place
+        p[np.indices(labels.shape, sparse=True) + (labels,)] -= 1
         local = p
     else:
         local = p - (labels[..., None] == np.arange(shape(x)[-1]))
@@ -213,9 +232,8 @@ def _softmax_cross_entropy_backward(target: Targets, g: Any, out: Any, x: Any) -
         g = reshape(g, (*shape(g), 1))
     elif reduction == "mean":
         g = g / (local.size // shape(x)[-1])  # the number of samples
-    if is_raw(local):  # raw mode: local is this rule's own array, so scale it in place
-        local *= g
-        return (local,)
+    if is_raw(local):  # raw mode: local is this rule's own array (or buf), scaled in place
+        return (np.multiply(local, g, out=local if buf is None else buf),)
     return (g * local,)
 
 
@@ -235,6 +253,23 @@ def _softmax_cross_entropy_composite(target: Targets, x: Any) -> Any:
 def _bce_with_logits(t: Any, z: Any) -> Any:
     # softplus(z) - t z, written so that exp never overflows
     return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+
+
+def _bce_with_logits_into(t: Any, out: Any, z: Any) -> Any:
+    # the same operations one by one, into out and a scratch array for the terms of z alone
+    tmp = scratch(out, "softplus", z.shape, z.dtype)
+    np.subtract(np.maximum(z, 0, out=tmp), np.multiply(z, t, out=out), out=out)
+    out += np.log1p(np.exp(np.negative(np.abs(z, out=tmp), out=tmp), out=tmp), out=tmp)
+    return out
+
+
+def _bce_with_logits_backward(t: Any, g: Any, out: Any, z: Any, buf: Any = None) -> Any:
+    # g (sigmoid(z) - t); into ``buf`` when a replay form gives one
+    if buf is None:
+        return (g * (sigmoid(z) - t),)
+    local = _sigmoid_into(None, buf, z)
+    local -= t
+    return (np.multiply(g, local, out=local),)
 
 
 def _bce_with_logits_composite(t: Any, z: Any) -> Any:
@@ -266,12 +301,18 @@ ROWS = [
         _softmax_cross_entropy_backward,
         "x (softmax - target)",
         composite=_softmax_cross_entropy_composite,
+        into=_softmax_cross_entropy_into,
+        grads_into=lambda target, g, out, bufs, x: _softmax_cross_entropy_backward(
+            target, g, out, x, bufs[0]
+        ),
     ),
     Op(
         "bce_with_logits",
         _bce_with_logits,
-        lambda t, g, o, z: (g * (sigmoid(z) - t),),
+        _bce_with_logits_backward,
         "x (sigmoid - target)",
         composite=_bce_with_logits_composite,
+        into=_bce_with_logits_into,
+        grads_into=lambda t, g, out, bufs, z: _bce_with_logits_backward(t, g, out, z, bufs[0]),
     ),
 ]

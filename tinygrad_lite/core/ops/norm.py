@@ -20,7 +20,7 @@ import numpy as np
 
 from .fused import Kept
 from .modes import is_raw
-from .row import Op
+from .row import Op, scratch
 
 
 class Standardize(NamedTuple):
@@ -33,10 +33,15 @@ class Standardize(NamedTuple):
     kept: Kept
 
 
-def _standardize(static: Standardize, x: Any) -> Any:
+def _standardize(static: Standardize, x: Any, out: Any = None) -> Any:
+    # out: the array a replay form writes into (None: a new one), its square in a scratch array
     axes, eps, kept = static
-    xc = x - x.mean(axis=axes, keepdims=True)  # (x - mean): the one temporary, then the output
-    var = np.square(xc).mean(axis=axes, keepdims=True)  # biased: divided by the count
+    # (x - mean): the one temporary, then the output
+    xc = np.subtract(x, x.mean(axis=axes, keepdims=True), out=out)
+    sq = None  # np.square's new array; a replay form's scratch array, C-ordered as xc is
+    if out is not None and xc.flags.c_contiguous:  # (a mean over another layout adds in
+        sq = scratch(out, "square", xc.shape, xc.dtype)  # another order: then a new one)
+    var = np.square(xc, out=sq).mean(axis=axes, keepdims=True)  # biased: divided by the count
     rstd = 1.0 / np.sqrt(var + eps)  # the statistics' shape: small
     kept.keep(x, rstd)
     xc *= rstd
@@ -57,14 +62,15 @@ def _inverse_std(static: Standardize, x: Any) -> Any:
     return rstd
 
 
-def _standardize_backward(static: Standardize, g: Any, out: Any, x: Any) -> Any:
+def _standardize_backward(static: Standardize, g: Any, out: Any, x: Any, t: Any = None) -> Any:
+    # t: the array a replay form writes the gradient into (None: a new one)
     axes = static.axes
     rstd = _inverse_std(static, x)
     if not is_raw(g):  # graph mode: the same formula with rows, differentiable again
         gm = g.mean(axes, keepdims=True)
         gxm = (g * out).mean(axes, keepdims=True)
         return ((g - gm - out * gxm) * rstd,)
-    t = g * out
+    t = np.multiply(g, out, out=t)
     gxm = t.mean(axis=axes, keepdims=True)  # mean(g x_hat)
     np.multiply(out, gxm, out=t)  # in place from here: one temporary the size of x
     t += g.mean(axis=axes, keepdims=True)
@@ -87,5 +93,9 @@ ROWS = [
         _standardize_backward,
         "x standardize Jacobian",
         composite=_standardize_composite,
+        into=lambda static, out, x: _standardize(static, x, out),
+        grads_into=lambda static, g, out, bufs, x: _standardize_backward(
+            static, g, out, x, bufs[0]
+        ),
     ),
 ]
