@@ -672,6 +672,23 @@ def test_a_step_that_empties_grad_by_assignment_gets_fresh_gradients():
         np.testing.assert_array_equal(w.grad, x)
 
 
+def test_a_gradient_the_step_empties_is_not_copied_before_the_replay_writes_it():
+    w = tl.Value(np.ones((256, 256)))
+    x = np.full((256, 256), 2.0)
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        w.grad = None
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(4):
+        step(x)
+    assert allocated(lambda: step(x)) < w.data.nbytes / 4  # no copy of last call's .grad
+    np.testing.assert_array_equal(w.grad, x)
+
+
 def test_a_replay_writes_gradients_into_arrays_it_reuses():
     # documented (docs/jit.md): a .grad kept from one replayed call is the array the next
     # call writes into, as torch's .grad is; copy it to keep it

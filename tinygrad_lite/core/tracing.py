@@ -352,9 +352,10 @@ def _send_summed(
 
 
 def _protect(leaves: list[Any], values: Sequence[Any], buffers: set[int]) -> None:
-    for _, leaf, k, _ in leaves:
+    for _, leaf, k, fresh in leaves:
         target = leaf if k < 0 else values[k]
-        if target is not None and id(target.grad) in buffers:
+        # (a leaf the step empties gets its gradient afresh: nothing of the old one is read)
+        if target is not None and not fresh and id(target.grad) in buffers:
             target.grad = target.grad.copy()
 
 
