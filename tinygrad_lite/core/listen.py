@@ -42,7 +42,8 @@ def note_backward(root: Value, seed: Any) -> None:
         leaves = [v for v in toposort([root]) if not v._parents and v.requires_grad]
         zeroed = {id(v) for v in leaves if v.grad is None or _is_zero(v.grad)}
         seen = [(v, v.data, sample(v.data)) for v in leaves]
-        listener.events.append(("backward", _seq(), root, seed, zeroed, seen))
+        # and, as the walk runs, what each rule sent (``Recorder.saw``): node id -> notes
+        listener.events.append(("backward", _seq(), root, seed, zeroed, seen, {}))
 
 
 def note_call(method: Callable[[], Any]) -> None:
@@ -115,3 +116,6 @@ class Recorder:
     events: list[tuple[Any, ...]] = field(default_factory=list)
     refused: str | None = None
     guards: dict[tuple[int, str], tuple[Any, str]] = field(default_factory=dict)
+    # ``saw(node, sent)``: told by ``Value.backward`` what each node's rule sent its parents,
+    # for the program to know which gradients come ready and to lay out its arrays (tracing)
+    saw: Callable[[Any, Any], None] = lambda node, sent: None

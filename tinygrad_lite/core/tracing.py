@@ -80,8 +80,6 @@ class Program:
     # (object, attribute, value) the graph depended on (``note_state``): valid while they hold
     guards: list[tuple[Any, str, Any]] = field(default_factory=list)
     source: str = ""  # the generated Python of ``run`` (see _generate), once it has run
-    # what the first replay found each gradient sent to a one-sender Value to be (``_noted``)
-    sends: dict[tuple[int, int, int], str] = field(default_factory=dict)
     _run: Callable[..., list[Any]] | None = None
 
     def keep_fresh(self, earlier: Program) -> None:
@@ -103,18 +101,11 @@ class Program:
     def run(self, inputs: Sequence[Any], values: Sequence[Any]) -> list[Any]:
         """One step: ``inputs`` are the step's input data, ``values`` the Values the caller
         passed (for their ``.grad``; None where an input was raw data)."""
-        if self._run is not None:
-            return self._run(inputs, values)
-        # the first replay makes the arrays and notes what each gradient sent needed; the
-        # program is then written again without the checks that those notes answer
-        outputs = self._compiled(None)(inputs, values)
-        self._run = self._compiled(self.sends)
-        return outputs
-
-    def _compiled(self, sends: dict[tuple[int, int, int], str] | None) -> Callable[..., Any]:
-        self.source, namespace = _generate(self, sends)
-        exec(compile(self.source, "<tl.jit program>", "exec"), namespace)
-        return namespace["step"]
+        if self._run is None:
+            self.source, namespace = _generate(self)
+            exec(compile(self.source, "<tl.jit program>", "exec"), namespace)
+            self._run = namespace["step"]
+        return self._run(inputs, values)
 
 
 # ---------------------------------------------------------------- the program as Python
@@ -124,12 +115,8 @@ class Program:
 # bookkeeping. ``Program.source`` keeps the text, for reading.
 
 
-def _generate(
-    program: Program, sends: dict[tuple[int, int, int], str] | None
-) -> tuple[str, dict[str, Any]]:
-    """The program's Python and its namespace. ``sends`` None: the first replay's, which
-    notes into ``program.sends`` what each gradient sent was; else the later replays', which
-    assign the gradients those notes found ready as they are."""
+def _generate(program: Program) -> tuple[str, dict[str, Any]]:
+    """The program's Python (the function ``step``) and its namespace."""
     ns: dict[str, Any] = {
         "ndarray": ndarray,
         "SEND": _send,
@@ -180,7 +167,7 @@ def _generate(
             ns[f"D{entry[1]}"] = entry[2]
             emit(f"    v{entry[1]} = D{entry[1]}()")
         elif kind == 3:
-            _generate_backward(n, entry, program, rebuilt, ns, emit, sends)
+            _generate_backward(n, entry, program, rebuilt, ns, emit)
         else:  # a call or an effect, then the parameters again (a call may rebind a float)
             ns[f"K{n}"] = entry[1]
             if kind == 4:
@@ -209,13 +196,12 @@ def _generate_backward(
     rebuilt: set[int],
     ns: dict[str, Any],
     emit: Callable[[str], None],
-    sends: dict[tuple[int, int, int], str] | None,
 ) -> None:
     """One ``backward()`` call, unrolled: the walk's rules in the walk's order, the gradients
     fitted and summed as the walk does, and the leaves' ``.grad`` given as ``backward()``
-    gives it."""
-    ns["NOTED"] = functools.partial(_noted, notes=program.sends)
-    _, root, seed, schedule, leaves = entry
+    gives it. What the trace saw each rule send (``_saw``) decides, gradient by gradient,
+    whether it is sent on as it is, fitted, added up, or not sent at all."""
+    _, root, seed, schedule, leaves, floats = entry
     ns[f"LEAVES{n}"] = leaves
     # a .grad still holding last replay's array (no zero_grad in between: gradients add up)
     # gets a copy of its own, which this pass's rules would otherwise overwrite
@@ -223,19 +209,22 @@ def _generate_backward(
     emit(f"    PROTECT(LEAVES{n}, values, BUFFERS)")
     touched = {root} | {p for e in schedule for _, p in e[4]}
     senders = collections.Counter(p for e in schedule for _, p in e[4])
-    ns["SUM"] = functools.partial(_send_summed, buffers=program.buffers, notes=program.sends)
+    ns["SUM"] = functools.partial(_send_summed, buffers=program.buffers)
     for slot in sorted(touched - {root}):
         emit(f"    g{slot} = None")
     ns[f"SEED{n}"] = seed
     emit(f"    g{root} = SEED{n}.copy()" if type(seed) is ndarray else f"    g{root} = SEED{n}")
-    # the Values the first replay found a gradient reaching: no None to test for
+    # the Values the trace saw a gradient reach: no None to test for
     arrived = {root} | {
-        p
-        for slot, *_, targets, _, _ in schedule
-        for k, p in targets
-        if (sends or {}).get((n, slot, k), "none") != "none"
+        p for *_, targets, _, _, notes in schedule if notes for k, p in targets if notes[k]
     }
-    for slot, backward, static, ins, targets, into, bufs in schedule:
+    # Python floats that several nodes send to, all seen by the trace: added up inline
+    inline = {p for p in floats if senders[p] > 1}
+    for *_, targets, _, _, notes in schedule:
+        if notes is None:
+            inline -= {p for _, p in targets}
+    received: set[int] = set()
+    for slot, backward, static, ins, targets, into, bufs, notes in schedule:
         if slot not in touched:
             continue
         ns[f"W{slot}"] = backward
@@ -247,38 +236,38 @@ def _generate_backward(
         if slot not in arrived:
             emit(f"    if g{slot} is not None:")
             pad = "        "
-        if sends is not None and len(targets) == 1 and len(ins) == 1:
-            (k, p), note = targets[0], sends.get((n, slot, targets[0][0]))
-            got = f"(g{p},)" if note == "ready" and senders[p] == 1 else "sent"
-        else:
-            got = "sent"
+        got = "sent"
+        if notes and len(ins) == len(targets) == 1 and notes[0] == "ready":
+            if senders[targets[0][1]] == 1:  # one input, its gradient ready: received as is
+                got = f"(g{targets[0][1]},)"
         if into is None:
             emit(f"{pad}{got} = W{slot}({st}, g{slot}, v{slot}, {args})")
-        elif bufs[0] is not None:  # the arrays the first replay made
-            ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs[0]
-            emit(f"{pad}{got} = I{slot}({st}, g{slot}, v{slot}, Q{slot}, {args})")
-        else:  # the first replay makes the arrays, laid out as the plain rule's are
+        elif bufs is not None:  # arrays laid out as the trace's gradients were
             ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs
+            emit(f"{pad}{got} = I{slot}({st}, g{slot}, v{slot}, Q{slot}, {args})")
+        else:  # the trace saw no gradient here: the first replay makes the arrays
+            ns[f"I{slot}"], ns[f"Q{slot}"] = into, [None]
             emit(f"{pad}if Q{slot}[0] is None:")
             emit(f"{pad}    sent = W{slot}({st}, g{slot}, v{slot}, {args})")
             emit(f"{pad}    Q{slot}[0] = LIKE(sent, ({args},), BUFFERS)")
             emit(f"{pad}else:")
             emit(f"{pad}    sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}[0], {args})")
             got = "sent"
-        for k, p in targets:  # one line a parent: a scalar neuron's node has dozens
-            site = (n, slot, k)
-            if got != "sent":  # received above
+        for k, p in targets if got == "sent" else ():  # one line a parent: dozens in a neuron
+            note = notes[k] if notes else "unseen"
+            if note is None:  # the rule sends nothing to this parent
                 continue
-            if senders[p] > 1:  # gradients meet here: summed into an array of the step's
+            if p in inline and note == "ready":  # two floats: their sum, as the walk adds
+                emit(f"{pad}g{p} {'+=' if p in received else '='} sent[{k}]")
+                received.add(p)
+            elif senders[p] > 1 and p not in floats:  # arrays meet: summed into the step's
                 ns.setdefault(f"T{n}_{p}", [None])
-                note = f", {site}" if sends is None else ""
-                emit(f"{pad}g{p} = SUM(g{p}, sent[{k}], v{p}, T{n}_{p}{note})")
-            elif sends is None:
-                emit(f"{pad}g{p} = NOTED(g{p}, sent[{k}], v{p}, {site})")
-            elif sends.get(site) == "ready":  # its data's shape, dtype and kind
+                emit(f"{pad}g{p} = SUM(g{p}, sent[{k}], v{p}, T{n}_{p})")
+            elif note == "ready" and senders[p] == 1:  # its data's kind, shape and dtype
                 emit(f"{pad}g{p} = sent[{k}]")
-            elif sends.get(site) != "none":  # (a rule that sends None: nothing)
+            else:
                 emit(f"{pad}g{p} = SEND(g{p}, sent[{k}], v{p})")
+                received.add(p)
         emit(f"{pad}g{slot} = None")
     emit("    given = set()")
     for j, (slot, leaf, k, fresh) in enumerate(leaves):
@@ -309,35 +298,10 @@ def _fitted(pg: Any, d: Any) -> Any:
     return pg
 
 
-def _noted(held: Any, pg: Any, d: Any, site: tuple[int, int, int], notes: dict[Any, str]) -> Any:
-    """``_send`` to a Value only one node sends to (``held`` is None), noting whether ``pg``
-    was None, ready (of its data's shape, dtype and kind: sent as it is) or to be fitted.
-    Rules give gradients of the same kind, shape and dtype on every replay of a signature,
-    so what the first replay notes holds for the later ones."""
-    if pg is None:
-        notes[site] = "none"
-        return held
-    fitted = _fitted(pg, d)
-    notes[site] = "ready" if fitted is pg and held is None else "fit"
-    return fitted if held is None else _add(held, fitted)
-
-
-def _send_summed(
-    held: Any,
-    pg: Any,
-    d: Any,
-    total: list[Any],
-    site: Any = None,
-    *,
-    buffers: set[int],
-    notes: dict[Any, str],
-) -> Any:
+def _send_summed(held: Any, pg: Any, d: Any, total: list[Any], buffers: set[int]) -> Any:
     """``_send`` for a parent that several nodes send gradients to: where two arrays meet,
     their sum goes into ``total[0]``, the step's own array (made by the first replay as the
-    plain ``held + pg`` is, so it has the layout eager's sum has), not into a new one. The
-    first replay gives the ``site`` too, to note whether a gradient came (``_noted``)."""
-    if site is not None:
-        notes[site] = "none" if pg is None else "sum"
+    plain ``held + pg`` is, so it has the layout eager's sum has), not into a new one."""
     if pg is None or held is None:
         return _send(held, pg, d)
     pg = _fitted(pg, d)
@@ -359,11 +323,17 @@ def _protect(leaves: list[Any], values: Sequence[Any], buffers: set[int]) -> Non
             target.grad = target.grad.copy()
 
 
-def _like(sent: Any, inputs: list[Any], buffers: set[int]) -> tuple[Any, ...]:
+def _like(sent: Any, inputs: Sequence[Any], buffers: set[int]) -> tuple[Any, ...]:
     """Arrays to write a replay form's gradients into: one like each gradient the plain rule
     returned that has its input's shape and dtype (the same memory layout too, so that later
     rules reduce over it in the same order and give the same bits), None for the others."""
-    bufs = tuple(
+    bufs = _arrays_like(sent, inputs)
+    buffers.update(id(b) for b in bufs if b is not None)
+    return bufs
+
+
+def _arrays_like(sent: Any, inputs: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(
         np.empty_like(pg)
         if type(pg) is ndarray
         and type(x) is ndarray
@@ -373,8 +343,24 @@ def _like(sent: Any, inputs: list[Any], buffers: set[int]) -> tuple[Any, ...]:
         else None
         for pg, x in zip(sent, inputs)
     )
-    buffers.update(id(b) for b in bufs if b is not None)
-    return bufs
+
+
+def _saw(rec: Recorder, node: Value, sent: Any) -> None:
+    """Note what ``node``'s rule sent in the trace's backward pass (``Recorder.saw``): for
+    each parent None, "ready" (of the parent data's kind, shape and dtype: sent on as it is)
+    or "fit"; and, for a row with a backward replay form, arrays laid out like the gradients,
+    to write them into. Rules send gradients of the same kind, shape and dtype on every call
+    of one signature, so what the trace saw holds for every replay."""
+    notes = tuple(
+        None if pg is None else "ready" if _fitted(pg, p.data) is pg else "fit"
+        for pg, p in zip(sent, node._parents)
+    )
+    op: Any = node._op
+    bufs = None
+    if op.grads_into is not None and type(node.data) is ndarray:
+        bufs = _arrays_like(sent, [p.data for p in node._parents])
+    event = next(e for e in reversed(rec.events) if e[0] == "backward")
+    event[6][id(node)] = (notes, bufs)
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -409,6 +395,7 @@ def trace(
         raise TraceError("a traced step called another traced step; trace only the outer one")
     before = {id(v): (v.data, sample(v.data)) for v in watch if type(v.data) is ndarray}
     rec = listen.listener = Recorder(next(listen.creation))
+    rec.saw = functools.partial(_saw, rec)
     try:
         result = fn(*args, **kwargs)
     finally:
@@ -598,7 +585,8 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any], before: dict[int
     for event in rec.events:
         kind, seq = event[0], event[1]
         if kind == "backward":
-            entry = _backward_entry(event[2], event[3], event[4], slot_of, value_inputs)
+            root, seed, zeroed, seen = event[2], event[3], event[4], event[6]
+            entry = _backward_entry(root, seed, zeroed, seen, slot_of, value_inputs, buffers)
             timeline.append((seq, entry))
         elif kind == "call":
             timeline.append((seq, (4, event[2])))
@@ -668,16 +656,23 @@ def _backward_entry(
     root: Value,
     seed: Any,
     zeroed: set[int],
+    seen: dict[int, Any],
     slot_of: dict[int, int],
     value_inputs: dict[int, int],
+    buffers: set[int],
 ) -> tuple[Any, ...]:
-    """The plan entry of one ``backward()``: the walk's order and, for each node, its rule
-    and where its gradients go; for each leaf that needs a gradient, who gets its ``.grad``
-    (the leaf itself, or the Value passed as that input on the replayed call)."""
+    """The plan entry of one ``backward()``: the walk's order and, for each node, its rule,
+    where its gradients go and what the trace saw it send (``_saw``); for each leaf that needs
+    a gradient, who gets its ``.grad`` (the leaf itself, or the Value passed as that input on
+    the replayed call); and the Values whose data are Python floats."""
     schedule = []
     leaves = []
-    for v in reversed(toposort([root])):
+    order = reversed(toposort([root]))
+    floats = set()
+    for v in order:
         i = slot_of[id(v)]
+        if type(v.data) is float:
+            floats.add(i)
         if not v._parents:
             if v.requires_grad:
                 leaves.append((i, v, value_inputs.get(id(v), -1), id(v) in zeroed))
@@ -687,10 +682,11 @@ def _backward_entry(
         op: Any = v._op
         targets = tuple((k, slot_of[id(p)]) for k, p in enumerate(v._parents) if p.requires_grad)
         ins = tuple(slot_of[id(p)] for p in v._parents)
-        # a replay form's arrays are made on the first replay (``_like``): None until then
         into = op.grads_into if type(v.data) is ndarray else None
-        schedule.append((i, op.backward, v._static, ins, targets, into, [None]))
-    return (3, slot_of[id(root)], seed, schedule, leaves)
+        notes, bufs = seen.get(id(v), (None, None))
+        buffers.update(id(b) for b in bufs or () if b is not None)
+        schedule.append((i, op.backward, v._static, ins, targets, into, bufs, notes))
+    return (3, slot_of[id(root)], seed, schedule, leaves, floats)
 
 
 def _check_updates(rec: Recorder) -> None:

@@ -449,7 +449,8 @@ class Value:
         A non-scalar Value needs ``gradient``: the gradient of some scalar with respect to it.
         """
         start = seed(self, data_of(gradient), "backward")
-        if listen.listener is not None:  # a traced step (tl.jit) notes where backward ran
+        listener = listen.listener
+        if listener is not None:  # a traced step (tl.jit) notes where backward ran
             listen.note_backward(self, start)
         given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
         origins = anomaly_origins()
@@ -459,6 +460,8 @@ class Value:
                     check_finite(node, g, sent, origins)
                 if node._parents:  # an intermediate keeps this pass's gradient, to be drawn
                     node.grad = g
+                    if listener is not None:  # and a trace, what its rule sent
+                        listener.saw(node, sent)
                     continue
                 give_grad(node, g, given)
 
