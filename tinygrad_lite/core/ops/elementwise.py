@@ -109,11 +109,24 @@ _INV_SQRT_PI = 0.56418958354775628695
 _TWO_OVER_SQRT_PI = 2.0 * _INV_SQRT_PI
 
 
-def _ratio(num: tuple[float, ...], den: tuple[float, ...], t: np.ndarray) -> np.ndarray:
+def _put(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+    np.copyto(dst, src)
+    return dst
+
+
+def _ratio(
+    num: tuple[float, ...],
+    den: tuple[float, ...],
+    t: np.ndarray,
+    top: np.ndarray | None = None,
+    bottom: np.ndarray | None = None,
+) -> np.ndarray:
     """Cody's rational function of the array ``t``: the last numerator coefficient is the
     leading one, the denominator is monic, and both end on their constant term. Horner's
-    scheme, in place: two arrays however long the polynomials."""
-    top, bottom = num[-1] * t, t.copy()
+    scheme, in place: two arrays however long the polynomials (``top`` and ``bottom`` if
+    given, else new ones)."""
+    top = np.multiply(num[-1], t, out=top)
+    bottom = t.copy() if bottom is None else _put(bottom, t)
     for a, b in zip(num[: len(den) - 1], den[: len(den) - 1]):
         top += a
         top *= t
@@ -125,12 +138,17 @@ def _ratio(num: tuple[float, ...], den: tuple[float, ...], t: np.ndarray) -> np.
     return top
 
 
-def _erfc_tail(y: np.ndarray, r: np.ndarray) -> np.ndarray:
+def _erfc_tail(
+    y: np.ndarray, r: np.ndarray, s: np.ndarray, rest: np.ndarray, spare: np.ndarray
+) -> np.ndarray:
     """exp(-y^2) r, with y^2 split as s^2 + (y - s)(y + s), s = y rounded down to 1/16: s^2
-    is exact, and the two exponentials keep the digits that rounding the sum would lose."""
-    s = np.trunc(y * 16.0)
+    is exact, and the two exponentials keep the digits that rounding the sum would lose.
+    Written into ``s``; ``rest`` and ``spare`` are temporaries of y's size."""
+    np.multiply(y, 16.0, out=s)
+    np.trunc(s, out=s)
     s /= 16.0
-    rest = (y - s) * (y + s)
+    np.subtract(y, s, out=rest)
+    rest *= np.add(y, s, out=spare)
     s *= -s
     np.exp(s, out=s)
     np.negative(rest, out=rest)
@@ -142,35 +160,42 @@ def _erfc_tail(y: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 def erf_array(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """erf of every element of a float array, computed in float64, in ``x``'s dtype (written
-    into ``out`` if given: a replay form's array).
+    into ``out`` if given: a replay form's array, whose temporaries are then scratch arrays
+    kept with it).
 
     Every range's formula runs on the whole array and the right one is kept per element:
     selecting the elements of each range first (boolean indexing) is slower for arrays whose
     values fall in all of them, as activations do.
     """
-    x64 = np.asarray(x, dtype=np.float64).ravel()  # 1-d: in-place ufuncs need arrays, not 0-d
-    y = np.abs(x64)
+
+    def space(name: str, dtype: Any = np.float64) -> np.ndarray:
+        return np.empty(x.size, dtype) if out is None else scratch(out, name, (x.size,), dtype)
+
+    x64 = x.reshape(-1)  # 1-d: in-place ufuncs need arrays, not 0-d
+    if x64.dtype != np.float64:
+        x64 = _put(space("erf x"), x64)
+    y = np.abs(x64, out=space("erf y"))
     # from 8 on, erfc(|x|) < 1e-28 is far below half a unit in the last place of 1: clamping
     # keeps inf out of the formulas and changes no result (nan stays nan)
     np.minimum(y, 8.0, out=y)
-    r = _ratio(_ERFC_C, _ERFC_D, y)  # erfc(|x|) exp(x^2), for 0.46875 < |x| <= 4
-    far = y > 4.0
+    top, bottom = space("erf top"), space("erf bottom")
+    r = _ratio(_ERFC_C, _ERFC_D, y, top, bottom)  # erfc(|x|) exp(x^2), for 0.46875 < |x| <= 4
+    far = np.greater(y, 4.0, out=space("erf far", np.bool_))
     if far.any():  # rare in practice: only those elements
         yf = y[far]
         t = 1.0 / (yf * yf)
         r[far] = (_INV_SQRT_PI - t * _ratio(_ERFC_P, _ERFC_Q, t)) / yf
-    e = _erfc_tail(y, r)  # erfc(|x|)
+    e = _erfc_tail(y, r, space("erf"), bottom, space("erf spare"))  # erfc(|x|)
     np.subtract(1.0, e, out=e)
     np.copysign(e, x64, out=e)  # erf is odd
-    near = y <= 0.46875
+    near = np.less_equal(y, 0.46875, out=space("erf near", np.bool_))
     y *= y
-    small = _ratio(_ERF_A, _ERF_B, y)  # erf(x) / x, for |x| <= 0.46875
+    small = _ratio(_ERF_A, _ERF_B, y, top, bottom)  # erf(x) / x, for |x| <= 0.46875
     small *= x64
     np.copyto(e, small, where=near)
     e = e.reshape(x.shape)
     if out is not None:  # rounded to out's dtype as astype rounds
-        np.copyto(out, e)
-        return out
+        return _put(out, e)
     return e if x.dtype == np.float64 else e.astype(x.dtype)
 
 
@@ -329,12 +354,21 @@ def _sub_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> 
     return g, np.negative(g, out=bufs[1])  # g itself, as the plain rule sends it
 
 
+def _first_steps(bufs: Any, k: int, out: Any, name: str, g: Any, other: Any) -> Any:
+    """Where a gradient is a chain of products starting with ``g`` and ``other``: the array
+    for its first steps, the buffer if given, else a scratch array in their product's dtype
+    (the last step then makes the new array the plain rule makes)."""
+    if bufs[k] is not None:
+        return bufs[k]
+    return scratch(out, name, g.shape, np.result_type(g, other))
+
+
 def _div_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> Any:
     ga = np.divide(g, b, out=bufs[0]) if need[0] else None
     gb = None
-    if need[1]:  # -g * out / b; the buffer has the dtype of the whole product
-        gb = np.negative(g, out=bufs[1])
-        gb = np.multiply(gb, out, out=bufs[1])
+    if need[1]:  # -g * out / b
+        gb = np.negative(g, out=_first_steps(bufs, 1, out, "div' -g*out", g, out))
+        np.multiply(gb, out, out=gb)
         gb = np.divide(gb, b, out=bufs[1])
     return ga, gb
 
@@ -343,7 +377,7 @@ def _pow_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> 
     # the power and the logarithm go to scratch arrays, in the order the plain rule makes them
     ga = gb = None
     if need[0]:  # g * b * a ** (b - 1)
-        ga = np.multiply(g, b, out=bufs[0])
+        ga = np.multiply(g, b, out=_first_steps(bufs, 0, out, "pow' g*b", g, b))
         if type(b) is np.ndarray:
             e = np.subtract(b, 1.0, out=scratch(out, "pow' b-1", b.shape, b.dtype))
         else:
@@ -351,7 +385,7 @@ def _pow_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> 
         p = _power_into(scratch(out, "pow' a^(b-1)", out.shape, out.dtype), a, e)
         ga = np.multiply(ga, p, out=bufs[0])
     if need[1]:  # g * out * log(a)
-        gb = np.multiply(g, out, out=bufs[1])
+        gb = np.multiply(g, out, out=_first_steps(bufs, 1, out, "pow' g*out", g, out))
         if type(a) is np.ndarray:
             log_a = np.log(a, out=scratch(out, "pow' log a", a.shape, a.dtype))
         else:
