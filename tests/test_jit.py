@@ -454,6 +454,15 @@ def test_a_replayed_step_allocates_no_value_objects():
     assert after - before <= 2  # the returned loss is one leaf (+1: the probe itself)
 
 
+def allocated(f: Callable[[], Any]) -> int:
+    """The peak memory ``f()`` allocates, in bytes."""
+    tracemalloc.start()
+    f()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
 def test_replay_allocates_less_than_eager():
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     opt = optim.SGD(model.parameters(), lr=0.01)
@@ -463,13 +472,6 @@ def test_replay_allocates_less_than_eager():
     y = np.zeros(64, np.int64)
     for _ in range(3):
         traced(x, y)
-
-    def allocated(f: Callable[[], Any]) -> int:
-        tracemalloc.start()
-        f()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return peak
 
     eager = allocated(lambda: step(x, y))
     replay = allocated(lambda: traced(x, y))
@@ -632,13 +634,6 @@ def test_the_elementwise_rows_replay_bitwise_and_allocate_little():
     eager, jit, model_a, model_b = twin_runs(make, lambda i: data[i % 4], steps=6)
     assert eager == jit
     assert_same_model(model_a, model_b)
-
-    def allocated(f: Callable[[], Any]) -> int:
-        tracemalloc.start()
-        f()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return peak
 
     tl.manual_seed(0)
     model, step = make()
