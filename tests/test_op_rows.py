@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import math
+import tracemalloc
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -1073,6 +1074,59 @@ def _replay_form_matches(
         if bufs[k] is not None:  # written into the step's array, not a new one
             wrote = writes if isinstance(writes, bool) else writes[k]
             assert np.shares_memory(r, bufs[k]) == wrote, f"gradient {k}"
+
+
+def _allocation_cases_elementwise() -> list[Any]:
+    """The elementwise forms on large arrays of one shape: every gradient has its buffer."""
+    a = _arrays(12)
+    x, y = a(500, 200), a(500, 200)
+    pos = np.abs(x) + 0.5
+    cases: list[tuple[Any, ...]] = [
+        ("add", (True, True), (x, y)),
+        ("sub", (True, True), (x, y)),
+        ("exp", None, (x,)),
+        ("div", (True, True), (x, pos)),
+        ("pow", (True, True), (pos, y)),
+        ("pow", (True, False), (pos, 1.5)),  # (a float's gradient is a new array)
+        ("neg", None, (x,)),
+        ("identity", None, (x,)),
+        ("log", None, (pos,)),
+        ("sqrt", None, (pos,)),
+        ("abs", None, (x,)),
+        ("erf", None, (np.clip(x * 2, -4.0, 4.0),)),  # (past 4: a rare path, new arrays)
+        ("leaky_relu", 0.1, (x,)),
+        ("clip", (-0.5, 0.5), (x,)),
+        ("where", x > y, (x, y)),
+    ]
+    cases += [(f"{name}:c{side}", 1.5, (pos,)) for name in OPS_BINARY for side in (0, 1)]
+    return [pytest.param(*c, id=f"{c[0]}-replay_allocation_{n}") for n, c in enumerate(cases)]
+
+
+OPS_BINARY = ("add", "sub", "mul", "div", "pow")
+
+
+@pytest.mark.parametrize("name, static, inputs", _allocation_cases_elementwise())
+def test_op_rows_elementwise_replay_forms_allocate_nothing_once_their_scratch_is_made(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    op = _replay_row(name)
+    out = np.empty_like(op.forward(static, *inputs))
+    g = np.ones_like(out)
+    bufs = tuple(np.empty_like(x) if np.shape(x) == out.shape else None for x in inputs)
+
+    def step() -> None:
+        op.into(static, out, *inputs)
+        if op.grads_into is not None:
+            op.grads_into(static, g, out, bufs, *inputs)
+
+    step()  # the scratch arrays are made
+    tracemalloc.start()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # a few Python objects and, where a ufunc casts (g times a mask of booleans), NumPy's
+    # buffer of 8192 elements: no array (the smallest here, a mask, is 100 kB)
+    assert peak < 50_000
 
 
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:

@@ -149,7 +149,8 @@ def _erfc_tail(
     s /= 16.0
     np.subtract(y, s, out=rest)
     rest *= np.add(y, s, out=spare)
-    s *= -s
+    s *= s
+    np.negative(s, out=s)  # -(s s): the bits of s (-s), without an array for -s
     np.exp(s, out=s)
     np.negative(rest, out=rest)
     np.exp(rest, out=rest)
