@@ -1052,7 +1052,7 @@ def _replay_form_matches(
     """``writes``: whether each gradient given an array is written into it (one for all, or
     one per input): False where the plain rule sends g itself on."""
     plain, heard = _heard(op.forward, static, *inputs)
-    out = np.empty_like(plain)
+    out = np.full_like(plain, 7)  # not left over from the plain rule: a form must write it
     written, heard_form = _heard(op.into, static, out, *inputs)
     assert written is out  # into the given array, not a new one
     assert _same_bits(written, plain) and heard_form == heard
@@ -1061,7 +1061,7 @@ def _replay_form_matches(
     g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
     want, heard = _heard(op.backward, static, g, plain, *inputs)
     bufs = tuple(
-        np.empty_like(w) if isinstance(w, np.ndarray) and w.shape == np.shape(x) else None
+        np.full_like(w, 7) if isinstance(w, np.ndarray) and w.shape == np.shape(x) else None
         for w, x in zip(want, inputs)
     )
     got, heard_form = _heard(op.grads_into, static, g, plain, bufs, *inputs)
