@@ -19,6 +19,7 @@ from tinygrad_lite import nn, optim
 from tinygrad_lite.book import hotels
 from tinygrad_lite.core import effect, random_leaf
 from tinygrad_lite.errors import JitError
+from tinygrad_lite.functions import identity
 
 STEPS = 100
 
@@ -891,3 +892,52 @@ def test_a_huge_graph_runs_eagerly_with_a_warning(monkeypatch):
 
     with pytest.warns(RuntimeWarning, match="101 nodes, more than the 50"):
         assert chain().data == 101.0
+
+
+class _Elementwise(nn.Module):
+    """A layer built from the elementwise rows, each with a replay form."""
+
+    def __init__(self) -> None:
+        self.lin = nn.Linear(64, 32)
+        self.scale = tl.Value(np.linspace(0.5, 2.0, 32, dtype=np.float32))
+        self.mask = np.arange(32) % 3 > 0  # a condition broadcast over the batch
+
+    def forward(self, x: Any) -> Any:
+        h = identity(self.lin(x).leaky_relu(0.1)).clip(-2.0, None)
+        z = (h / self.scale).erf()  # div, broadcast
+        z = tl.where(self.mask, z, -z) - 0.25
+        u = (z * z + 1.0).sqrt().log() + (2.0 - h.abs()).clip(None, 1.5) ** 2.0
+        return 1.0 / (1.0 + (-u).exp()) + h.abs() ** self.scale
+
+
+def test_the_elementwise_rows_replay_bitwise_and_allocate_little():
+    def make() -> tuple[Any, Callable[..., Any]]:
+        model = _Elementwise()
+        opt = optim.SGD(model.parameters(), lr=0.01)
+
+        def step(x: Any, y: Any) -> Any:
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2.0).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    gen = np.random.default_rng(0)
+    data = [
+        (gen.normal(size=(128, 64)).astype(np.float32), gen.random((128, 32), np.float32))
+        for _ in range(4)
+    ]
+    eager, jit, model_a, model_b = twin_runs(make, lambda i: data[i % 4], steps=6)
+    assert eager == jit
+    assert_same_model(model_a, model_b)
+
+    tl.manual_seed(0)
+    model, step = make()
+    traced = tl.jit(step)
+    for _ in range(4):  # two traces, then a replay's backward forms make their scratch arrays
+        traced(*data[0])
+    eager_peak = allocated(lambda: step(*data[0]))
+    replay_peak = allocated(lambda: traced(*data[0]))
+    assert replay_peak < eager_peak / 8, (replay_peak, eager_peak)  # 1/15 as written

@@ -23,6 +23,7 @@ import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.core import OPS, local_label
+from tinygrad_lite.core.ops import WITH_CONSTANT
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 
@@ -875,9 +876,9 @@ def _replay_cases_plain() -> list[tuple[Any, ...]]:
         ("matmul", both, (a(2, 5, 4), a(4, 3)), False),  # batched: the plain rule, new arrays
         ("matmul", (False, True), (a(5, 4), a(4, 3))),
         ("matmul", (True, False), (a(5, 4), a(4, 3))),
-        ("add", both, (a(5, 4), a(5, 4))),
-        ("add", both, (a(5, 4), a(4))),
-        ("sub", both, (a(5, 4), a(5, 4))),
+        ("add", both, (a(5, 4), a(5, 4)), False),  # g itself, twice
+        ("add", both, (a(5, 4), a(4)), False),
+        ("sub", both, (a(5, 4), a(5, 4)), (False, True)),  # g and -g
         ("mul", both, (a(5, 4), a(5, 4))),
         ("mul", both, (a(5, 4), a(1, 4))),  # broadcast: the product is summed later
         ("mul", both, (a(1, 4), a(5, 4))),
@@ -891,8 +892,107 @@ def _replay_cases_plain() -> list[tuple[Any, ...]]:
 
 
 def _replay_cases_elementwise() -> list[tuple[Any, ...]]:
-    """The other rows of elementwise.py."""
-    return []
+    """The other rows of elementwise.py, and the binary ones with a number on one side
+    (``"div:c1"`` is ``x / c``). NumPy warns of 1/0, log(0), 0 ** -1 and nan from sqrt(-1) as
+    it computes them: the forms warn alike (``_heard``)."""
+    a = _arrays(11)
+    both, left, right = (True, True), (True, False), (False, True)
+    x, x64 = a(5, 4), a(5, 4).astype(np.float64)
+    ties = a(5, 4)
+    ties[0, :3] = 0.0, -0.0, 0.0  # abs, leaky_relu: ties at zero; a zero divisor, log(0)
+    ties[1, :2] = -1.5, 2.0  # log, sqrt of a negative: nan
+    ties[1, 2:] = np.nan, np.inf
+    pos = np.abs(a(5, 4)) + 0.5  # a base with a real power and logarithm
+    pos64 = pos.astype(np.float64)
+    zero_base = pos.copy()
+    zero_base[0, :2] = 0.0  # 0 ** negative: inf, 0 ** 0: 1
+    exps = a(5, 4)
+    exps[0, 1] = 0.0
+    wide = a(5, 4) * 6  # erf's three ranges, past 8 too
+    wide[0, :4] = 0.0, -0.0, 9.0, -30.0
+    wide[1, :4] = np.nan, 1e20, np.inf, -np.inf  # x * x overflows in erf's backward
+    at_bounds = a(5, 4)
+    at_bounds[0, :2] = -0.5, 0.5  # clip's ties: inside
+    cond = a(5, 4) > 0
+    cases: list[tuple[Any, ...]] = [
+        ("add", right, (x, a(1, 4)), False),
+        ("sub", both, (x, a(4)), (False, True)),  # broadcast: -g of the output's shape
+        ("sub", both, (a(4), x), (False, True)),
+        ("sub", left, (x64, x), (False, True)),
+        ("exp", None, (x64,)),
+        ("exp", None, (ties * 100,)),  # overflows to inf, nan stays nan
+        ("div", both, (x, a(5, 4))),
+        ("div", both, (x, ties)),  # 1/0 = inf, 0/0 = nan
+        ("div", both, (x, a(4))),
+        ("div", both, (a(1, 4), x)),
+        ("div", left, (x, a(5, 4))),
+        ("div", right, (x, a(5, 4))),
+        ("div", both, (x64, x)),
+        ("div", both, (x, x64)),
+        ("div", both, (x, 2.5)),  # a Value holding a float
+        ("div", both, (2.5, ties)),
+        ("pow", both, (pos, exps)),
+        ("pow", both, (zero_base, exps)),  # 0 ** -1 = inf, log(0) = -inf
+        ("pow", both, (x, exps)),  # negative bases: nan
+        ("pow", both, (pos, a(4))),
+        ("pow", both, (pos[:1], exps)),
+        ("pow", left, (pos, exps)),
+        ("pow", right, (pos, exps)),
+        ("pow", both, (pos64, exps)),
+        ("pow", both, (pos, exps.astype(np.float64))),
+        ("pow", both, (zero_base, 2.0)),
+        ("pow", both, (zero_base, 0.5)),
+        ("pow", both, (zero_base, -1.0)),
+        ("pow", both, (3.0, exps)),
+        ("pow", both, (pos, np.array(1.5))),
+        ("neg", None, (x,)),
+        ("neg", None, (ties,)),
+        ("neg", None, (x64,)),
+        ("identity", None, (x,)),
+        ("identity", None, (x64[:, ::2].T,)),  # a strided view: copied contiguous
+        ("log", None, (pos,)),
+        ("log", None, (ties,)),  # log(0) = -inf, log(-1.5) = nan
+        ("log", None, (pos64,)),
+        ("sqrt", None, (pos,)),
+        ("sqrt", None, (ties,)),  # 1/(2 sqrt(0)) = inf
+        ("sqrt", None, (pos64,)),
+        ("abs", None, (ties,)),
+        ("abs", None, (x64,)),
+        ("erf", None, (wide,)),
+        ("erf", None, (wide.astype(np.float64),)),
+        ("erf", None, (x[0],)),
+        ("leaky_relu", 0.01, (ties,)),
+        ("leaky_relu", 0.1, (x,)),  # 0.1 rounded to float32 as the plain rule rounds it
+        ("leaky_relu", 0.1, (x64,)),
+        ("clip", (-0.5, 0.5), (at_bounds,)),
+        ("clip", (-0.5, None), (at_bounds,)),
+        ("clip", (None, 0.5), (at_bounds,)),
+        ("clip", (0.0, 1.0), (ties,)),
+        ("clip", (-0.5, 0.5), (at_bounds.astype(np.float64),)),
+        ("where", cond, (x, a(5, 4))),
+        ("where", cond[0], (x, a(5, 4))),  # the condition broadcast
+        ("where", cond[:, :1], (a(4), x)),
+        ("where", cond, (a(1, 4), 2.0)),
+        ("where", np.array(True), (x, a(5, 4))),
+        ("where", cond, (x64, x)),
+    ]
+    constants = [
+        ("add", 2.5, x),
+        ("sub", 2.5, x),
+        ("mul", 2.5, x),
+        ("mul", -0.0, ties),
+        ("div", 2.5, x),
+        ("div", 0.0, ties),
+        ("div", 2.5, x64),
+        ("pow", 2.0, zero_base),
+        ("pow", 0.5, ties),
+        ("pow", -1.0, zero_base),
+        ("pow", 0.0, zero_base),  # c ** x: log(0) = -inf
+        ("pow", -2.0, x),  # c ** x: nan for a fractional x
+        ("pow", 3.0, x64),
+    ]
+    cases += [(f"{name}:c{side}", c, (v,)) for name, c, v in constants for side in (0, 1)]
+    return cases
 
 
 def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
@@ -1052,53 +1152,148 @@ def _replay_cases_conv() -> list[tuple[Any, ...]]:
 def test_op_rows_replay_forms_give_the_plain_rules_numbers_bit_for_bit(
     name: str, static: Any, inputs: tuple[Any, ...], writes: bool
 ) -> None:
-    op = OPS[name]
+    op = _replay_row(name)
     assert op.into is not None or (op.view and op.grads_into is not None)
     with warnings.catch_warnings():  # (the rules keep quiet where IEEE 754 says inf)
         warnings.simplefilter("error")
         _replay_form_matches(op, static, inputs, writes)
 
 
-def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: bool) -> None:
-    # a row whose forward keeps an array for its backward (fused.Kept): each backward takes
-    # the array its own forward kept, so the plain pair runs first, then the forms' pair
+def _replay_row(name: str) -> Any:
+    """A row by name; ``"div:c1"`` is ``div`` with a number as operand 1 (``x / 2.0``)."""
+    base, _, side = name.partition(":c")
+    return WITH_CONSTANT[int(side)][base] if side else OPS[base]
+
+
+def _heard(rule: Any, *args: Any) -> tuple[Any, list[str]]:
+    """``rule(*args)`` and the warnings it gave (NumPy's for 1/0, log(-1)...)."""
+    with warnings.catch_warnings(record=True) as heard:
+        warnings.simplefilter("always")
+        result = rule(*args)
+    return result, [str(w.message) for w in heard]
+
+
+def _same_bits(a: Any, b: Any) -> bool:
+    """Equal to the bit: nan equals nan, -0.0 differs from 0.0."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _replay_form_matches(
+    op: Any, static: Any, inputs: tuple[Any, ...], writes: bool | tuple[bool, ...]
+) -> None:
+    """``writes``: whether each gradient given an array is written into it (one for all, or
+    one per input): False where the plain rule sends g itself on.
+
+    A row whose forward keeps an array for its backward (fused.Kept): each backward takes
+    the array its own forward kept, so the plain pair runs first, then the forms' pair."""
     kept = getattr(static, "kept", None)
-    plain = op.forward(static, *inputs)
+    plain, heard = _heard(op.forward, static, *inputs)
     g = np.random.default_rng(1).normal(size=np.shape(plain)).astype(np.float32)
-    want = op.backward(static, g, plain, *inputs) if op.grads_into is not None else ()
+    want, heard_back = ((), [])
+    if op.grads_into is not None:
+        want, heard_back = _heard(op.backward, static, g, plain, *inputs)
     if op.into is not None:  # (a view row's plain forward is its replay form)
-        out = np.empty_like(plain)
-        written = op.into(static, out, *inputs)
+        out = np.full_like(plain, 7)  # not left over from the plain rule: a form must write it
+        written, heard_form = _heard(op.into, static, out, *inputs)
         assert written is out  # into the given array, not a new one
-        assert written.dtype == plain.dtype and np.array_equal(written, plain)
+        assert _same_bits(written, plain) and heard_form == heard
     if op.grads_into is None:
         return
-    _backward_form_matches(op, static, g, plain, inputs, want, writes)
+    _backward_form_matches(op, static, g, plain, inputs, want, heard_back, writes)
     if kept is not None:
         assert kept.array is None  # the backward form took the forward form's array
         op.forward(static, *inputs)  # the plain forward's array (its static rebuilt per call)
-        _backward_form_matches(op, static, g, plain, inputs, want, writes)
+        _backward_form_matches(op, static, g, plain, inputs, want, heard_back, writes)
         # nothing kept: both recompute it (the cross-entropy's softmax in other bits)
-        want = op.backward(static, g, plain, *inputs)
-        _backward_form_matches(op, static, g, plain, inputs, want, writes)
+        want, heard_back = _heard(op.backward, static, g, plain, *inputs)
+        _backward_form_matches(op, static, g, plain, inputs, want, heard_back, writes)
 
 
 def _backward_form_matches(
-    op: Any, static: Any, g: Any, plain: Any, inputs: tuple[Any, ...], want: Any, writes: bool
+    op: Any,
+    static: Any,
+    g: Any,
+    plain: Any,
+    inputs: tuple[Any, ...],
+    want: Any,
+    heard: list[str],
+    writes: bool | tuple[bool, ...],
 ) -> None:
     bufs = tuple(
-        np.empty_like(w) if isinstance(w, np.ndarray) and w.shape == x.shape else None
+        np.full_like(w, 7) if isinstance(w, np.ndarray) and w.shape == np.shape(x) else None
         for w, x in zip(want, inputs)
     )
-    got = op.grads_into(static, g, plain, bufs, *inputs)
+    got, heard_form = _heard(op.grads_into, static, g, plain, bufs, *inputs)
+    assert heard_form == heard
     assert len(got) == len(want)
     for k, (w, r) in enumerate(zip(want, got)):
         if w is None:
             assert r is None
             continue
-        assert r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
+        assert _same_bits(r, w), f"gradient {k}"
         if bufs[k] is not None:  # written into the step's array, not a new one
-            assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
+            wrote = writes if isinstance(writes, bool) else writes[k]
+            assert np.shares_memory(r, bufs[k]) == wrote, f"gradient {k}"
+
+
+def _allocation_cases_elementwise() -> list[Any]:
+    """The elementwise forms on large arrays: where an input has the output's shape its
+    gradient has a buffer; one that was broadcast gets a new array, as from the plain rule."""
+    a = _arrays(12)
+    x, y = a(500, 200), a(500, 200)
+    pos = np.abs(x) + 0.5
+    cases: list[tuple[Any, ...]] = [
+        ("add", (True, True), (x, y)),
+        ("sub", (True, True), (x, y)),
+        ("exp", None, (x,)),
+        ("div", (True, True), (x, pos)),
+        ("div", (False, True), (x, pos[:1])),  # broadcast: a new gradient, summed later
+        ("pow", (True, True), (pos, y)),
+        ("pow", (True, False), (pos[:1], y)),
+        ("pow", (False, True), (pos, y[:1])),
+        ("pow", (True, False), (pos, 1.5)),  # (a float's gradient is a new array)
+        ("neg", None, (x,)),
+        ("identity", None, (x,)),
+        ("log", None, (pos,)),
+        ("sqrt", None, (pos,)),
+        ("abs", None, (x,)),
+        ("erf", None, (np.clip(x * 2, -4.0, 4.0),)),  # (past 4: a rare path, new arrays)
+        ("leaky_relu", 0.1, (x,)),
+        ("clip", (-0.5, 0.5), (x,)),
+        ("where", x > y, (x, y)),
+    ]
+    cases += [(f"{name}:c{side}", 1.5, (pos,)) for name in OPS_BINARY for side in (0, 1)]
+    return [pytest.param(*c, id=f"{c[0]}-replay_allocation_{n}") for n, c in enumerate(cases)]
+
+
+OPS_BINARY = ("add", "sub", "mul", "div", "pow")
+
+
+@pytest.mark.parametrize("name, static, inputs", _allocation_cases_elementwise())
+def test_op_rows_elementwise_replay_forms_allocate_nothing_once_their_scratch_is_made(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    op = _replay_row(name)
+    out = op.forward(static, *inputs)  # (a new array: the forms write into it)
+    g = np.ones_like(out)
+    bufs = tuple(np.empty_like(x) if np.shape(x) == out.shape else None for x in inputs)
+    want = op.backward(static, g, out, *inputs) if op.grads_into is not None else ()
+    new = sum(w.nbytes for w, b in zip(want, bufs) if b is None and isinstance(w, np.ndarray))
+
+    def step() -> None:
+        op.into(static, out, *inputs)
+        if op.grads_into is not None:
+            op.grads_into(static, g, out, bufs, *inputs)
+
+    step()  # the scratch arrays are made
+    tracemalloc.start()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # the new gradients, a few Python objects and, where a ufunc casts (g times a mask of
+    # booleans), NumPy's buffer of 8192 elements: no other array (a mask is 100 kB)
+    assert peak < new + 50_000
 
 
 @pytest.mark.parametrize(

@@ -56,23 +56,52 @@ _CONSTANT_FORWARDS: dict[tuple[str, int], tuple[Rule, Rule]] = {
 }
 
 
+# of those, the rules that send g itself on: no array to write, so no backward replay form
+_SENDS_G = {("add", 0), ("add", 1), ("sub", 1)}
+
+
 def with_constant(op: Op, side: int) -> Op:
     """``op`` with operand ``side`` (0 or 1) fixed to a Python number that the node keeps as
     its static argument: ``x + 1.0`` is one node with one parent, not two nodes. Same rules,
-    same label, no new math."""
+    same label, no new math; the replay forms are the row's own, given the number."""
+    op_into, op_grads_into = op.into, op.grads_into
+    assert op_into is not None and op_grads_into is not None  # every binary row has them
     if side == 1:
         need = (True, False)
         forward = lambda c, x: op.forward(need, x, c)
         backward = lambda c, g, o, x: op.backward(need, g, o, x, c)[:1]
+        into = lambda c, out, x: op_into(need, out, x, c)
+        grads_into = lambda c, g, o, bufs, x: op_grads_into(need, g, o, (bufs[0], None), x, c)[:1]
     else:
         need = (False, True)
         forward = lambda c, x: op.forward(need, c, x)
         backward = lambda c, g, o, x: op.backward(need, g, o, c, x)[1:]
+        into = lambda c, out, x: op_into(need, out, c, x)
+        grads_into = lambda c, g, o, bufs, x: op_grads_into(need, g, o, (None, bufs[0]), c, x)[1:]
     rule = _CONSTANT_RULES.get((op.name, side))
     if rule is not None:  # the derivative is the constant's: no data read
         forward, into = _CONSTANT_FORWARDS[op.name, side]
-        return Op(op.name, forward, rule, op.label, constant=side, reads_data=False, into=into)
-    return Op(op.name, forward, backward, op.label, constant=side, reads_data=op.reads_data)
+        sends_g = (op.name, side) in _SENDS_G
+        return Op(
+            op.name,
+            forward,
+            rule,
+            op.label,
+            constant=side,
+            reads_data=False,
+            into=into,
+            grads_into=None if sends_g else grads_into,
+        )
+    return Op(
+        op.name,
+        forward,
+        backward,
+        op.label,
+        constant=side,
+        reads_data=op.reads_data,
+        into=into,
+        grads_into=grads_into,
+    )
 
 
 # ``WITH_CONSTANT[side][name]``: the elementwise binary rows with a number on that side

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .modes import data_of, div, is_raw
-from .row import Op, number
+from .row import Op, number, scratch
 
 Need = tuple[bool, bool]  # which of the two inputs need a gradient (rows marked partial)
 
@@ -109,11 +109,24 @@ _INV_SQRT_PI = 0.56418958354775628695
 _TWO_OVER_SQRT_PI = 2.0 * _INV_SQRT_PI
 
 
-def _ratio(num: tuple[float, ...], den: tuple[float, ...], t: np.ndarray) -> np.ndarray:
+def _put(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+    np.copyto(dst, src)
+    return dst
+
+
+def _ratio(
+    num: tuple[float, ...],
+    den: tuple[float, ...],
+    t: np.ndarray,
+    top: np.ndarray | None = None,
+    bottom: np.ndarray | None = None,
+) -> np.ndarray:
     """Cody's rational function of the array ``t``: the last numerator coefficient is the
     leading one, the denominator is monic, and both end on their constant term. Horner's
-    scheme, in place: two arrays however long the polynomials."""
-    top, bottom = num[-1] * t, t.copy()
+    scheme, in place: two arrays however long the polynomials (``top`` and ``bottom`` if
+    given, else new ones)."""
+    top = np.multiply(num[-1], t, out=top)
+    bottom = t.copy() if bottom is None else _put(bottom, t)
     for a, b in zip(num[: len(den) - 1], den[: len(den) - 1]):
         top += a
         top *= t
@@ -125,13 +138,19 @@ def _ratio(num: tuple[float, ...], den: tuple[float, ...], t: np.ndarray) -> np.
     return top
 
 
-def _erfc_tail(y: np.ndarray, r: np.ndarray) -> np.ndarray:
+def _erfc_tail(
+    y: np.ndarray, r: np.ndarray, s: np.ndarray, rest: np.ndarray, spare: np.ndarray
+) -> np.ndarray:
     """exp(-y^2) r, with y^2 split as s^2 + (y - s)(y + s), s = y rounded down to 1/16: s^2
-    is exact, and the two exponentials keep the digits that rounding the sum would lose."""
-    s = np.trunc(y * 16.0)
+    is exact, and the two exponentials keep the digits that rounding the sum would lose.
+    Written into ``s``; ``rest`` and ``spare`` are temporaries of y's size."""
+    np.multiply(y, 16.0, out=s)
+    np.trunc(s, out=s)
     s /= 16.0
-    rest = (y - s) * (y + s)
-    s *= -s
+    np.subtract(y, s, out=rest)
+    rest *= np.add(y, s, out=spare)
+    s *= s
+    np.negative(s, out=s)  # -(s s): the bits of s (-s), without an array for -s
     np.exp(s, out=s)
     np.negative(rest, out=rest)
     np.exp(rest, out=rest)
@@ -140,34 +159,45 @@ def _erfc_tail(y: np.ndarray, r: np.ndarray) -> np.ndarray:
     return s
 
 
-def erf_array(x: np.ndarray) -> np.ndarray:
-    """erf of every element of a float array, computed in float64, in ``x``'s dtype.
+def erf_array(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """erf of every element of a float array, computed in float64, in ``x``'s dtype (written
+    into ``out`` if given: a replay form's array, whose temporaries are then scratch arrays
+    kept with it).
 
     Every range's formula runs on the whole array and the right one is kept per element:
     selecting the elements of each range first (boolean indexing) is slower for arrays whose
     values fall in all of them, as activations do.
     """
-    x64 = np.asarray(x, dtype=np.float64).ravel()  # 1-d: in-place ufuncs need arrays, not 0-d
-    y = np.abs(x64)
+
+    def space(name: str, dtype: Any = np.float64) -> np.ndarray:
+        return np.empty(x.size, dtype) if out is None else scratch(out, name, (x.size,), dtype)
+
+    x64 = x.reshape(-1)  # 1-d: in-place ufuncs need arrays, not 0-d
+    if x64.dtype != np.float64:
+        x64 = _put(space("erf x"), x64)
+    y = np.abs(x64, out=space("erf y"))
     # from 8 on, erfc(|x|) < 1e-28 is far below half a unit in the last place of 1: clamping
     # keeps inf out of the formulas and changes no result (nan stays nan)
     np.minimum(y, 8.0, out=y)
-    r = _ratio(_ERFC_C, _ERFC_D, y)  # erfc(|x|) exp(x^2), for 0.46875 < |x| <= 4
-    far = y > 4.0
+    top, bottom = space("erf top"), space("erf bottom")
+    r = _ratio(_ERFC_C, _ERFC_D, y, top, bottom)  # erfc(|x|) exp(x^2), for 0.46875 < |x| <= 4
+    far = np.greater(y, 4.0, out=space("erf far", np.bool_))
     if far.any():  # rare in practice: only those elements
         yf = y[far]
         t = 1.0 / (yf * yf)
         r[far] = (_INV_SQRT_PI - t * _ratio(_ERFC_P, _ERFC_Q, t)) / yf
-    out = _erfc_tail(y, r)  # erfc(|x|)
-    np.subtract(1.0, out, out=out)
-    np.copysign(out, x64, out=out)  # erf is odd
-    near = y <= 0.46875
+    e = _erfc_tail(y, r, space("erf"), bottom, space("erf spare"))  # erfc(|x|)
+    np.subtract(1.0, e, out=e)
+    np.copysign(e, x64, out=e)  # erf is odd
+    near = np.less_equal(y, 0.46875, out=space("erf near", np.bool_))
     y *= y
-    small = _ratio(_ERF_A, _ERF_B, y)  # erf(x) / x, for |x| <= 0.46875
+    small = _ratio(_ERF_A, _ERF_B, y, top, bottom)  # erf(x) / x, for |x| <= 0.46875
     small *= x64
-    np.copyto(out, small, where=near)
-    out = out.reshape(x.shape)
-    return out if x.dtype == np.float64 else out.astype(x.dtype)
+    np.copyto(e, small, where=near)
+    e = e.reshape(x.shape)
+    if out is not None:  # rounded to out's dtype as astype rounds
+        return _put(out, e)
+    return e if x.dtype == np.float64 else e.astype(x.dtype)
 
 
 def _erf(static: Any, x: Any) -> Any:
@@ -308,6 +338,127 @@ def _mul_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> 
     return ga, gb
 
 
+# In the forms below ``out=bufs[k]`` is None where the engine gave no array (an input that was
+# broadcast, a 0-d gradient): the ufunc then makes a new array, as the plain rule does.
+
+
+def _power_into(out: Any, a: Any, b: Any) -> Any:
+    """``a ** b`` written into ``out`` through the operator itself (``**=``), so that NumPy
+    takes the shortcuts it takes for ``a ** b`` (``x ** 0.5`` is ``sqrt(x)``, which warns as
+    sqrt does)."""
+    np.copyto(out, a)
+    out **= b
+    return out
+
+
+def _sub_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> Any:
+    return g, np.negative(g, out=bufs[1])  # g itself, as the plain rule sends it
+
+
+def _first_steps(bufs: Any, k: int, out: Any, name: str, g: Any, other: Any) -> Any:
+    """Where a gradient is a chain of products starting with ``g`` and ``other``: the array
+    for its first steps, the buffer if given, else a scratch array in their product's dtype
+    (the last step then makes the new array the plain rule makes)."""
+    if bufs[k] is not None:
+        return bufs[k]
+    return scratch(out, name, g.shape, np.result_type(g, other))
+
+
+def _div_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> Any:
+    ga = np.divide(g, b, out=bufs[0]) if need[0] else None
+    gb = None
+    if need[1]:  # -g * out / b
+        gb = np.negative(g, out=_first_steps(bufs, 1, out, "div' -g*out", g, out))
+        np.multiply(gb, out, out=gb)
+        gb = np.divide(gb, b, out=bufs[1])
+    return ga, gb
+
+
+def _pow_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> Any:
+    # the power and the logarithm go to scratch arrays, in the order the plain rule makes them
+    ga = gb = None
+    if need[0]:  # g * b * a ** (b - 1)
+        ga = np.multiply(g, b, out=_first_steps(bufs, 0, out, "pow' g*b", g, b))
+        if type(b) is np.ndarray:
+            e = np.subtract(b, 1.0, out=scratch(out, "pow' b-1", b.shape, b.dtype))
+        else:
+            e = b - 1.0
+        p = _power_into(scratch(out, "pow' a^(b-1)", out.shape, out.dtype), a, e)
+        ga = np.multiply(ga, p, out=bufs[0])
+    if need[1]:  # g * out * log(a)
+        gb = np.multiply(g, out, out=_first_steps(bufs, 1, out, "pow' g*out", g, out))
+        if type(a) is np.ndarray:
+            log_a = np.log(a, out=scratch(out, "pow' log a", a.shape, a.dtype))
+        else:
+            log_a = _log(None, a)
+        gb = np.multiply(gb, log_a, out=bufs[1])
+    return ga, gb
+
+
+def _copy_into(static: Any, out: Any, x: Any) -> Any:
+    np.copyto(out, x)
+    return out
+
+
+def _sqrt_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
+    local = np.multiply(g, 0.5, out=bufs[0])
+    return (np.divide(local, o, out=bufs[0]),)
+
+
+def _abs_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
+    # sign(x) is -1, 0, 1 or nan: exact in the gradient's dtype, so it can go to its buffer
+    return (np.multiply(g, np.sign(x, out=bufs[0]), out=bufs[0]),)
+
+
+def _erf_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
+    local = np.multiply(x, x, out=bufs[0])  # g * (2/sqrt(pi) exp(-(x * x)))
+    np.negative(local, out=local)
+    np.exp(local, out=local)
+    np.multiply(_TWO_OVER_SQRT_PI, local, out=local)
+    return (np.multiply(g, local, out=bufs[0]),)
+
+
+def _leaky_relu_into(slope: float, out: Any, x: Any) -> Any:
+    # np.where(x > 0, x, x * slope), written in two steps
+    positive = np.greater(x, 0, out=scratch(out, "leaky_relu x>0", x.shape, np.bool_))
+    np.multiply(x, slope, out=out)
+    np.copyto(out, x, where=positive)
+    return out
+
+
+def _leaky_relu_grads_into(slope: float, g: Any, o: Any, bufs: Any, x: Any) -> Any:
+    # the local slopes 1 or slope in x's dtype, as _leaky_slope rounds them
+    positive = np.greater(x, 0, out=scratch(o, "leaky_relu' x>0", x.shape, np.bool_))
+    local = scratch(o, "leaky_relu' slope", x.shape, x.dtype)
+    local.fill(slope)
+    np.copyto(local, 1.0, where=positive)
+    return (np.multiply(g, local, out=bufs[0]),)
+
+
+def _clip_grads_into(
+    bounds: tuple[float | None, float | None], g: Any, o: Any, bufs: Any, x: Any
+) -> Any:
+    lo, hi = bounds
+    inside = scratch(o, "clip' inside", x.shape, np.bool_)
+    np.greater_equal(x, -math.inf if lo is None else lo, out=inside)
+    below = np.less_equal(
+        x, math.inf if hi is None else hi, out=scratch(o, "clip' <=hi", x.shape, np.bool_)
+    )
+    inside &= below
+    return (np.multiply(g, inside, out=bufs[0]),)
+
+
+def _where_into(cond: Any, out: Any, a: Any, b: Any) -> Any:
+    np.copyto(out, b)
+    np.copyto(out, a, where=cond)
+    return out
+
+
+def _where_grads_into(cond: Any, g: Any, o: Any, bufs: Any, a: Any, b: Any) -> Any:
+    other = np.logical_not(cond, out=scratch(o, "where' not", cond.shape, np.bool_))
+    return np.multiply(g, cond, out=bufs[0]), np.multiply(g, other, out=bufs[1])
+
+
 # ---------------------------------------------------------------- the rows
 
 BINARY = [
@@ -319,6 +470,7 @@ BINARY = [
         partial=True,
         reads_data=False,
         into=_binary_into(np.add),
+        grads_into=lambda need, g, o, bufs, a, b: (g, g),  # g itself: nothing to write
     ),
     Op(
         "sub",
@@ -328,6 +480,7 @@ BINARY = [
         partial=True,
         reads_data=False,
         into=_binary_into(np.subtract),
+        grads_into=_sub_grads_into,
     ),
     Op(
         "mul",
@@ -338,17 +491,45 @@ BINARY = [
         into=_binary_into(np.multiply),
         grads_into=_mul_grads_into,
     ),
-    Op("div", lambda s, a, b: div(a, b), _div_backward, ("x 1/{1}", "x -{0}/{1}^2"), partial=True),
-    Op("pow", _pow, _pow_backward, _pow_label, partial=True),
+    Op(
+        "div",
+        lambda s, a, b: div(a, b),
+        _div_backward,
+        ("x 1/{1}", "x -{0}/{1}^2"),
+        partial=True,
+        into=_binary_into(np.divide),
+        grads_into=_div_grads_into,
+    ),
+    Op(
+        "pow",
+        _pow,
+        _pow_backward,
+        _pow_label,
+        partial=True,
+        into=lambda need, out, a, b: _power_into(out, a, b),
+        grads_into=_pow_grads_into,
+    ),
 ]
 
 ROWS = [
     *BINARY,
-    Op("neg", lambda s, x: -x, lambda s, g, o, x: (-g,), "x -1", reads_data=False),
+    Op(
+        "neg",
+        lambda s, x: -x,
+        lambda s, g, o, x: (-g,),
+        "x -1",
+        reads_data=False,
+        into=_unary_into(np.negative),
+        grads_into=lambda s, g, o, bufs, x: (np.negative(g, out=bufs[0]),),
+    ),
     # the books' linear activation, a = z, as a node of its own so a drawing shows a and da
     # (a copy of an array: the two Values must not share a buffer that one may update)
     Op(
-        "identity", lambda s, x: x if type(x) is float else x.copy(), lambda s, g, o, x: (g,), "x 1"
+        "identity",
+        lambda s, x: x if type(x) is float else x.copy(),
+        lambda s, g, o, x: (g,),  # g itself: no replay form needed
+        "x 1",
+        into=_copy_into,
     ),
     Op(
         "exp",
@@ -357,10 +538,32 @@ ROWS = [
         "x exp({0})",
         reads_inputs=False,
         into=_unary_into(np.exp),
+        grads_into=lambda s, g, o, bufs, x: (np.multiply(g, o, out=bufs[0]),),
     ),
-    Op("log", _log, lambda s, g, o, x: (div(g, x),), "x 1/{0}"),
-    Op("sqrt", _sqrt, lambda s, g, o, x: (div(g * 0.5, o),), "x 1/(2 sqrt({0}))"),
-    Op("abs", lambda s, x: abs(x), lambda s, g, o, x: (g * sign(x),), "x sign({0})"),
+    Op(
+        "log",
+        _log,
+        lambda s, g, o, x: (div(g, x),),
+        "x 1/{0}",
+        into=_unary_into(np.log),
+        grads_into=lambda s, g, o, bufs, x: (np.divide(g, x, out=bufs[0]),),
+    ),
+    Op(
+        "sqrt",
+        _sqrt,
+        lambda s, g, o, x: (div(g * 0.5, o),),
+        "x 1/(2 sqrt({0}))",
+        into=_unary_into(np.sqrt),
+        grads_into=_sqrt_grads_into,
+    ),
+    Op(
+        "abs",
+        lambda s, x: abs(x),
+        lambda s, g, o, x: (g * sign(x),),
+        "x sign({0})",
+        into=_unary_into(np.absolute),
+        grads_into=_abs_grads_into,
+    ),
     Op(
         "tanh",
         _tanh,
@@ -385,6 +588,8 @@ ROWS = [
         _erf,
         lambda s, g, o, x: (g * (_TWO_OVER_SQRT_PI * exp(-(x * x))),),
         "x 2/sqrt(pi) exp(-{0}^2)",
+        into=lambda s, out, x: erf_array(x, out=out),
+        grads_into=_erf_grads_into,
     ),
     # relu'(0) = 0
     Op(
@@ -400,12 +605,16 @@ ROWS = [
         _leaky_relu,
         lambda slope, g, o, x: (g * _leaky_slope(slope, x),),
         "x leaky_relu'({0})",
+        into=_leaky_relu_into,
+        grads_into=_leaky_relu_grads_into,
     ),
     Op(
         "clip",
         _clip,
         lambda bounds, g, o, x: (g * _inside(bounds, x),),
         "x [{0} inside the bounds]",
+        into=lambda bounds, out, x: np.clip(x, *bounds, out=out),
+        grads_into=_clip_grads_into,
     ),
     # the condition is the row's static argument: a constant with no gradient
     Op(
@@ -413,5 +622,7 @@ ROWS = [
         lambda cond, a, b: np.where(cond, a, b),
         lambda cond, g, o, a, b: (g * cond, g * ~cond),
         ("x condition", "x (not condition)"),
+        into=_where_into,
+        grads_into=_where_grads_into,
     ),
 ]
