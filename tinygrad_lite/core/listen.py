@@ -116,6 +116,6 @@ class Recorder:
     events: list[tuple[Any, ...]] = field(default_factory=list)
     refused: str | None = None
     guards: dict[tuple[int, str], tuple[Any, str]] = field(default_factory=dict)
-    # ``saw(node, sent)``: told by ``Value.backward`` what each node's rule sent its parents,
-    # for the program to know which gradients come ready and to lay out its arrays (tracing)
-    saw: Callable[[Any, Any], None] = lambda node, sent: None
+    # ``saw(node, g, sent)``: told by ``Value.backward`` what each node's rule sent its
+    # parents, for the program to know which gradients come ready and to lay out its arrays
+    saw: Callable[[Any, Any, Any], None] = lambda node, g, sent: None

@@ -345,12 +345,13 @@ def _arrays_like(sent: Any, inputs: Sequence[Any]) -> tuple[Any, ...]:
     )
 
 
-def _saw(rec: Recorder, node: Value, sent: Any) -> None:
+def _saw(rec: Recorder, node: Value, g: Any, sent: Any) -> None:
     """Note what ``node``'s rule sent in the trace's backward pass (``Recorder.saw``): for
     each parent None, "ready" (of the parent data's kind, shape and dtype: sent on as it is)
     or "fit"; and, for a row with a backward replay form, arrays laid out like the gradients,
-    to write them into. Rules send gradients of the same kind, shape and dtype on every call
-    of one signature, so what the trace saw holds for every replay."""
+    to write them into (none for ``g`` itself, which ``add`` sends on). Rules send gradients
+    of the same kind, shape and dtype on every call of one signature, so what the trace saw
+    holds for every replay."""
     notes = tuple(
         None if pg is None else "ready" if _fitted(pg, p.data) is pg else "fit"
         for pg, p in zip(sent, node._parents)
@@ -358,7 +359,9 @@ def _saw(rec: Recorder, node: Value, sent: Any) -> None:
     op: Any = node._op
     bufs = None
     if op.grads_into is not None and type(node.data) is ndarray:
-        bufs = _arrays_like(sent, [p.data for p in node._parents])
+        bufs = _arrays_like(
+            [None if pg is g else pg for pg in sent], [p.data for p in node._parents]
+        )
     event = next(e for e in reversed(rec.events) if e[0] == "backward")
     event[6][id(node)] = (notes, bufs)
 

@@ -461,7 +461,7 @@ class Value:
                 if node._parents:  # an intermediate keeps this pass's gradient, to be drawn
                     node.grad = g
                     if listener is not None:  # and a trace, what its rule sent
-                        listener.saw(node, sent)
+                        listener.saw(node, g, sent)
                     continue
                 give_grad(node, g, given)
 
