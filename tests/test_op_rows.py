@@ -1198,6 +1198,11 @@ def _replay_form_matches(
         written, heard_form = _heard(op.into, static, out, *inputs)
         assert written is out  # into the given array, not a new one
         assert _same_bits(written, plain) and heard_form == heard
+    if op.ufunc is not None:  # what a replay calls in place of the form
+        args = inputs if op.constant is None else (static, *inputs)[:: 1 - 2 * op.constant]
+        out = np.full_like(plain, 7)
+        written, heard_form = _heard(lambda: op.ufunc(*args, out=out))
+        assert written is out and _same_bits(written, plain) and heard_form == heard
     if op.grads_into is None:
         return
     _backward_form_matches(op, static, g, plain, inputs, want, heard_back, writes)

@@ -147,7 +147,12 @@ def _generate(program: Program) -> tuple[str, dict[str, Any]]:
             out, rule, static, ins = entry[1], entry[2], entry[3], entry[4]
             ns[f"F{out}"], ns[f"S{out}"] = rule, static
             args = ", ".join(f"v{i}" for i in ins)
-            if kind == 6:  # a replay form: into the step's own array
+            if kind == 6 and entry[6] is not None:  # the form is a ufunc: called itself
+                ns[f"B{out}"], ns[f"U{out}"], side = entry[5], entry[6], entry[7]
+                if side is not None:  # the number, on its side of the operator
+                    args = f"S{out}, {args}" if side == 0 else f"{args}, S{out}"
+                emit(f"    v{out} = U{out}({args}, out=B{out})")
+            elif kind == 6:  # a replay form: into the step's own array
                 ns[f"B{out}"] = entry[5]
                 emit(f"    v{out} = F{out}(S{out}, B{out}, {args})")
             else:
@@ -237,10 +242,14 @@ def _generate_backward(
             emit(f"    if g{slot} is not None:")
             pad = "        "
         got = "sent"
-        if notes and len(ins) == len(targets) == 1 and notes[0] == "ready":
+        if notes and all(notes[k] in (None, "same") for k, _ in targets):
+            got = ""  # the rule sends g itself on (add's): no call, g is passed on here
+        elif notes and len(ins) == len(targets) == 1 and notes[0] == "ready":
             if senders[targets[0][1]] == 1:  # one input, its gradient ready: received as is
                 got = f"(g{targets[0][1]},)"
-        if into is None:
+        if not got:
+            pass
+        elif into is None:
             emit(f"{pad}{got} = W{slot}({st}, g{slot}, v{slot}, {args})")
         elif bufs is not None:  # arrays laid out as the trace's gradients were
             ns[f"I{slot}"], ns[f"Q{slot}"] = into, bufs
@@ -253,20 +262,21 @@ def _generate_backward(
             emit(f"{pad}else:")
             emit(f"{pad}    sent = I{slot}({st}, g{slot}, v{slot}, Q{slot}[0], {args})")
             got = "sent"
-        for k, p in targets if got == "sent" else ():  # one line a parent: dozens in a neuron
+        for k, p in targets if got in ("", "sent") else ():  # a line a parent: dozens in a neuron
             note = notes[k] if notes else "unseen"
             if note is None:  # the rule sends nothing to this parent
                 continue
-            if p in inline and note == "ready":  # two floats: their sum, as the walk adds
-                emit(f"{pad}g{p} {'+=' if p in received else '='} sent[{k}]")
+            pg = f"g{slot}" if note == "same" else f"sent[{k}]"
+            if p in inline and note in ("ready", "same"):  # floats: their sum, as the walk adds
+                emit(f"{pad}g{p} {'+=' if p in received else '='} {pg}")
                 received.add(p)
             elif senders[p] > 1 and p not in floats:  # arrays meet: summed into the step's
                 ns.setdefault(f"T{n}_{p}", [None])
-                emit(f"{pad}g{p} = SUM(g{p}, sent[{k}], v{p}, T{n}_{p})")
-            elif note == "ready" and senders[p] == 1:  # its data's kind, shape and dtype
-                emit(f"{pad}g{p} = sent[{k}]")
+                emit(f"{pad}g{p} = SUM(g{p}, {pg}, v{p}, T{n}_{p})")
+            elif note in ("ready", "same") and senders[p] == 1:  # its data's kind, shape, dtype
+                emit(f"{pad}g{p} = {pg}")
             else:
-                emit(f"{pad}g{p} = SEND(g{p}, sent[{k}], v{p})")
+                emit(f"{pad}g{p} = SEND(g{p}, {pg}, v{p})")
                 received.add(p)
         emit(f"{pad}g{slot} = None")
     emit("    given = set()")
@@ -347,13 +357,20 @@ def _arrays_like(sent: Any, inputs: Sequence[Any]) -> tuple[Any, ...]:
 
 def _saw(rec: Recorder, node: Value, g: Any, sent: Any) -> None:
     """Note what ``node``'s rule sent in the trace's backward pass (``Recorder.saw``): for
-    each parent None, "ready" (of the parent data's kind, shape and dtype: sent on as it is)
-    or "fit"; and, for a row with a backward replay form, arrays laid out like the gradients,
-    to write them into (none for ``g`` itself, which ``add`` sends on). Rules send gradients
-    of the same kind, shape and dtype on every call of one signature, so what the trace saw
-    holds for every replay."""
+    each parent None, "ready" (of the parent data's kind, shape and dtype: sent on as it is),
+    "same" (ready, and ``g`` itself: the rule need not run) or "fit"; and, for a row with a
+    backward replay form, arrays laid out like the gradients, to write them into (none for
+    ``g`` itself, which ``add`` sends on). Rules send gradients of the same kind, shape and
+    dtype on every call of one signature (and ``g`` itself or not by their code, not by the
+    numbers), so what the trace saw holds for every replay."""
     notes = tuple(
-        None if pg is None else "ready" if _fitted(pg, p.data) is pg else "fit"
+        None
+        if pg is None
+        else "fit"
+        if _fitted(pg, p.data) is not pg
+        else "same"
+        if pg is g
+        else "ready"
         for pg, p in zip(sent, node._parents)
     )
     op: Any = node._op
@@ -552,7 +569,7 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any], before: dict[int
                 rule = op.forward if buf is None else op.into
                 entry: tuple[Any, ...] = (1, i, rule, rebuild, ins, buf)
             elif buf is not None:
-                entry = (6, i, op.into, v._static, ins, buf)
+                entry = (6, i, op.into, v._static, ins, buf, op.ufunc, op.constant)
             else:
                 entry = (0, i, op.forward, v._static, ins)
             timeline.append((v._seq, entry))

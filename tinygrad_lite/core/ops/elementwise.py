@@ -470,6 +470,7 @@ BINARY = [
         partial=True,
         reads_data=False,
         into=_binary_into(np.add),
+        ufunc=np.add,
         grads_into=lambda need, g, o, bufs, a, b: (g, g),  # g itself: nothing to write
     ),
     Op(
@@ -480,6 +481,7 @@ BINARY = [
         partial=True,
         reads_data=False,
         into=_binary_into(np.subtract),
+        ufunc=np.subtract,
         grads_into=_sub_grads_into,
     ),
     Op(
@@ -489,6 +491,7 @@ BINARY = [
         ("x {1}", "x {0}"),
         partial=True,
         into=_binary_into(np.multiply),
+        ufunc=np.multiply,
         grads_into=_mul_grads_into,
     ),
     Op(
@@ -498,6 +501,7 @@ BINARY = [
         ("x 1/{1}", "x -{0}/{1}^2"),
         partial=True,
         into=_binary_into(np.divide),
+        ufunc=np.divide,
         grads_into=_div_grads_into,
     ),
     Op(
@@ -520,6 +524,7 @@ ROWS = [
         "x -1",
         reads_data=False,
         into=_unary_into(np.negative),
+        ufunc=np.negative,
         grads_into=lambda s, g, o, bufs, x: (np.negative(g, out=bufs[0]),),
     ),
     # the books' linear activation, a = z, as a node of its own so a drawing shows a and da
@@ -538,6 +543,7 @@ ROWS = [
         "x exp({0})",
         reads_inputs=False,
         into=_unary_into(np.exp),
+        ufunc=np.exp,
         grads_into=lambda s, g, o, bufs, x: (np.multiply(g, o, out=bufs[0]),),
     ),
     Op(
@@ -546,6 +552,7 @@ ROWS = [
         lambda s, g, o, x: (div(g, x),),
         "x 1/{0}",
         into=_unary_into(np.log),
+        ufunc=np.log,
         grads_into=lambda s, g, o, bufs, x: (np.divide(g, x, out=bufs[0]),),
     ),
     Op(
@@ -554,6 +561,7 @@ ROWS = [
         lambda s, g, o, x: (div(g * 0.5, o),),
         "x 1/(2 sqrt({0}))",
         into=_unary_into(np.sqrt),
+        ufunc=np.sqrt,
         grads_into=_sqrt_grads_into,
     ),
     Op(
@@ -562,6 +570,7 @@ ROWS = [
         lambda s, g, o, x: (g * sign(x),),
         "x sign({0})",
         into=_unary_into(np.absolute),
+        ufunc=np.absolute,
         grads_into=_abs_grads_into,
     ),
     Op(
@@ -571,6 +580,7 @@ ROWS = [
         "x (1-tanh^2)",
         reads_inputs=False,
         into=_unary_into(np.tanh),
+        ufunc=np.tanh,
         grads_into=_tanh_grads_into,
     ),
     Op(

@@ -65,6 +65,10 @@ class Op(NamedTuple):
     # a row whose forward returns a view of its input (reshape, transpose...) allocates
     # nothing: its plain forward rule is its replay form
     view: bool = False
+    # an elementwise row whose forward replay form is this NumPy ufunc of its inputs (and of
+    # the number, for a row made by ``with_constant``) written into ``out``: a replay calls
+    # the ufunc itself, one Python call less per op where the ops are tiny
+    ufunc: Any = None
 
 
 def number(x: Any) -> str:
