@@ -943,14 +943,15 @@ def test_recurrent_forms_hand_the_gates_from_forward_to_backward_as_a_replay_doe
     name: str, _: Any, inputs: tuple[Any, ...]
 ) -> None:
     # the order of a replay: the forward form, then the backward form on the same output
-    # array and Kept (twice: the second replay reuses every array); the plain rules' numbers,
-    # with the inputs, g and the output left as they were
+    # array and Kept (twice: the second replay reuses every array); the plain rules' bits,
+    # signed zeros too, with the inputs, g and the output left as they were
     from tinygrad_lite.core.ops import row
 
     op = OPS[name]
     kept = Kept()
     plain = op.forward(kept, *inputs)
     g = np.random.default_rng(2).normal(size=plain.shape).astype(plain.dtype)
+    g.flat[::5] = -0.0  # 0 + -0 is 0, -0 + -0 is -0: the gradients' sums must start from 0
     want = op.backward(kept, g, plain, *inputs)
     before = [x.copy() for x in (*inputs, g)]
     out, bufs = np.empty_like(plain), tuple(np.empty_like(w) for w in want)
@@ -964,9 +965,9 @@ def test_recurrent_forms_hand_the_gates_from_forward_to_backward_as_a_replay_doe
         assert op.into(kept, out, *inputs) is out and np.array_equal(out, plain)
         done = out.copy()
         got = op.grads_into(kept, g, out, bufs, *inputs)
-        assert kept.source is None  # taken by the backward form, not recomputed
+        assert kept.source is None  # taken by the backward form
         for k, (w, r) in enumerate(zip(want, got)):
-            assert r is bufs[k] and r.dtype == w.dtype and np.array_equal(r, w), f"gradient {k}"
+            assert r is bufs[k] and r.dtype == w.dtype and r.tobytes() == w.tobytes(), k
         assert np.array_equal(out, done)
         assert all(np.array_equal(x, y) for x, y in zip((*inputs, g), before))
 
