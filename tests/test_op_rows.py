@@ -977,7 +977,7 @@ def test_recurrent_forms_allocate_nothing_that_grows_with_the_sequence(name: str
     import tracemalloc
 
     a = _arrays(15)
-    steps, n, hid = 50, 4, 16
+    steps, n, hid = 200, 4, 16
     inputs: tuple[Any, ...] = (a(steps, n, 4 * hid), a(n, hid), a(n, hid), a(4 * hid, hid))
     if name == "gru":
         inputs = (a(steps, n, 3 * hid), a(n, hid), a(3 * hid, hid), a(3 * hid))
@@ -997,7 +997,7 @@ def test_recurrent_forms_allocate_nothing_that_grows_with_the_sequence(name: str
     op.backward(kept, g, op.forward(kept, *inputs), *inputs)
     eager = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert replayed < eager / 10
+    assert replayed < eager / 20  # (one array of T N H floats is more than 1/20 of eager)
 
 
 def _replay_cases_conv() -> list[tuple[Any, ...]]:
