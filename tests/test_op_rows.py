@@ -24,6 +24,7 @@ import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.core import OPS, local_label
 from tinygrad_lite.core.ops import WITH_CONSTANT
+from tinygrad_lite.core.ops.fused import Kept
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 
@@ -1139,8 +1140,98 @@ def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
 
 
 def _replay_cases_recurrent() -> list[tuple[Any, ...]]:
-    """The rows of recurrent.py."""
-    return []
+    """The rows of recurrent.py: lstm (xw, h0, c0, w_hh) and gru (xw, h0, w_hh, b_hh), with
+    H = 3 units; their static is a Kept, which hands the forward's gates to the backward."""
+    a = _arrays(14)
+    hid = 3
+
+    def lstm(steps: int, n: int, scale: float = 1.0, dtype: Any = np.float32) -> tuple[Any, ...]:
+        xw, h0, c0, w_hh = a(steps, n, 4 * hid) * scale, a(n, hid), a(n, hid), a(4 * hid, hid)
+        return ("lstm", Kept(), tuple(x.astype(dtype) for x in (xw, h0, c0, w_hh * scale)))
+
+    def gru(steps: int, n: int, scale: float = 1.0, dtype: Any = np.float32) -> tuple[Any, ...]:
+        xw, h0, w_hh, b_hh = a(steps, n, 3 * hid) * scale, a(n, hid), a(3 * hid, hid), a(3 * hid)
+        return ("gru", Kept(), tuple(x.astype(dtype) for x in (xw, h0, w_hh * scale, b_hh)))
+
+    cases = [row(steps, n) for steps, n in ((1, 1), (1, 3), (7, 1), (7, 3)) for row in (lstm, gru)]
+    cases += [lstm(7, 3, dtype=np.float64), gru(7, 3, dtype=np.float64)]
+    # saturated gates: sigmoids of exactly 0 and 1, tanh of exactly +-1, zero derivatives
+    cases += [lstm(7, 3, scale=40.0), gru(7, 3, scale=40.0)]
+    # nn's initial state when no hx is given (zeros, frozen), and a GRU without biases
+    zero, xw = np.zeros((3, hid), np.float32), a(7, 3, 4 * hid)
+    cases += [("lstm", Kept(), (xw, zero, zero, a(4 * hid, hid)))]
+    cases += [("gru", Kept(), (a(7, 3, 3 * hid), zero, a(3 * hid, hid), np.zeros(3 * hid, "f")))]
+    # the plain rules' arrays unlike the forms' (the plain rules run, copied into the arrays):
+    # a float64 state beside float32 weights, an xw not C-contiguous
+    _, kept, (xw, h0, c0, w_hh) = lstm(7, 3)
+    cases += [("lstm", kept, (xw, h0.astype(np.float64), c0, w_hh))]
+    cases += [("lstm", Kept(), (np.asfortranarray(xw), h0, c0, w_hh))]
+    _, kept, (xw, h0, w_hh, b_hh) = gru(7, 3)
+    cases += [("gru", kept, (xw, h0, w_hh.astype(np.float64), b_hh))]
+    cases += [("gru", Kept(), (a(3, 7, 3 * hid).transpose(1, 0, 2), h0, w_hh, b_hh))]
+    return cases
+
+
+@pytest.mark.parametrize("name, _, inputs", _replay_cases_recurrent())
+def test_recurrent_forms_hand_the_gates_from_forward_to_backward_as_a_replay_does(
+    name: str, _: Any, inputs: tuple[Any, ...]
+) -> None:
+    # the order of a replay: the forward form, then the backward form on the same output
+    # array and Kept (twice: the second replay reuses every array); the plain rules' bits,
+    # signed zeros too, with the inputs, g and the output left as they were
+    from tinygrad_lite.core.ops import row
+
+    op = OPS[name]
+    kept = Kept()
+    plain = op.forward(kept, *inputs)
+    g = np.random.default_rng(2).normal(size=plain.shape).astype(plain.dtype)
+    g.flat[::5] = -0.0  # 0 + -0 is 0, -0 + -0 is -0: the gradients' sums must start from 0
+    want = op.backward(kept, g, plain, *inputs)
+    before = [x.copy() for x in (*inputs, g)]
+    out, bufs = np.empty_like(plain), tuple(np.empty_like(w) for w in want)
+    # the first replay's backward is the plain rule: it recomputes, and gives no scratch array
+    op.into(kept, out, *inputs)
+    first = op.backward(kept, g, out, *inputs)
+    scratch = list(row._SCRATCH.values())
+    assert not any(np.shares_memory(r, s) for r in first for s in scratch)
+    assert all(np.array_equal(r, w) for r, w in zip(first, want))
+    for _replay in range(2):
+        assert op.into(kept, out, *inputs) is out and np.array_equal(out, plain)
+        done = out.copy()
+        got = op.grads_into(kept, g, out, bufs, *inputs)
+        assert kept.source is None  # taken by the backward form
+        for k, (w, r) in enumerate(zip(want, got)):
+            assert r is bufs[k] and r.dtype == w.dtype and r.tobytes() == w.tobytes(), k
+        assert np.array_equal(out, done)
+        assert all(np.array_equal(x, y) for x, y in zip((*inputs, g), before))
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_recurrent_forms_allocate_nothing_that_grows_with_the_sequence(name: str) -> None:
+    import tracemalloc
+
+    a = _arrays(15)
+    steps, n, hid = 200, 4, 16
+    inputs: tuple[Any, ...] = (a(steps, n, 4 * hid), a(n, hid), a(n, hid), a(4 * hid, hid))
+    if name == "gru":
+        inputs = (a(steps, n, 3 * hid), a(n, hid), a(3 * hid, hid), a(3 * hid))
+    op, kept = OPS[name], Kept()
+    out = op.forward(kept, *inputs)
+    g = np.ones_like(out)
+    bufs = tuple(np.empty_like(w) for w in op.backward(kept, g, out, *inputs))
+
+    def replay() -> None:
+        op.grads_into(kept, g, op.into(kept, out, *inputs), bufs, *inputs)
+
+    replay()  # the first replay makes the scratch arrays
+    tracemalloc.start()
+    replay()
+    replayed = tracemalloc.get_traced_memory()[1]  # the peak
+    tracemalloc.reset_peak()
+    op.backward(kept, g, op.forward(kept, *inputs), *inputs)
+    eager = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert replayed < eager / 20  # (one array of T N H floats is more than 1/20 of eager)
 
 
 def _replay_cases_conv() -> list[tuple[Any, ...]]:

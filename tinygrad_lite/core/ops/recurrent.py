@@ -38,7 +38,7 @@ import numpy as np
 
 from .fused import Kept
 from .modes import is_raw
-from .row import Op
+from .row import Op, scratch
 
 
 def _scales(hid: int, dtype: Any) -> tuple[Any, Any]:
@@ -51,12 +51,43 @@ def _scales(hid: int, dtype: Any) -> tuple[Any, Any]:
     return half, shift
 
 
+def _temp(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A temporary array: new in the plain rules (``owner`` None), else the replay form's
+    scratch array ``name`` of ``owner``."""
+    return np.empty(shape, dtype) if owner is None else scratch(owner, name, shape, dtype)
+
+
+def _reused(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """The ``out=`` of an operation that makes a new array in the plain rules: None there,
+    else the replay form's scratch array ``name`` of ``owner``."""
+    return None if owner is None else scratch(owner, name, shape, dtype)
+
+
+def _zeros(buf: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """``buf`` (a replay form's gradient array) set to zero, or new zeros."""
+    if buf is None:
+        return np.zeros(shape, dtype)
+    buf.fill(0)
+    return buf
+
+
 def _lstm(kept: Kept, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
     steps, n, four_h = xw.shape
+    out = np.empty((steps, n, 2 * (four_h // 4)), dtype=xw.dtype)  # (T, N, [h | c])
+    kept.keep(xw, _lstm_loop(xw, h0, c0, w_hh, out, None))
+    return out
+
+
+def _lstm_loop(xw: Any, h0: Any, c0: Any, w_hh: Any, out: Any, owner: Any) -> Any:
+    """The forward loop, writing each step's [h | c] into ``out``; returns what the backward
+    reads: the activated gates and tanh(c_t). Its arrays are new (``owner`` None, the plain
+    rule) or the replay form's scratch arrays of ``owner``."""
+    steps, n, four_h = xw.shape
     hid = four_h // 4
-    out = np.empty((steps, n, 2 * hid), dtype=xw.dtype)  # (T, N, [h | c])
-    gates = np.empty_like(xw)  # (T, N, 4H): i, f, g, o after their activations, for backward
-    tanh_c = np.empty((steps, n, hid), dtype=xw.dtype)  # (T, N, H): tanh(c_t), for backward
+    # (T, N, 4H): i, f, g, o after their activations
+    gates = np.empty_like(xw) if owner is None else scratch(owner, "lstm gates", xw.shape, xw.dtype)
+    tanh_c = _temp(owner, "lstm tanh_c", (steps, n, hid), xw.dtype)  # (T, N, H): tanh(c_t)
+    ig = _temp(owner, "lstm ig", (n, hid), xw.dtype)  # i g, one step
     half, shift = _scales(hid, xw.dtype)  # all four activations are one tanh between scalings
     w_t = w_hh.T  # (H, 4H)
     h, c = h0, c0
@@ -71,13 +102,12 @@ def _lstm(kept: Kept, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
         i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
         c_new = out[t, :, hid:]
         np.multiply(f, c, out=c_new)
-        c_new += i * g
+        c_new += np.multiply(i, g, out=ig)
         np.tanh(c_new, out=tanh_c[t])
         h_new = out[t, :, :hid]
         np.multiply(o, tanh_c[t], out=h_new)
         h, c = h_new, c_new
-    kept.keep(xw, (gates, tanh_c))
-    return out
+    return gates, tanh_c
 
 
 def _lstm_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
@@ -88,17 +118,28 @@ def _lstm_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh
         again = Kept()
         _lstm(again, xw, h0, c0, w_hh)
         saved = again.take(xw)
+    # the gradient of the pre-activations is written into the gate array, not needed any more
+    return _lstm_bptt(g, out, xw, h0, c0, w_hh, saved, (saved[0], None, None, None), None)
+
+
+def _lstm_bptt(
+    g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any, saved: Any, bufs: Any, owner: Any
+) -> Any:
+    """Backpropagation through time from the forward's ``saved`` gates and tanh(c_t):
+    d xw into ``bufs[0]``, and d h0, d c0, d w_hh into ``bufs[1:]`` where given (the replay
+    form's) or new arrays; temporaries as in ``_lstm_loop``."""
     gates, tanh_c = saved
+    d_a, dh_out, dc_out, dw_out = bufs
     steps, n, four_h = xw.shape
     hid = four_h // 4
     cs = out[..., hid:]  # (T, N, H)
     _, below = _scales(hid, xw.dtype)
     below = 1.0 - 2.0 * below  # the activations' derivatives are (1 - a)(a + below): 0 for i, f, o
-    dh = np.zeros((n, hid), dtype=xw.dtype)
-    dc = np.zeros((n, hid), dtype=xw.dtype)
-    d = np.empty((n, four_h), dtype=xw.dtype)  # gradient of the activated gates, one step
-    tmp = np.empty((n, hid), dtype=xw.dtype)
-    local = np.empty((n, four_h), dtype=xw.dtype)
+    dh = _zeros(dh_out, (n, hid), xw.dtype)
+    dc = _zeros(dc_out, (n, hid), xw.dtype)
+    d = _temp(owner, "lstm d", (n, four_h), xw.dtype)  # gradient of the activated gates, one step
+    tmp = _temp(owner, "lstm tmp", (n, hid), xw.dtype)
+    local = _temp(owner, "lstm local", (n, four_h), xw.dtype)
     for t in range(steps - 1, -1, -1):
         dh += g[t, :, :hid]
         dc += g[t, :, hid:]
@@ -114,15 +155,18 @@ def _lstm_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh
         np.multiply(dc, cs[t - 1] if t else c0, out=d[:, hid : 2 * hid])  # df
         np.multiply(dc, i, out=d[:, 2 * hid : 3 * hid])  # dg
         dc *= f  # to c_{t-1}
-        # through the activations, into the gate array (not needed any more) in place
+        # through the activations: (N, 4H), the gradient of the step's pre-activations
         np.subtract(1.0, a, out=local)
-        a += below
-        a *= local
-        a *= d  # (N, 4H): the gradient of the step's pre-activations
-        dh = a @ w_hh  # to h_{t-1}: (N, 4H) @ (4H, H)
-    d_a = gates  # now every step's pre-activation gradient: (T, N, 4H)
-    h_prev = np.concatenate([h0[None], out[:-1, :, :hid]])  # (T, N, H): the state each step read
-    dw = d_a.reshape(-1, four_h).T @ h_prev.reshape(-1, hid)  # (4H, H), summed over steps
+        da = d_a[t]
+        np.add(a, below, out=da)
+        da *= local
+        da *= d
+        dh = np.matmul(da, w_hh, out=dh_out)  # to h_{t-1}: (N, 4H) @ (4H, H)
+    # (T, N, H): the state each step read
+    h_prev = _reused(owner, "lstm h_prev", (steps, n, hid), xw.dtype)
+    h_prev = np.concatenate([h0[None], out[:-1, :, :hid]], out=h_prev)
+    # (4H, H), summed over steps
+    dw = np.matmul(d_a.reshape(-1, four_h).T, h_prev.reshape(-1, hid), out=dw_out)
     return d_a, dh, dc, dw
 
 
@@ -193,15 +237,25 @@ def lstm_composite(kept: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
 
 def _gru(kept: Kept, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
     steps, n, three_h = xw.shape
+    out = np.empty((steps, n, three_h // 3), dtype=xw.dtype)  # (T, N, H): h_t
+    kept.keep(xw, _gru_loop(xw, h0, w_hh, b_hh, out, None))
+    return out
+
+
+def _gru_loop(xw: Any, h0: Any, w_hh: Any, b_hh: Any, out: Any, owner: Any) -> Any:
+    """The forward loop, writing each h_t into ``out``; returns what the backward reads: r and
+    z, n, and W_hn h + b_hn. Its arrays as in ``_lstm_loop``."""
+    steps, n, three_h = xw.shape
     hid = three_h // 3
-    out = np.empty((steps, n, hid), dtype=xw.dtype)  # (T, N, H): h_t
-    rz = np.empty((steps, n, 2 * hid), dtype=xw.dtype)  # r, z after the sigmoid
-    ns = np.empty((steps, n, hid), dtype=xw.dtype)  # the candidate n
-    hns = np.empty((steps, n, hid), dtype=xw.dtype)  # W_hn h + b_hn, which r gates
+    rz = _temp(owner, "gru rz", (steps, n, 2 * hid), xw.dtype)  # r, z after the sigmoid
+    ns = _temp(owner, "gru n", (steps, n, hid), xw.dtype)  # the candidate n
+    hns = _temp(owner, "gru hn", (steps, n, hid), xw.dtype)  # W_hn h + b_hn, which r gates
+    hw_out = _reused(owner, "gru hw", (n, three_h), xw.dtype)
+    zh_out = _reused(owner, "gru zh", (n, hid), xw.dtype)
     w_t = w_hh.T  # (H, 3H)
     h = h0
     for t in range(steps):
-        hw = h @ w_t  # (N, 3H)
+        hw = np.matmul(h, w_t, out=hw_out)  # (N, 3H)
         hw += b_hh
         a = rz[t]
         np.add(xw[t, :, : 2 * hid], hw[:, : 2 * hid], out=a)
@@ -218,10 +272,9 @@ def _gru(kept: Kept, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
         h_new = out[t]
         np.subtract(1.0, z, out=h_new)
         h_new *= cand
-        h_new += z * h  # (1 - z) n + z h
+        h_new += np.multiply(z, h, out=zh_out)  # (1 - z) n + z h
         h = h_new
-    kept.keep(xw, (rz, ns, hns))
-    return out
+    return rz, ns, hns
 
 
 def _gru_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
@@ -232,13 +285,25 @@ def _gru_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_h
         again = Kept()
         _gru(again, xw, h0, w_hh, b_hh)
         saved = again.take(xw)
+    return _gru_bptt(g, out, xw, h0, w_hh, b_hh, saved, (None,) * 4, None)
+
+
+def _gru_bptt(
+    g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any, saved: Any, bufs: Any, owner: Any
+) -> Any:
+    """Backpropagation through time from the forward's ``saved`` arrays, the gradients into
+    ``bufs`` where given, as in ``_lstm_bptt`` (b_hh's gradient is W_hh h's, summed: b_hh
+    itself is not read)."""
     rz, ns, hns = saved
     steps, n, three_h = xw.shape
     hid = three_h // 3
-    d_xw = np.empty_like(xw)  # (T, N, 3H): the gradient of the input's share of the gates
-    d_hw = np.empty_like(xw)  # (T, N, 3H): ... and of the recurrent share W_hh h + b_hh
-    dh = np.zeros((n, hid), dtype=xw.dtype)
-    tmp = np.empty((n, hid), dtype=xw.dtype)
+    # (T, N, 3H): the gradient of the input's share of the gates ...
+    d_xw = np.empty_like(xw) if bufs[0] is None else bufs[0]
+    # ... and of the recurrent share W_hh h + b_hh
+    d_hw = np.empty_like(xw) if owner is None else scratch(owner, "gru d_hw", xw.shape, xw.dtype)
+    dh = _zeros(bufs[1], (n, hid), xw.dtype)
+    tmp = _temp(owner, "gru tmp", (n, hid), xw.dtype)
+    step_out = _reused(owner, "gru dh step", (n, hid), xw.dtype)
     for t in range(steps - 1, -1, -1):
         dh += g[t]
         r, z, cand, hn = rz[t, :, :hid], rz[t, :, hid:], ns[t], hns[t]
@@ -267,11 +332,13 @@ def _gru_backward(kept: Kept, g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_h
         dar *= tmp
         dr_[:, : 2 * hid] = dx[:, : 2 * hid]
         dh *= z  # to h_{t-1}, directly ...
-        dh += dr_ @ w_hh  # ... and through W_hh h_{t-1}: (N, 3H) @ (3H, H)
-    h_prev_all = np.concatenate([h0[None], out[:-1]])  # (T, N, H): the state each step read
+        dh += np.matmul(dr_, w_hh, out=step_out)  # ... and through W_hh h_{t-1}: (N, 3H) @ (3H, H)
+    # (T, N, H): the state each step read
+    h_prev_all = _reused(owner, "gru h_prev", out.shape, out.dtype)
+    h_prev_all = np.concatenate([h0[None], out[:-1]], out=h_prev_all)
     flat = d_hw.reshape(-1, three_h)
-    dw = flat.T @ h_prev_all.reshape(-1, hid)  # (3H, H), summed over steps
-    return d_xw, dh, dw, flat.sum(axis=0)
+    dw = np.matmul(flat.T, h_prev_all.reshape(-1, hid), out=bufs[2])  # (3H, H), summed over steps
+    return d_xw, dh, dw, flat.sum(axis=0, out=bufs[3])
 
 
 def _gru_backward_graph(g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
@@ -320,6 +387,54 @@ def gru_composite(kept: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
     return total
 
 
+# ---------------------------------------------------------------- replay forms (tl.jit)
+# The forms run the same loops with their arrays taken from row.scratch, owned by the node's
+# output. The forward keeps its gates under that output, not under xw: a plain backward (the
+# first replay's) then recomputes them rather than hand a scratch array on as xw's gradient.
+# Where the scratch arrays would be laid out or typed unlike the plain rules' arrays, the forms
+# run the plain rules (new arrays, kept under xw) and copy their gradients into the buffers.
+
+
+def _owner(out: Any, xw: Any, *others: Any) -> Any:
+    """``out``, whose scratch arrays the forms use, if they are laid out and typed as the
+    plain rules' arrays (xw C-contiguous, every input of xw's dtype); else None."""
+    same = all(x.dtype == xw.dtype for x in others)
+    return out if same and xw.flags.c_contiguous else None
+
+
+def _copied(grads: Any, bufs: Any) -> tuple[Any, ...]:
+    """The plain rule's gradients, written into the form's arrays where given."""
+    for r, b in zip(grads, bufs):
+        if b is not None:
+            np.copyto(b, r)
+    return tuple(r if b is None else b for r, b in zip(grads, bufs))
+
+
+def _replay_forms(loop: Any, backward: Any, bptt: Any) -> tuple[Any, Any]:
+    """A row's ``into`` and ``grads_into`` from its forward ``loop``, plain ``backward`` rule
+    and backpropagation ``bptt``."""
+
+    def into(kept: Kept, out: Any, xw: Any, *rest: Any) -> Any:
+        owner = _owner(out, xw, *rest)
+        kept.keep(xw if owner is None else out, loop(xw, *rest, out, owner))
+        return out
+
+    def grads_into(kept: Kept, g: Any, out: Any, bufs: Any, *inputs: Any) -> Any:
+        owner = _owner(out, *inputs)
+        if owner is None or any(b is None for b in bufs):
+            return _copied(backward(kept, g, out, *inputs), bufs)
+        saved = kept.take(out)
+        if saved is None:  # as the plain rule: recompute, into the forward form's arrays
+            saved = loop(*inputs, scratch(out, "again", out.shape, out.dtype), owner)
+        return bptt(g, out, *inputs, saved, bufs, owner)
+
+    return into, grads_into
+
+
+_lstm_into, _lstm_grads_into = _replay_forms(_lstm_loop, _lstm_backward, _lstm_bptt)
+_gru_into, _gru_grads_into = _replay_forms(_gru_loop, _gru_backward, _gru_bptt)
+
+
 ROWS = [
     Op(
         "lstm",
@@ -327,6 +442,8 @@ ROWS = [
         _lstm_backward,
         "x LSTM backprop through time",
         composite=lstm_composite,
+        into=_lstm_into,
+        grads_into=_lstm_grads_into,
     ),
     Op(
         "gru",
@@ -334,5 +451,7 @@ ROWS = [
         _gru_backward,
         "x GRU backprop through time",
         composite=gru_composite,
+        into=_gru_into,
+        grads_into=_gru_grads_into,
     ),
 ]
