@@ -911,7 +911,122 @@ def _replay_cases_recurrent() -> list[tuple[Any, ...]]:
 
 def _replay_cases_conv() -> list[tuple[Any, ...]]:
     """The rows of conv.py."""
-    return []
+    from tinygrad_lite.core.ops.conv import Conv, Pad, Pool
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(15)
+
+    def conv(stride=1, padding=0, dilation=1, groups=1, kernel=3, extra=0, need=(True,) * 3):
+        sides = padding if isinstance(padding, tuple) else (padding,) * 4
+        return Conv(
+            (kernel, kernel),
+            (stride, stride),
+            sides,
+            (dilation, dilation),
+            groups,
+            (extra, extra),
+            need,
+            Kept(),
+        )
+
+    def pool(kernel=2, stride=2, padding=0, dilation=1, kept=True):
+        return Pool(
+            (kernel, kernel),
+            (stride, stride),
+            (padding, padding),
+            (dilation, dilation),
+            Kept() if kept else None,
+        )
+
+    ties = np.round(a(2, 3, 7, 8))  # many equal maxima in a window
+    infinite = a(1, 2, 4, 4)
+    infinite[0, 0, 1, 1], infinite[0, 1, 2, 2] = -np.inf, np.inf
+    wide = np.zeros((1, 1, 2, 257), np.float32)  # a window of 257: positions past a uint8
+    wide[0, 0, 1, -1] = 1.0
+    f64 = {k: v.astype(np.float64) for k, v in {"x": a(2, 4, 7, 8), "w": a(6, 4, 3, 3)}.items()}
+    return [
+        # conv2d: x (N, C, H, W), w (O, C/G, kH, kW), b (O,)
+        ("conv2d", conv(stride=2, padding=1), (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))),
+        ("conv2d", conv(dilation=2, need=(True, True)), (a(2, 4, 9, 8), a(6, 4, 3, 3))),
+        ("conv2d", conv(padding=(1, 0, 2, 1), groups=2), (a(2, 4, 7, 8), a(6, 2, 3, 3), a(6))),
+        ("conv2d", conv(stride=2, need=(False, True, True)), (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))),
+        ("conv2d", conv(padding=1, need=(True, False, True)), (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))),
+        ("conv2d", conv(groups=2, need=(True, True, False)), (a(2, 4, 7, 8), a(6, 2, 3, 3), a(6))),
+        ("conv2d", conv(kernel=1, need=(True, True)), (a(1, 4, 5, 6), a(6, 4, 1, 1))),  # 1x1
+        (
+            "conv2d",
+            conv(stride=2, padding=1)._replace(kept=None),
+            (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6)),
+        ),
+        ("conv2d", conv(padding=1), (f64["x"], f64["w"], a(6).astype(np.float64))),
+        # conv_transpose2d: y (N, C, H, W), w (C, O/G, kH, kW), b (O,)
+        (
+            "conv_transpose2d",
+            conv(stride=2, padding=1, extra=1),
+            (a(2, 4, 4, 5), a(4, 3, 3, 3), a(3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(dilation=2, groups=2, need=(True, True)),
+            (a(2, 4, 3, 4), a(4, 3, 3, 3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(stride=2, need=(False, True, True)),
+            (a(2, 4, 4, 5), a(4, 3, 3, 3), a(3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(padding=(1, 0, 0, 1), need=(True, False, False)),
+            (a(2, 4, 4, 5), a(4, 3, 3, 3), a(3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(stride=2, extra=1),
+            (
+                a(2, 4, 4, 5).astype(np.float64),
+                a(4, 3, 3, 3).astype(np.float64),
+                a(3).astype(np.float64),
+            ),
+        ),
+        # conv2d_weight: x (N, C, H, W), g (N, O, Ho, Wo): the weight (O, C/G, kH, kW)
+        (
+            "conv2d_weight",
+            conv(stride=2, padding=1, need=(True, True)),
+            (a(2, 4, 7, 8), a(2, 6, 4, 4)),
+        ),
+        (
+            "conv2d_weight",
+            conv(dilation=2, groups=2, need=(True, True)),
+            (a(2, 4, 9, 8), a(2, 6, 5, 4)),
+        ),
+        ("conv2d_weight", conv(stride=2, need=(False, True)), (a(2, 4, 8, 8), a(2, 6, 3, 3))),
+        ("conv2d_weight", conv(padding=1, need=(True, False)), (a(2, 4, 7, 8), a(2, 6, 7, 8))),
+        ("conv2d_weight", conv(need=(True, True)), (f64["x"], a(2, 6, 5, 6).astype(np.float64))),
+        # max_pool2d: ties, padding, overlapping windows, gaps between windows, dilation
+        ("max_pool2d", pool(), (ties,)),
+        ("max_pool2d", pool(kernel=3, stride=2, padding=1), (ties,)),
+        ("max_pool2d", pool(kernel=3, stride=1), (a(2, 3, 7, 8),)),
+        ("max_pool2d", pool(kernel=2, stride=3), (a(2, 3, 7, 8),)),  # gaps: zero gradient
+        ("max_pool2d", pool(kernel=2, stride=1, dilation=2, kept=False), (ties,)),
+        ("max_pool2d", pool(kernel=2, stride=1, padding=1), (infinite,)),
+        ("max_pool2d", Pool((2, 257), (1, 1), (0, 0)), (wide,)),
+        ("max_pool2d", pool(kernel=3, stride=2, padding=1), (ties.astype(np.float64),)),
+        # avg_pool2d (padding counts in each window's mean, as torch's default)
+        ("avg_pool2d", pool(kernel=3, stride=2, padding=1, kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", pool(kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", pool(kernel=3, stride=1, dilation=2, kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", pool(kernel=2, stride=3, kept=False), (a(2, 3, 7, 8),)),
+        (
+            "avg_pool2d",
+            pool(kernel=3, stride=2, padding=1, kept=False),
+            (a(2, 3, 7, 8).astype(np.float64),),
+        ),
+        # pad: a value on some sides of some axes
+        ("pad", Pad(((0, 0), (1, 2), (0, 3), (2, 0)), 1.5), (a(2, 3, 4, 5),)),
+        ("pad", Pad(((3, 1), (0, 0)), -2.5), (a(4, 5).astype(np.float64),)),
+        ("pad", Pad(((1, 1), (2, 2), (0, 1)), -math.inf), (a(2, 3, 4),)),
+    ]
 
 
 @pytest.mark.parametrize("name, static, inputs, writes", _replay_cases())
