@@ -1064,6 +1064,44 @@ def _replay_form_matches(op: Any, static: Any, inputs: tuple[Any, ...], writes: 
             assert np.shares_memory(r, bufs[k]) == writes, f"gradient {k}"
 
 
+@pytest.mark.parametrize(
+    "row, name",
+    [("conv2d", "cols"), ("max_pool2d", "where")],
+    ids=["conv2d-kept", "max_pool2d-kept"],
+)
+def test_op_rows_forward_forms_keep_their_scratch_array_for_the_backward_form(
+    row: str, name: str
+) -> None:
+    # conv2d's column matrix and max_pool2d's maxima positions: the forward form keeps its
+    # scratch array (the same one every replay), and the backward form takes it instead of
+    # making its own
+    from tinygrad_lite.core.ops import row as rows
+    from tinygrad_lite.core.ops.conv import Conv, Pool
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(16)
+    if row == "conv2d":
+        static: Any = Conv((3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1, kept=Kept())
+        inputs = (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))
+    else:
+        static = Pool((3, 3), (2, 2), (1, 1), kept=Kept())
+        inputs = (np.round(a(2, 3, 7, 8)),)
+    op, x, kept = OPS[row], inputs[0], static.kept
+    plain = op.forward(static, *inputs)
+    want = op.backward(static, plain, plain, *inputs)  # (g: the output itself)
+    out = np.empty_like(plain)
+    op.into(static, out, *inputs)
+    first = kept.array
+    op.into(static, out, *inputs)
+    assert kept.source is x and kept.array is first  # the same scratch array each replay
+    bufs = tuple(np.empty_like(w) if w is not None else None for w in want)
+    got = op.grads_into(static, plain, out, bufs, *inputs)
+    assert kept.array is None  # taken
+    assert (id(out), "backward " + name) not in rows._SCRATCH  # and not made again
+    for w, r in zip(want, got):
+        assert np.array_equal(w, r)
+
+
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:
     from tinygrad_lite.core.ops import row
 
