@@ -68,6 +68,15 @@ def classifier_step(model: nn.Module, opt: optim.Optimizer) -> Callable[..., Any
     return step
 
 
+def peak_bytes(f: Callable[[], Any]) -> int:
+    """The most memory ``f()`` held allocated at once (tracemalloc's peak)."""
+    tracemalloc.start()
+    f()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
 def test_the_books_hotel_network_replays_bitwise():
     data = hotels.classification_data("category_index")
     x, y = data.X_train, data.y_train
@@ -463,29 +472,14 @@ def test_replay_allocates_less_than_eager():
     for _ in range(3):
         traced(x, y)
 
-    def allocated(f: Callable[[], Any]) -> int:
-        tracemalloc.start()
-        f()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return peak
-
-    eager = allocated(lambda: step(x, y))
-    replay = allocated(lambda: traced(x, y))
+    eager = peak_bytes(lambda: step(x, y))
+    replay = peak_bytes(lambda: traced(x, y))
     assert replay <= eager
 
 
 # ---------------------------------------------------------------- replay forms
 # Each replay form is held bit for bit equal to its plain rules in tests/test_op_rows.py
 # (where the mutation tool finds it by the row's name).
-
-
-def _peak_bytes(f: Callable[[], Any]) -> int:
-    tracemalloc.start()
-    f()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
 
 
 def test_a_small_cnn_replays_bitwise_and_allocates_a_fraction_of_the_eager_step():
@@ -516,7 +510,7 @@ def test_a_small_cnn_replays_bitwise_and_allocates_a_fraction_of_the_eager_step(
     traced = tl.jit(classifier_step(b, optim.SGD(b.parameters(), lr=0.05)))
     for _ in range(4):
         traced(xs[0], ys[0])
-    assert _peak_bytes(lambda: traced(xs[0], ys[0])) < _peak_bytes(lambda: step(xs[0], ys[0])) / 4
+    assert peak_bytes(lambda: traced(xs[0], ys[0])) < peak_bytes(lambda: step(xs[0], ys[0])) / 4
 
 
 def test_every_row_with_a_backward_replay_form_has_a_forward_one():
