@@ -1102,6 +1102,62 @@ def test_op_rows_forward_forms_keep_their_scratch_array_for_the_backward_form(
         assert np.array_equal(w, r)
 
 
+def _conv_rows_big_cases() -> list[Any]:
+    """A case per conv.py row (and per way a pooling's gradient is gathered) on 8x8x32x32
+    float32 images (256 KiB): large next to NumPy's iteration buffers."""
+    from tinygrad_lite.core.ops.conv import Conv, Pad, Pool
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(17)
+    c = Conv((3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, kept=Kept())
+    image = (8, 8, 32, 32)
+    cases = [
+        ("conv2d", c, (a(*image), a(8, 8, 3, 3), a(8))),
+        ("conv_transpose2d", c, (a(*image), a(8, 8, 3, 3), a(8))),
+        ("conv2d_weight", c._replace(need=(True, True)), (a(*image), a(*image))),
+        ("max_pool2d", Pool((3, 3), (2, 2), (1, 1), kept=Kept()), (a(*image),)),
+        ("max_pool2d", Pool((2, 2), (2, 2), (0, 0)), (a(*image),)),  # no padding: no crop
+        ("avg_pool2d", Pool((3, 3), (2, 2), (1, 1)), (a(*image),)),
+        ("avg_pool2d", Pool((3, 3), (1, 1), (0, 0)), (a(*image),)),
+        ("pad", Pad(((0, 0), (0, 0), (1, 1), (2, 2)), 0.5), (a(*image),)),
+    ]
+    return [
+        pytest.param(*case, id=f"{case[0]}-replay_allocations_{n}") for n, case in enumerate(cases)
+    ]
+
+
+@pytest.mark.parametrize("name, static, inputs", _conv_rows_big_cases())
+def test_op_rows_conv_replay_forms_allocate_no_image_sized_array(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    # after a first replay has made the scratch arrays, a replay's forward and backward forms
+    # allocate less than half an input image (NumPy's iteration buffers, a few views)
+    import tracemalloc
+
+    op = OPS[name]
+    plain = op.forward(static, *inputs)
+    g = np.random.default_rng(3).normal(size=plain.shape).astype(np.float32)
+    # (pad has no backward form: its gradient is a view)
+    want = op.backward(static, g, plain, *inputs) if op.grads_into is not None else ()
+    out = np.empty_like(plain)
+    bufs = tuple(None if w is None else np.empty_like(w) for w in want)
+
+    def replay() -> None:
+        op.into(static, out, *inputs)
+        if want:
+            op.grads_into(static, g, out, bufs, *inputs)
+
+    replay()
+    tracemalloc.start()
+    replay()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < inputs[0].nbytes / 2
+    assert np.array_equal(out, plain)
+    for w, b in zip(want, bufs):
+        assert b is None or np.array_equal(w, b)
+
+
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:
     from tinygrad_lite.core.ops import row
 
