@@ -1011,12 +1011,15 @@ def _replay_cases_conv() -> list[tuple[Any, ...]]:
         ("max_pool2d", pool(kernel=2, stride=1, dilation=2, kept=False), (ties,)),
         ("max_pool2d", pool(kernel=2, stride=1, padding=1), (infinite,)),
         ("max_pool2d", Pool((2, 257), (1, 1), (0, 0)), (wide,)),
+        ("max_pool2d", Pool((3, 2), (2, 1), (1, 0), kept=Kept()), (ties,)),  # padded rows only
+        ("max_pool2d", Pool((2, 3), (1, 2), (0, 1)), (ties,)),  # padded columns only
         ("max_pool2d", pool(kernel=3, stride=2, padding=1), (ties.astype(np.float64),)),
         # avg_pool2d (padding counts in each window's mean, as torch's default)
         ("avg_pool2d", pool(kernel=3, stride=2, padding=1, kept=False), (a(2, 3, 7, 8),)),
         ("avg_pool2d", pool(kept=False), (a(2, 3, 7, 8),)),
         ("avg_pool2d", pool(kernel=3, stride=1, dilation=2, kept=False), (a(2, 3, 7, 8),)),
         ("avg_pool2d", pool(kernel=2, stride=3, kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", Pool((3, 2), (2, 1), (1, 0)), (a(2, 3, 7, 8),)),
         (
             "avg_pool2d",
             pool(kernel=3, stride=2, padding=1, kept=False),
