@@ -632,6 +632,37 @@ def test_a_replayed_encoder_layer_allocates_a_small_fraction_of_the_eager_step()
     assert replay < eager / 4
 
 
+def test_a_small_cnn_replays_bitwise_and_allocates_a_fraction_of_the_eager_step():
+    # conv2d, relu, max_pool2d, linear, cross entropy: after the replays that make the
+    # forms' arrays (call 3: the outputs and gradients, call 4: the backward's scratch), a
+    # replay writes every image-sized array into one it already has
+    gen = np.random.default_rng(2)
+    xs = gen.random((3, 16, 1, 16, 16), dtype=np.float32)
+    ys = gen.integers(0, 10, size=(3, 16))
+
+    def make() -> tuple[Any, Callable[..., Any]]:
+        model = nn.Sequential(
+            nn.Conv2d(1, 6, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 8, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, stride=1),
+            nn.Flatten(),
+            nn.Linear(8 * 2 * 2, 10),
+        )
+        return model, classifier_step(model, optim.SGD(model.parameters(), lr=0.05))
+
+    eager, jit, a, b = twin_runs(make, lambda i: (xs[i % 3], ys[i % 3]), steps=6)
+    assert eager == jit
+    assert_same_model(a, b)
+    step = classifier_step(a, optim.SGD(a.parameters(), lr=0.05))
+    traced = tl.jit(classifier_step(b, optim.SGD(b.parameters(), lr=0.05)))
+    for _ in range(4):
+        traced(xs[0], ys[0])
+    assert allocated(lambda: traced(xs[0], ys[0])) < allocated(lambda: step(xs[0], ys[0])) / 4
+
+
 def test_every_row_with_a_backward_replay_form_has_a_forward_one():
     # (or a view row: its plain forward makes no array, as broadcast_to's)
     rows = [op for op in tl.core.OPS.values() if op.grads_into is not None]

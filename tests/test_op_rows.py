@@ -1236,7 +1236,125 @@ def test_recurrent_forms_allocate_nothing_that_grows_with_the_sequence(name: str
 
 def _replay_cases_conv() -> list[tuple[Any, ...]]:
     """The rows of conv.py."""
-    return []
+    from tinygrad_lite.core.ops.conv import Conv, Pad, Pool
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(15)
+
+    def conv(stride=1, padding=0, dilation=1, groups=1, kernel=3, extra=0, need=(True,) * 3):
+        sides = padding if isinstance(padding, tuple) else (padding,) * 4
+        return Conv(
+            (kernel, kernel),
+            (stride, stride),
+            sides,
+            (dilation, dilation),
+            groups,
+            (extra, extra),
+            need,
+            Kept(),
+        )
+
+    def pool(kernel=2, stride=2, padding=0, dilation=1, kept=True):
+        return Pool(
+            (kernel, kernel),
+            (stride, stride),
+            (padding, padding),
+            (dilation, dilation),
+            Kept() if kept else None,
+        )
+
+    ties = np.round(a(2, 3, 7, 8))  # many equal maxima in a window
+    infinite = a(1, 2, 4, 4)
+    infinite[0, 0, 1, 1], infinite[0, 1, 2, 2] = -np.inf, np.inf
+    wide = np.zeros((1, 1, 2, 257), np.float32)  # a window of 257: positions past a uint8
+    wide[0, 0, 1, -1] = 1.0
+    f64 = {k: v.astype(np.float64) for k, v in {"x": a(2, 4, 7, 8), "w": a(6, 4, 3, 3)}.items()}
+    return [
+        # conv2d: x (N, C, H, W), w (O, C/G, kH, kW), b (O,)
+        ("conv2d", conv(stride=2, padding=1), (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))),
+        ("conv2d", conv(dilation=2, need=(True, True)), (a(2, 4, 9, 8), a(6, 4, 3, 3))),
+        ("conv2d", conv(padding=(1, 0, 2, 1), groups=2), (a(2, 4, 7, 8), a(6, 2, 3, 3), a(6))),
+        ("conv2d", conv(stride=2, need=(False, True, True)), (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))),
+        ("conv2d", conv(padding=1, need=(True, False, True)), (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))),
+        ("conv2d", conv(groups=2, need=(True, True, False)), (a(2, 4, 7, 8), a(6, 2, 3, 3), a(6))),
+        ("conv2d", conv(kernel=1, need=(True, True)), (a(1, 4, 5, 6), a(6, 4, 1, 1))),  # 1x1
+        (
+            "conv2d",
+            conv(stride=2, padding=1)._replace(kept=None),
+            (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6)),
+        ),
+        ("conv2d", conv(padding=1), (f64["x"], f64["w"], a(6).astype(np.float64))),
+        # conv_transpose2d: y (N, C, H, W), w (C, O/G, kH, kW), b (O,)
+        (
+            "conv_transpose2d",
+            conv(stride=2, padding=1, extra=1),
+            (a(2, 4, 4, 5), a(4, 3, 3, 3), a(3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(dilation=2, groups=2, need=(True, True)),
+            (a(2, 4, 3, 4), a(4, 3, 3, 3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(stride=2, need=(False, True, True)),
+            (a(2, 4, 4, 5), a(4, 3, 3, 3), a(3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(padding=(1, 0, 0, 1), need=(True, False, False)),
+            (a(2, 4, 4, 5), a(4, 3, 3, 3), a(3)),
+        ),
+        (
+            "conv_transpose2d",
+            conv(stride=2, extra=1),
+            (
+                a(2, 4, 4, 5).astype(np.float64),
+                a(4, 3, 3, 3).astype(np.float64),
+                a(3).astype(np.float64),
+            ),
+        ),
+        # conv2d_weight: x (N, C, H, W), g (N, O, Ho, Wo): the weight (O, C/G, kH, kW)
+        (
+            "conv2d_weight",
+            conv(stride=2, padding=1, need=(True, True)),
+            (a(2, 4, 7, 8), a(2, 6, 4, 4)),
+        ),
+        (
+            "conv2d_weight",
+            conv(dilation=2, groups=2, need=(True, True)),
+            (a(2, 4, 9, 8), a(2, 6, 5, 4)),
+        ),
+        ("conv2d_weight", conv(stride=2, need=(False, True)), (a(2, 4, 8, 8), a(2, 6, 3, 3))),
+        ("conv2d_weight", conv(padding=1, need=(True, False)), (a(2, 4, 7, 8), a(2, 6, 7, 8))),
+        ("conv2d_weight", conv(need=(True, True)), (f64["x"], a(2, 6, 5, 6).astype(np.float64))),
+        # max_pool2d: ties, padding, overlapping windows, gaps between windows, dilation
+        ("max_pool2d", pool(), (ties,)),
+        ("max_pool2d", pool(kernel=3, stride=2, padding=1), (ties,)),
+        ("max_pool2d", pool(kernel=3, stride=1), (a(2, 3, 7, 8),)),
+        ("max_pool2d", pool(kernel=2, stride=3), (a(2, 3, 7, 8),)),  # gaps: zero gradient
+        ("max_pool2d", pool(kernel=2, stride=1, dilation=2, kept=False), (ties,)),
+        ("max_pool2d", pool(kernel=2, stride=1, padding=1), (infinite,)),
+        ("max_pool2d", Pool((2, 257), (1, 1), (0, 0)), (wide,)),
+        ("max_pool2d", Pool((3, 2), (2, 1), (1, 0), kept=Kept()), (ties,)),  # padded rows only
+        ("max_pool2d", Pool((2, 3), (1, 2), (0, 1)), (ties,)),  # padded columns only
+        ("max_pool2d", pool(kernel=3, stride=2, padding=1), (ties.astype(np.float64),)),
+        # avg_pool2d (padding counts in each window's mean, as torch's default)
+        ("avg_pool2d", pool(kernel=3, stride=2, padding=1, kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", pool(kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", pool(kernel=3, stride=1, dilation=2, kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", pool(kernel=2, stride=3, kept=False), (a(2, 3, 7, 8),)),
+        ("avg_pool2d", Pool((3, 2), (2, 1), (1, 0)), (a(2, 3, 7, 8),)),
+        (
+            "avg_pool2d",
+            pool(kernel=3, stride=2, padding=1, kept=False),
+            (a(2, 3, 7, 8).astype(np.float64),),
+        ),
+        # pad: a value on some sides of some axes
+        ("pad", Pad(((0, 0), (1, 2), (0, 3), (2, 0)), 1.5), (a(2, 3, 4, 5),)),
+        ("pad", Pad(((3, 1), (0, 0)), -2.5), (a(4, 5).astype(np.float64),)),
+        ("pad", Pad(((1, 1), (2, 2), (0, 1)), -math.inf), (a(2, 3, 4),)),
+    ]
 
 
 @pytest.mark.parametrize("name, static, inputs, writes", _replay_cases())
@@ -1599,6 +1717,100 @@ def test_replay_forms_allocate_no_array_of_their_operands_size(
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 2 * 8192 * 4
+
+
+@pytest.mark.parametrize(
+    "row, name",
+    [("conv2d", "cols"), ("max_pool2d", "where")],
+    ids=["conv2d-kept", "max_pool2d-kept"],
+)
+def test_op_rows_forward_forms_keep_their_scratch_array_for_the_backward_form(
+    row: str, name: str
+) -> None:
+    # conv2d's column matrix and max_pool2d's maxima positions: the forward form keeps its
+    # scratch array (the same one every replay), and the backward form takes it instead of
+    # making its own
+    from tinygrad_lite.core.ops import row as rows
+    from tinygrad_lite.core.ops.conv import Conv, Pool
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(16)
+    if row == "conv2d":
+        static: Any = Conv((3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1, kept=Kept())
+        inputs = (a(2, 4, 7, 8), a(6, 4, 3, 3), a(6))
+    else:
+        static = Pool((3, 3), (2, 2), (1, 1), kept=Kept())
+        inputs = (np.round(a(2, 3, 7, 8)),)
+    op, x, kept = OPS[row], inputs[0], static.kept
+    plain = op.forward(static, *inputs)
+    want = op.backward(static, plain, plain, *inputs)  # (g: the output itself)
+    out = np.empty_like(plain)
+    op.into(static, out, *inputs)
+    first = kept.array
+    op.into(static, out, *inputs)
+    assert kept.source is x and kept.array is first  # the same scratch array each replay
+    bufs = tuple(np.empty_like(w) if w is not None else None for w in want)
+    got = op.grads_into(static, plain, out, bufs, *inputs)
+    assert kept.array is None  # taken
+    assert (id(out), "backward " + name) not in rows._SCRATCH  # and not made again
+    for w, r in zip(want, got):
+        assert np.array_equal(w, r)
+
+
+def _conv_rows_big_cases() -> list[Any]:
+    """A case per conv.py row (and per way a pooling's gradient is gathered) on 8x8x32x32
+    float32 images (256 KiB): large next to NumPy's iteration buffers."""
+    from tinygrad_lite.core.ops.conv import Conv, Pad, Pool
+    from tinygrad_lite.core.ops.fused import Kept
+
+    a = _arrays(17)
+    c = Conv((3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, kept=Kept())
+    image = (8, 8, 32, 32)
+    cases = [
+        ("conv2d", c, (a(*image), a(8, 8, 3, 3), a(8))),
+        ("conv_transpose2d", c, (a(*image), a(8, 8, 3, 3), a(8))),
+        ("conv2d_weight", c._replace(need=(True, True)), (a(*image), a(*image))),
+        ("max_pool2d", Pool((3, 3), (2, 2), (1, 1), kept=Kept()), (a(*image),)),
+        ("max_pool2d", Pool((2, 2), (2, 2), (0, 0)), (a(*image),)),  # no padding: no crop
+        ("avg_pool2d", Pool((3, 3), (2, 2), (1, 1)), (a(*image),)),
+        ("avg_pool2d", Pool((3, 3), (1, 1), (0, 0)), (a(*image),)),
+        ("pad", Pad(((0, 0), (0, 0), (1, 1), (2, 2)), 0.5), (a(*image),)),
+    ]
+    return [
+        pytest.param(*case, id=f"{case[0]}-replay_allocations_{n}") for n, case in enumerate(cases)
+    ]
+
+
+@pytest.mark.parametrize("name, static, inputs", _conv_rows_big_cases())
+def test_op_rows_conv_replay_forms_allocate_no_image_sized_array(
+    name: str, static: Any, inputs: tuple[Any, ...]
+) -> None:
+    # after a first replay has made the scratch arrays, a replay's forward and backward forms
+    # allocate less than half an input image (NumPy's iteration buffers, a few views)
+    import tracemalloc
+
+    op = OPS[name]
+    plain = op.forward(static, *inputs)
+    g = np.random.default_rng(3).normal(size=plain.shape).astype(np.float32)
+    # (pad has no backward form: its gradient is a view)
+    want = op.backward(static, g, plain, *inputs) if op.grads_into is not None else ()
+    out = np.empty_like(plain)
+    bufs = tuple(None if w is None else np.empty_like(w) for w in want)
+
+    def replay() -> None:
+        op.into(static, out, *inputs)
+        if want:
+            op.grads_into(static, g, out, bufs, *inputs)
+
+    replay()
+    tracemalloc.start()
+    replay()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < inputs[0].nbytes / 2
+    assert np.array_equal(out, plain)
+    for w, b in zip(want, bufs):
+        assert b is None or np.array_equal(w, b)
 
 
 def test_scratch_arrays_are_reused_per_owner_and_name_and_forgotten_with_their_owner() -> None:

@@ -562,7 +562,7 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any], before: dict[int
             ins = tuple(slot_of[id(p)] for p in v._parents)
             rebuild = _static_inputs(v._static, input_of)
             buf = None
-            if op.into is not None and type(v.data) is ndarray and v.data.ndim:
+            if op.into is not None and type(v.data) is ndarray:
                 buf = np.empty_like(v.data)  # a replay form writes the output into it
                 buffers.add(id(buf))
             if rebuild is not None:

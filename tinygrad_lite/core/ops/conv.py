@@ -35,12 +35,19 @@ Pooling works window position by window position: for each of the kH·kW offsets
 view of the input holds that element of every window, so a max or a sum over windows is
 kH·kW vectorised steps. Max pooling sends each window's gradient to the first of its maxima
 (row by row, as PyTorch does), which it remembers from the forward pass.
+
+Replay forms (tl.jit). Each row's rules are written once, as ``_<row>_into`` (the forward)
+and ``_<row>_grads_into`` (the backward on arrays): given the traced step's arrays they write
+into them and take their temporaries (padded image, column matrices, col2im image, window
+maxima positions) from ``row.scratch``; given none, they are the plain rules and make new
+arrays. The same NumPy calls on the same layouts either way, so the same bits.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,9 +55,11 @@ from numpy.lib.stride_tricks import as_strided
 
 from .fused import Kept
 from .modes import data_of, is_raw
-from .row import Op
+from .row import Op, scratch
 
 Pair = tuple[int, int]
+# where a rule takes a temporary array from: ``temp(name, shape, dtype)`` (see ``_temps``)
+Temp = Callable[[str, tuple[int, ...], Any], Any]
 
 
 class Conv(NamedTuple):
@@ -121,24 +130,54 @@ def _span(windows: int, kernel: int, stride: int, dilation: int) -> int:
     return (windows - 1) * stride + dilation * (kernel - 1) + 1
 
 
+# ---------------------------------------------------------------- temporaries
+# Each rule below runs in two ways: as the plain rule, whose temporaries and results are new
+# arrays, and as its replay form (tl.jit), which writes its result into an array the traced
+# step made once and takes its temporaries (padded images, column matrices) from
+# ``row.scratch``, so that a replayed step allocates no image-sized array. Both run the same
+# NumPy operations on the same layouts, so they give the same bits.
+
+
+def _new(name: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """The plain rules' temporaries: a new array each time."""
+    return np.empty(shape, dtype)
+
+
+def _temps(owner: Any, prefix: str) -> Temp:
+    """New arrays for a plain rule (no ``owner``); for a replay form, the scratch arrays of
+    ``owner`` (the node's output), each use named apart by ``prefix`` so none is remade at
+    another shape."""
+    if owner is None:
+        return _new
+    return lambda name, shape, dtype: scratch(owner, prefix + name, shape, dtype)
+
+
+def _or_new(buf: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """``buf``, the array a replay form writes its result into, or a new one."""
+    return np.empty(shape, dtype) if buf is None else buf
+
+
 # ---------------------------------------------------------------- im2col and col2im
 
 
-def _pad_image(x: Any, padding: tuple[int, int, int, int], value: float = 0.0) -> Any:
+def _pad_image(
+    x: Any, padding: tuple[int, int, int, int], value: float = 0.0, temp: Temp = _new
+) -> Any:
     """(N, C, H, W) with ``value`` added around: (top, bottom, left, right)."""
     top, bottom, left, right = padding
     if not (top or bottom or left or right):
         return x
-    return _pad(Pad(((0, 0), (0, 0), (top, bottom), (left, right)), value), x)
+    s = Pad(((0, 0), (0, 0), (top, bottom), (left, right)), value)
+    return _pad_into(s, temp("padded", s.padded(x.shape), x.dtype), x)
 
 
-def _columns(x: Any, c: Conv, grid: tuple[int, ...]) -> Any:
+def _columns(x: Any, c: Conv, grid: tuple[int, ...], temp: Temp = _new) -> Any:
     """The im2col matrix of ``x`` (N, C, H, W): one column per window, (G, C/G·kH·kW, N·Ho·Wo).
 
-    A strided view reads every window of the padded input in place; reshaping it to a matrix
-    is the only copy. ``grid`` is how many windows to take along each axis (from the top
-    left): the output size, or fewer (``conv_transpose2d``'s input gradient)."""
-    xp = _pad_image(x, c.padding)
+    A strided view reads every window of the padded input in place; copying it into the
+    matrix is the only copy. ``grid`` is how many windows to take along each axis (from the
+    top left): the output size, or fewer (``conv_transpose2d``'s input gradient)."""
+    xp = _pad_image(x, c.padding, temp=temp)
     (kh, kw), (sh, sw), (dh, dw) = c.kernel, c.stride, c.dilation
     n, ch = xp.shape[:2]
     s_n, s_c, s_h, s_w = xp.strides
@@ -148,34 +187,68 @@ def _columns(x: Any, c: Conv, grid: tuple[int, ...]) -> Any:
         (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
         writeable=False,
     )
-    return windows.reshape(c.groups, ch // c.groups * kh * kw, n * grid[0] * grid[1])
+    cols = temp("cols", (c.groups, ch // c.groups * kh * kw, n * grid[0] * grid[1]), x.dtype)
+    np.copyto(cols.reshape(windows.shape), windows)
+    return cols
 
 
-def _uncolumns(cols: Any, c: Conv, n: int, grid: tuple[int, ...], image: tuple[int, ...]) -> Any:
+def _uncolumns(
+    cols: Any,
+    c: Conv,
+    n: int,
+    grid: tuple[int, ...],
+    image: tuple[int, ...],
+    out: Any = None,
+    temp: Temp = _new,
+) -> Any:
     """col2im, the adjoint of ``_columns``: each window's column (G, C/G·kH·kW, N·Ho·Wo) added
-    back where it was read from, into an (N, C, H, W) image (padding cropped)."""
+    back where it was read from, into an (N, C, H, W) image (padding cropped), ``out`` if
+    given."""
     (kh, kw), (sh, sw), (dh, dw) = c.kernel, c.stride, c.dilation
     top, bottom, left, right = c.padding
     h, w = image
     ch = c.groups * cols.shape[1] // (kh * kw)
     cols = cols.reshape(ch, kh, kw, n, *grid)  # (C, kH, kW, N, Ho, Wo)
-    out = np.zeros((ch, n, h + top + bottom, w + left + right), cols.dtype)  # (C, N, Hp, Wp)
+    total = temp("col2im", (ch, n, h + top + bottom, w + left + right), cols.dtype)
+    total.fill(0)  # (C, N, Hp, Wp)
     rows_end, cols_end = (grid[0] - 1) * sh + 1, (grid[1] - 1) * sw + 1
     for i in range(kh):
         for j in range(kw):
             rows = slice(i * dh, i * dh + rows_end, sh)
-            out[:, :, rows, j * dw : j * dw + cols_end : sw] += cols[:, i, j]
-    return out[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
+            total[:, :, rows, j * dw : j * dw + cols_end : sw] += cols[:, i, j]
+    cropped = total[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
+    if out is None:
+        return cropped
+    np.copyto(out, cropped)
+    return out
 
 
-def _matrix(image: Any, groups: int) -> Any:
-    """(N, C, H, W) as a matrix per group, channels by pixels: (G, C/G, N·H·W)."""
-    return image.transpose(1, 0, 2, 3).reshape(groups, image.shape[1] // groups, -1)
+def _matrix(image: Any, groups: int, temp: Temp = _new) -> Any:
+    """(N, C, H, W) as a matrix per group, channels by pixels: (G, C/G, N·H·W). A view when the
+    image is laid out channels first (a convolution's output is), else a copy."""
+    channels_first = image.transpose(1, 0, 2, 3)  # (C, N, H, W)
+    shape = (groups, image.shape[1] // groups, -1)
+    try:
+        return np.reshape(channels_first, shape, copy=False)
+    except ValueError:  # the copy reshape would make, made into a temporary
+        matrix = temp("matrix", channels_first.shape, image.dtype)
+        np.copyto(matrix, channels_first)
+        return matrix.reshape(shape)
 
 
 def _image(matrix: Any, n: int, grid: tuple[int, ...]) -> Any:
     """The inverse of ``_matrix``: (G, C/G, N·H·W) seen as (N, C, H, W), without a copy."""
     return matrix.reshape(-1, n, *grid).transpose(1, 0, 2, 3)
+
+
+def _product_image(a: Any, b: Any, n: int, grid: tuple[int, ...], out: Any = None) -> Any:
+    """``a @ b`` (G, O/G, N·H·W), seen as an (N, O, H, W) image; written into ``out`` if given
+    (laid out channels first, as the plain product's image is: np.empty_like of it)."""
+    if out is None:
+        return _image(a @ b, n, grid)
+    matrix = np.reshape(out.transpose(1, 0, 2, 3), (a.shape[0], a.shape[1], -1), copy=False)
+    np.matmul(a, b, out=matrix)
+    return out
 
 
 def _filters(w: Any, groups: int) -> Any:
@@ -188,29 +261,48 @@ def _t(m: Any) -> Any:
     return m.transpose(0, 2, 1)
 
 
-def _weight_product(gm: Any, cols: Any, shape: tuple[int, ...]) -> Any:
-    """The weight gradient (G, O/G, N·Ho·Wo) @ (G, N·Ho·Wo, C/G·kH·kW), into a new array of the
-    weight's ``shape`` (that owns its data: a parameter's .grad can be that very array).
+def _weight_product(
+    gm: Any, cols: Any, shape: tuple[int, ...], out: Any = None, temp: Temp = _new
+) -> Any:
+    """The weight gradient (G, O/G, N·Ho·Wo) @ (G, N·Ho·Wo, C/G·kH·kW), into ``out`` or a new
+    array of the weight's ``shape`` (that owns its data: a parameter's .grad can be that very
+    array).
 
     Computed as cols @ gmᵀ and transposed: OpenBLAS runs this long-and-thin product about a
     third faster with the (C/G·kH·kW) rows on the left than with the O/G rows."""
-    product = cols @ _t(gm)  # (G, C/G·kH·kW, O/G)
-    out = np.empty(shape, product.dtype)
-    np.copyto(out.reshape(gm.shape[0], gm.shape[1], -1), _t(product))
+    dtype = np.result_type(cols.dtype, gm.dtype)
+    product = temp("product", (gm.shape[0], cols.shape[1], gm.shape[1]), dtype)
+    np.matmul(cols, _t(gm), out=product)  # (G, C/G·kH·kW, O/G)
+    out = _or_new(out, shape, dtype)
+    np.copyto(np.reshape(out, (gm.shape[0], gm.shape[1], -1), copy=False), _t(product))
     return out
 
 
-def _correlate(x: Any, w: Any, c: Conv, grid: tuple[int, ...], cols: Any = None) -> Any:
+def _correlate(
+    x: Any,
+    w: Any,
+    c: Conv,
+    grid: tuple[int, ...],
+    cols: Any = None,
+    out: Any = None,
+    temp: Temp = _new,
+) -> Any:
     """conv2d without bias on raw arrays, over the first ``grid`` windows: (N, O, Ho, Wo)."""
     if cols is None:
-        cols = _columns(x, c, grid)
-    return _image(_filters(w, c.groups) @ cols, x.shape[0], grid)
+        cols = _columns(x, c, grid, temp)
+    return _product_image(_filters(w, c.groups), cols, x.shape[0], grid, out)
 
 
-def _correlate_transpose(y: Any, w: Any, c: Conv) -> Any:
+def _correlate_transpose(y: Any, w: Any, c: Conv, out: Any = None, temp: Temp = _new) -> Any:
     """conv_transpose2d without bias on raw arrays: y (N, C, H, W), w (C, O/G, kH, kW)."""
-    cols = _t(_filters(w, c.groups)) @ _matrix(y, c.groups)  # (G, O/G·kH·kW, N·H·W)
-    return _uncolumns(cols, c, y.shape[0], y.shape[2:], c.transposed_size(y.shape[2:]))
+    ym = _matrix(y, c.groups, temp)  # (G, C/G, N·H·W)
+    filters = _t(_filters(w, c.groups))  # (G, O/G·kH·kW, C/G)
+    cols = temp(
+        "dcols", (c.groups, filters.shape[1], ym.shape[2]), np.result_type(w.dtype, y.dtype)
+    )
+    np.matmul(filters, ym, out=cols)  # (G, O/G·kH·kW, N·H·W)
+    image = c.transposed_size(y.shape[2:])
+    return _uncolumns(cols, c, y.shape[0], y.shape[2:], image, out, temp)
 
 
 # ---------------------------------------------------------------- the rows, in both modes
@@ -245,11 +337,16 @@ def _cropped(image: Any, grid: tuple[int, ...]) -> Any:
 
 
 def _conv2d(c: Conv, x: Any, w: Any, b: Any = None) -> Any:
+    return _conv2d_into(c, None, x, w, b)
+
+
+def _conv2d_into(c: Conv, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    # the forward rule, into ``out`` (the replay form) or a new array (out=None)
     grid = c.output_size(x.shape[2:])
-    cols = _columns(x, c, grid)
+    cols = _columns(x, c, grid, _temps(out, "forward "))
     if c.kept is not None and c.need[1]:
         c.kept.keep(x, cols)  # the weight gradient is this matrix times the output's gradient
-    out = _correlate(x, w, c, grid, cols)  # (N, O, Ho, Wo)
+    out = _correlate(x, w, c, grid, cols, out)  # (N, O, Ho, Wo)
     if b is not None:
         out += b.reshape(-1, 1, 1)
     return out
@@ -258,16 +355,23 @@ def _conv2d(c: Conv, x: Any, w: Any, b: Any = None) -> Any:
 def _conv2d_backward(c: Conv, g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
     # dx = conv_transpose2d(g, W) (each window's gradient back where it was read from),
     # dW = the correlation of x with g, db = g summed over everything but the channels
+    if is_raw(g):
+        return _conv2d_grads_into(c, g, None, (None, None, None), x, w, b)
     need, image = c.need, x.shape[2:]
-    if not is_raw(g):
-        gx = g.conv_transpose2d(w, c.fitting(image, g.shape[2:])) if need[0] else None
-        gw = x.conv2d_weight(g, c) if need[1] else None
-        return gx, gw, g.sum(axis=(0, 2, 3)) if b is not None and need[2] else None
-    grid = g.shape[2:]
-    gm = _matrix(g, c.groups)  # (G, O/G, N·Ho·Wo): one product for dW, one for dx
-    # the bias's gradient: g summed over all but the channels, along the matrix's rows
-    gb = gm.sum(axis=2).reshape(-1) if b is not None and need[2] else None
-    gx = gw = None
+    gx = g.conv_transpose2d(w, c.fitting(image, g.shape[2:])) if need[0] else None
+    gw = x.conv2d_weight(g, c) if need[1] else None
+    return gx, gw, g.sum(axis=(0, 2, 3)) if b is not None and need[2] else None
+
+
+def _conv2d_grads_into(c: Conv, g: Any, out: Any, bufs: Any, x: Any, w: Any, b: Any = None) -> Any:
+    # the backward rule on arrays, into ``bufs`` where given (the replay form, whose
+    # temporaries ``out`` owns), else into new arrays (out=None)
+    need, grid, temp = c.need, g.shape[2:], _temps(out, "backward ")
+    gm = _matrix(g, c.groups, temp)  # (G, O/G, N·Ho·Wo): one product for dW, one for dx
+    gx = gw = gb = None
+    if b is not None and need[2]:  # g summed over all but the channels, along gm's rows
+        gb = _or_new(bufs[2], (gm.shape[0] * gm.shape[1],), gm.dtype)
+        np.add.reduce(gm, axis=2, out=gb.reshape(gm.shape[:2]))
     # dW first, and the input's columns freed before dx's are made: one column matrix alive
     # at a time keeps a step's peak memory low enough that the allocator keeps it for the
     # next step, instead of handing it back to the system to be faulted in again (at these
@@ -275,17 +379,25 @@ def _conv2d_backward(c: Conv, g: Any, out: Any, x: Any, w: Any, b: Any = None) -
     if need[1]:
         cols = c.kept.take(x) if c.kept is not None else None
         if cols is None:  # a second backward(), or a forward re-run on other inputs
-            cols = _columns(x, c, grid)
-        gw = _weight_product(gm, cols, w.shape)
+            cols = _columns(x, c, grid, temp)
+        gw = _weight_product(gm, cols, w.shape, bufs[1], temp)
         del cols
     if need[0]:
-        dcols = _t(_filters(w, c.groups)) @ gm  # (G, C/G·kH·kW, N·Ho·Wo)
-        gx = _uncolumns(dcols, c, x.shape[0], grid, image)
+        filters = _t(_filters(w, c.groups))  # (G, C/G·kH·kW, O/G)
+        dcols = temp(
+            "dcols", (c.groups, filters.shape[1], gm.shape[2]), np.result_type(w.dtype, g.dtype)
+        )
+        np.matmul(filters, gm, out=dcols)  # (G, C/G·kH·kW, N·Ho·Wo)
+        gx = _uncolumns(dcols, c, x.shape[0], grid, x.shape[2:], bufs[0], temp)
     return gx, gw, gb
 
 
 def _conv_transpose2d(c: Conv, y: Any, w: Any, b: Any = None) -> Any:
-    out = _correlate_transpose(y, w, c)  # (N, O, H, W)
+    return _conv_transpose2d_into(c, None, y, w, b)
+
+
+def _conv_transpose2d_into(c: Conv, out: Any, y: Any, w: Any, b: Any = None) -> Any:
+    out = _correlate_transpose(y, w, c, out, _temps(out, "forward "))  # (N, O, H, W)
     if b is not None:
         out += b.reshape(-1, 1, 1)
     return out
@@ -293,33 +405,60 @@ def _conv_transpose2d(c: Conv, y: Any, w: Any, b: Any = None) -> Any:
 
 def _conv_transpose2d_backward(c: Conv, g: Any, out: Any, y: Any, w: Any, b: Any = None) -> Any:
     # the adjoint's adjoint: dy = conv2d(g, W), dW = the correlation of g with y
+    if is_raw(g):
+        return _conv_transpose2d_grads_into(c, g, None, (None, None, None), y, w, b)
     need, grid = c.need, y.shape[2:]
     gb = g.sum(axis=(0, 2, 3)) if b is not None and need[2] else None
-    if not is_raw(g):
-        gy = _cropped(g.conv2d(w, c), grid) if need[0] else None
-        gw = g.conv2d_weight(y, c) if need[1] else None
-        return gy, gw, gb
-    cols = _columns(g, c, grid)  # the gradient's windows serve both products
-    gy = _correlate(g, w, c, grid, cols) if need[0] else None
-    gw = _weight_product(_matrix(y, c.groups), cols, w.shape) if need[1] else None
+    gy = _cropped(g.conv2d(w, c), grid) if need[0] else None
+    gw = g.conv2d_weight(y, c) if need[1] else None
+    return gy, gw, gb
+
+
+def _conv_transpose2d_grads_into(
+    c: Conv, g: Any, out: Any, bufs: Any, y: Any, w: Any, b: Any = None
+) -> Any:
+    need, grid, temp = c.need, y.shape[2:], _temps(out, "backward ")
+    gb = None
+    if b is not None and need[2]:
+        gb = np.add.reduce(g, axis=(0, 2, 3), out=bufs[2])
+    cols = _columns(g, c, grid, temp)  # the gradient's windows serve both products
+    gy = _correlate(g, w, c, grid, cols, bufs[0]) if need[0] else None
+    gw = None
+    if need[1]:
+        gw = _weight_product(_matrix(y, c.groups, temp), cols, w.shape, bufs[1], temp)
     return gy, gw, gb
 
 
 def _conv2d_weight(c: Conv, x: Any, g: Any) -> Any:
+    return _conv2d_weight_into(c, None, x, g)
+
+
+def _conv2d_weight_into(c: Conv, out: Any, x: Any, g: Any) -> Any:
     # dW[o, c, i, j] = sum over n, h, w of g[n, o, h, w] xp[n, c, h*sh + i*dh, w*sw + j*dw]
+    temp = _temps(out, "forward ")
     shape = (g.shape[1], x.shape[1] // c.groups, *c.kernel)
-    return _weight_product(_matrix(g, c.groups), _columns(x, c, g.shape[2:]), shape)
+    cols = _columns(x, c, g.shape[2:], temp)
+    return _weight_product(_matrix(g, c.groups, temp), cols, shape, out, temp)
 
 
 def _conv2d_weight_backward(c: Conv, gw: Any, out: Any, x: Any, g: Any) -> Any:
     # <conv2d_weight(x, g), gW> = <conv2d(x, gW), g>: linear in x and in g
+    if is_raw(gw):
+        return _conv2d_weight_grads_into(c, gw, None, (None, None), x, g)
     need, grid = c.need, g.shape[2:]
     gx = conv_transpose2d(g, gw, c.fitting(x.shape[2:], grid)) if need[0] else None
-    if not need[1]:
-        return gx, None
-    if is_raw(gw):
-        return gx, _correlate(x, gw, c, grid)
-    return gx, _cropped(x.conv2d(gw, c), grid)
+    return gx, _cropped(x.conv2d(gw, c), grid) if need[1] else None
+
+
+def _conv2d_weight_grads_into(c: Conv, gw: Any, out: Any, bufs: Any, x: Any, g: Any) -> Any:
+    need, grid = c.need, g.shape[2:]
+    gx = gg = None
+    if need[0]:
+        fitted = c.fitting(x.shape[2:], grid)
+        gx = _correlate_transpose(g, gw, fitted, bufs[0], _temps(out, "input "))
+    if need[1]:
+        gg = _correlate(x, gw, c, grid, out=bufs[1], temp=_temps(out, "gradient "))
+    return gx, gg
 
 
 # ---------------------------------------------------------------- pooling
@@ -364,30 +503,36 @@ def _unpadded(xp: Any, p: Pool, image: tuple[int, ...]) -> Any:
     return xp[:, :, ph : ph + image[0], pw : pw + image[1]]
 
 
-def _window_maxima(p: Pool, x: Any) -> tuple[Any, Any]:
-    """The largest element of each window (N, C, Ho, Wo), and its position in the window
-    (0 .. kH·kW - 1, row by row); the first of equal maxima wins."""
+def _window_maxima(p: Pool, x: Any, best: Any = None, temp: Temp = _new) -> tuple[Any, Any]:
+    """The largest element of each window (N, C, Ho, Wo), into ``best`` if given, and its
+    position in the window (0 .. kH·kW - 1, row by row); the first of equal maxima wins."""
     grid = p.output_size(x.shape[2:])
-    xp = _pad_image(x, p.sides(), -math.inf)  # padding never wins
-    best: Any = None
-    where = np.zeros(
-        (*x.shape[:2], *grid), np.uint8 if p.kernel[0] * p.kernel[1] <= 256 else np.int32
-    )
+    xp = _pad_image(x, p.sides(), -math.inf, temp)  # padding never wins
+    shape = (*x.shape[:2], *grid)
+    best = _or_new(best, shape, x.dtype)
+    where = temp("where", shape, np.uint8 if p.kernel[0] * p.kernel[1] <= 256 else np.int32)
+    where.fill(0)
+    larger, step = temp("larger", shape, np.bool_), temp("step", shape, where.dtype)
     for k, (rows, cols) in enumerate(_offsets(p, grid)):
         v = xp[:, :, rows, cols]
-        if best is None:
-            best = v.copy()
+        if not k:
+            np.copyto(best, v)
             continue
-        larger = v > best  # strictly: an earlier equal maximum stays
+        np.greater(v, best, out=larger)  # strictly: an earlier equal maximum stays
         # k only grows, so "k where larger, else as it was" is a maximum (a masked copy is
         # branchy and many times slower)
-        np.maximum(where, larger * where.dtype.type(k), out=where)
+        np.multiply(larger, where.dtype.type(k), out=step)
+        np.maximum(where, step, out=where)
         np.maximum(best, v, out=best)  # (a NaN spreads to the output, as in torch)
     return best, where
 
 
 def _max_pool2d(p: Pool, x: Any) -> Any:
-    best, where = _window_maxima(p, x)
+    return _max_pool2d_into(p, None, x)
+
+
+def _max_pool2d_into(p: Pool, out: Any, x: Any) -> Any:
+    best, where = _window_maxima(p, x, out, _temps(out, "forward "))
     if p.kept is not None:
         p.kept.keep(x, where)
     return best
@@ -395,26 +540,59 @@ def _max_pool2d(p: Pool, x: Any) -> Any:
 
 def _max_pool2d_backward(p: Pool, g: Any, out: Any, x: Any) -> Any:
     # each window's gradient goes to its maximum; windows that overlap add up
+    if is_raw(g):
+        return _max_pool2d_grads_into(p, g, None, (None,), x)
     xd = data_of(x)
     where = p.kept.take(xd) if p.kept is not None else None
     if where is None:  # a second backward(), or a forward re-run on other inputs
         where = _window_maxima(p, xd)[1]
-    if not is_raw(g):
-        # a scatter to the maxima's positions: its backward is the gather at those positions
-        positions, inside = _flat_positions(p, where, xd.shape)
-        flat = g.reshape(-1)
-        if not inside.all():  # a window of padding only (dilated): its -inf has no gradient
-            flat, positions = flat[inside], positions[inside]
-        return (flat.scatter_to((xd.size,), positions).reshape(xd.shape),)
-    gxp = np.zeros((*xd.shape[:2], *_padded_hw(p, xd)), g.dtype)  # (N, C, Hp, Wp)
+    # a scatter to the maxima's positions: its backward is the gather at those positions
+    positions, inside = _flat_positions(p, where, xd.shape)
+    flat = g.reshape(-1)
+    if not inside.all():  # a window of padding only (dilated): its -inf has no gradient
+        flat, positions = flat[inside], positions[inside]
+    return (flat.scatter_to((xd.size,), positions).reshape(xd.shape),)
+
+
+def _max_pool2d_grads_into(p: Pool, g: Any, out: Any, bufs: Any, x: Any) -> Any:
+    temp = _temps(out, "backward ")
+    where = p.kept.take(x) if p.kept is not None else None
+    if where is None:
+        where = _window_maxima(p, x, temp("best", g.shape, x.dtype), temp)[1]
+    mask, share = temp("mask", g.shape, np.bool_), temp("share", g.shape, g.dtype)
+
+    def shares() -> Iterator[Any]:
+        for k in range(p.kernel[0] * p.kernel[1]):
+            np.equal(where, k, out=mask)
+            yield np.multiply(g, mask, out=share)  # (a product: np.where would branch)
+
+    return (_spread(p, shares(), x.shape, g, bufs[0], temp),)
+
+
+def _spread(
+    p: Pool, shares: Iterator[Any], shape: tuple[int, ...], g: Any, buf: Any, temp: Temp
+) -> Any:
+    """A pooling's input gradient (N, C, H, W), into ``buf`` if given: ``shares`` yields what
+    the windows send to each position in them (``_offsets``' order), each (N, C, Ho, Wo)."""
+    n, ch, h, w = shape
+    ph, pw = p.padding
+    if buf is not None and not (ph or pw):
+        gxp = buf  # nothing to crop: straight into the buffer
+    else:
+        gxp = temp("spread", (n, ch, h + 2 * ph, w + 2 * pw), g.dtype)  # (N, C, Hp, Wp)
+    gxp.fill(0)
     add = not _disjoint(p, g.shape[2:])
-    for k, (rows, cols) in enumerate(_offsets(p, g.shape[2:])):
-        share = g * (where == k)  # (a product: np.where would branch, and is slower)
+    for (rows, cols), share in zip(_offsets(p, g.shape[2:]), shares):
         if add:
             gxp[:, :, rows, cols] += share
         else:  # windows side by side: each element gets one window's gradient at most
             gxp[:, :, rows, cols] = share
-    return (_unpadded(gxp, p, xd.shape[2:]),)
+    gx = _unpadded(gxp, p, (h, w))
+    if buf is None:
+        return gx
+    if gxp is not buf:
+        np.copyto(buf, gx)
+    return buf
 
 
 def _disjoint(p: Pool, grid: tuple[int, ...]) -> bool:
@@ -422,10 +600,6 @@ def _disjoint(p: Pool, grid: tuple[int, ...]) -> bool:
     return all(
         n == 1 or s >= d * (k - 1) + 1 for n, k, s, d in zip(grid, p.kernel, p.stride, p.dilation)
     )
-
-
-def _padded_hw(p: Pool, x: Any) -> Pair:
-    return (x.shape[2] + 2 * p.padding[0], x.shape[3] + 2 * p.padding[1])
 
 
 def _flat_positions(p: Pool, where: Any, shape: tuple[int, ...]) -> tuple[Any, Any]:
@@ -442,38 +616,40 @@ def _flat_positions(p: Pool, where: Any, shape: tuple[int, ...]) -> tuple[Any, A
 
 
 def _avg_pool2d(p: Pool, x: Any) -> Any:
+    return _avg_pool2d_into(p, None, x)
+
+
+def _avg_pool2d_into(p: Pool, out: Any, x: Any) -> Any:
     # count_include_pad: every window is divided by kH·kW, padding included (torch's default)
     grid = p.output_size(x.shape[2:])
-    xp = _pad_image(x, p.sides())
-    total: Any = None
-    for rows, cols in _offsets(p, grid):
-        if total is None:
-            total = xp[:, :, rows, cols].copy()
-        else:
+    xp = _pad_image(x, p.sides(), temp=_temps(out, "forward "))
+    total = _or_new(out, (*x.shape[:2], *grid), x.dtype)
+    for k, (rows, cols) in enumerate(_offsets(p, grid)):
+        if k:
             total += xp[:, :, rows, cols]
+        else:
+            np.copyto(total, xp[:, :, rows, cols])
     total /= p.kernel[0] * p.kernel[1]
     return total
 
 
 def _avg_pool2d_backward(p: Pool, g: Any, out: Any, x: Any) -> Any:
     # each window's gradient, divided by kH·kW, spread over the window
+    if is_raw(g):
+        return _avg_pool2d_grads_into(p, g, None, (None,), x)
     n, ch, h, w = x.shape
+    # the same as a transposed convolution of every channel with a kernel of 1/(kH·kW)
+    c = Conv(p.kernel, p.stride, p.sides(), p.dilation, 1)
+    spread = np.full((1, 1, *p.kernel), 1.0 / (p.kernel[0] * p.kernel[1]), g.dtype)
+    flat = g.reshape(n * ch, 1, *g.shape[2:])
+    return (flat.conv_transpose2d(spread, c.fitting((h, w), g.shape[2:])).reshape(x.shape),)
+
+
+def _avg_pool2d_grads_into(p: Pool, g: Any, out: Any, bufs: Any, x: Any) -> Any:
+    temp = _temps(out, "backward ")
     area = p.kernel[0] * p.kernel[1]
-    if not is_raw(g):
-        # the same as a transposed convolution of every channel with a kernel of 1/(kH·kW)
-        c = Conv(p.kernel, p.stride, p.sides(), p.dilation, 1)
-        spread = np.full((1, 1, *p.kernel), 1.0 / area, g.dtype)
-        flat = g.reshape(n * ch, 1, *g.shape[2:])
-        return (flat.conv_transpose2d(spread, c.fitting((h, w), g.shape[2:])).reshape(x.shape),)
-    gxp = np.zeros((n, ch, *_padded_hw(p, x)), g.dtype)
-    share = g / area
-    add = not _disjoint(p, g.shape[2:])
-    for rows, cols in _offsets(p, g.shape[2:]):
-        if add:
-            gxp[:, :, rows, cols] += share
-        else:
-            gxp[:, :, rows, cols] = share
-    return (_unpadded(gxp, p, (h, w)),)
+    share = np.divide(g, area, out=temp("share", g.shape, g.dtype))
+    return (_spread(p, itertools.repeat(share, area), x.shape, g, bufs[0], temp),)
 
 
 # ---------------------------------------------------------------- padding
@@ -485,14 +661,26 @@ class Pad(NamedTuple):
     widths: tuple[tuple[int, int], ...]
     value: float = 0.0
 
+    def padded(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The output's shape, for an input of ``shape``."""
+        return tuple(n + b + a for n, (b, a) in zip(shape, self.widths))
+
     def inner(self, shape: tuple[int, ...]) -> tuple[slice, ...]:
         """Where the input sits in the padded output (of ``shape``)."""
         return tuple(slice(b, n - a) for (b, a), n in zip(self.widths, shape))
 
 
 def _pad(s: Pad, x: Any) -> Any:
-    shape = tuple(n + b + a for n, (b, a) in zip(x.shape, s.widths))
-    out = np.full(shape, s.value, dtype=x.dtype)
+    return _pad_into(s, None, x)
+
+
+def _pad_into(s: Pad, out: Any, x: Any) -> Any:
+    shape = s.padded(x.shape)
+    out = _or_new(out, shape, x.dtype)
+    for axis, (b, a) in enumerate(s.widths):  # the value along each side, then the input
+        before = (slice(None),) * axis
+        out[before + (slice(0, b),)] = s.value
+        out[before + (slice(shape[axis] - a, shape[axis]),)] = s.value
     out[s.inner(shape)] = x
     return out
 
@@ -511,15 +699,41 @@ ROWS = [
         _conv2d,
         _conv2d_backward,
         ("convᵀ(·, {1})", "corr({0}, ·)", "sum over N, H, W"),
+        into=_conv2d_into,
+        grads_into=_conv2d_grads_into,
     ),
     Op(
         "conv_transpose2d",
         _conv_transpose2d,
         _conv_transpose2d_backward,
         ("conv(·, {1})", "corr(·, {0})", "sum over N, H, W"),
+        into=_conv_transpose2d_into,
+        grads_into=_conv_transpose2d_grads_into,
     ),
-    Op("conv2d_weight", _conv2d_weight, _conv2d_weight_backward, ("convᵀ({1}, ·)", "conv({0}, ·)")),
-    Op("max_pool2d", _max_pool2d, _max_pool2d_backward, "to each window's maximum"),
-    Op("avg_pool2d", _avg_pool2d, _avg_pool2d_backward, _avg_pool_label),
-    Op("pad", _pad, lambda s, g, o, x: (g[s.inner(g.shape)],), "crop the padding"),
+    Op(
+        "conv2d_weight",
+        _conv2d_weight,
+        _conv2d_weight_backward,
+        ("convᵀ({1}, ·)", "conv({0}, ·)"),
+        into=_conv2d_weight_into,
+        grads_into=_conv2d_weight_grads_into,
+    ),
+    Op(
+        "max_pool2d",
+        _max_pool2d,
+        _max_pool2d_backward,
+        "to each window's maximum",
+        into=_max_pool2d_into,
+        grads_into=_max_pool2d_grads_into,
+    ),
+    Op(
+        "avg_pool2d",
+        _avg_pool2d,
+        _avg_pool2d_backward,
+        _avg_pool_label,
+        into=_avg_pool2d_into,
+        grads_into=_avg_pool2d_grads_into,
+    ),
+    # the backward crops: a view of the gradient, so the plain rule allocates nothing
+    Op("pad", _pad, lambda s, g, o, x: (g[s.inner(g.shape)],), "crop the padding", into=_pad_into),
 ]
