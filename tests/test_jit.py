@@ -669,6 +669,16 @@ def test_every_row_with_a_backward_replay_form_has_a_forward_one():
     assert rows and all(op.into is not None or op.view for op in rows)
 
 
+def test_every_row_has_a_replay_form():
+    # a row whose forward returns a view of its input (view=True) needs none; weighted_sum,
+    # the scalar neuron's row, computes Python floats, which a replay never writes into arrays
+    from tinygrad_lite.core.ops import WITH_CONSTANT
+
+    rows = [*tl.core.OPS.values(), *WITH_CONSTANT[0].values(), *WITH_CONSTANT[1].values()]
+    missing = [op.name for op in rows if op.into is None and not op.view]
+    assert missing == ["weighted_sum"]
+
+
 def test_a_step_of_reductions_and_movements_replays_bitwise_and_allocates_little():
     # getitem by ids (one repeated), by a slice and by (row, label) ids; transpose, reshape,
     # upsampling, concat of three with one frozen, broadcast_to, sum_to, the softmaxes, max
