@@ -55,7 +55,7 @@ import numpy as np
 from .core import ArgumentError, TinygradLiteError, Value, is_grad_enabled
 from .core.errors import TraceError
 from .core.grad_mode import anomaly_origins
-from .core.tracing import Program, WrittenBeforeUse, flatten_result, trace
+from .core.tracing import Program, flatten_result, trace
 
 __all__ = ["JitError", "Jitted", "jit"]
 
@@ -178,7 +178,7 @@ class Jitted:
         """Trace this call too and compare with the recorded program."""
         held = [leaf for _, leaf in plan.program.params]
         result, program = trace(self.fn, call.args, call.kwargs, call.inputs, held)
-        if isinstance(program, WrittenBeforeUse):  # this call ran eagerly: right, but no replay
+        if isinstance(program, TraceError) and program.written:  # ran eagerly: no replay
             self._give_up(key, program, stacklevel=4)
             return result
         if isinstance(program, TraceError):

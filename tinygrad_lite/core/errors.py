@@ -60,4 +60,10 @@ class InPlaceError(GradientError):
 
 class TraceError(TinygradLiteError, RuntimeError):
     """A step ``tl.jit`` cannot replay (the reason says what it did); it runs eagerly, and
-    ``tl.jit`` says why in a warning."""
+    ``tl.jit`` says why in a warning. ``written``: the step writes into data it holds (found
+    when a later call is traced again), which no replay can repeat, rather than doing
+    something other than at its trace."""
+
+    def __init__(self, message: str, *, written: bool = False) -> None:
+        super().__init__(message)
+        self.written = written

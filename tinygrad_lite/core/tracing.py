@@ -391,11 +391,6 @@ def _add(a: Any, b: Any) -> Any:
 # ---------------------------------------------------------------- making the program
 
 
-class WrittenBeforeUse(TraceError):
-    """The step wrote into the data of a Value it holds before using it: a replay, which runs
-    no line of the step, would use what the Value held before."""
-
-
 def trace(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
@@ -409,7 +404,7 @@ def trace(
     Returns what ``fn`` returned and the Program, or a TraceError that says why the step
     cannot be replayed (``fn`` has run all the same). Errors of ``fn`` itself propagate.
     ``watch``: leaves (an earlier trace's parameters) whose data the step must not write into
-    before it uses them (``x.data[...] = batch``); a WrittenBeforeUse says it did.
+    before it uses them (``x.data[...] = batch``); a TraceError with ``written`` says it did.
     """
     if listen.listener is not None:
         raise TraceError("a traced step called another traced step; trace only the outer one")
@@ -429,24 +424,25 @@ def trace(
 
 
 def _check_reads(rec: Recorder, nodes: list[Value], before: dict[int, Any]) -> None:
-    """Raise WrittenBeforeUse if the step changed a watched leaf's data with no optimizer step
-    or effect to account for it: a node read other data than the leaf held when the step was
-    called (a node that reads data keeps a sample of its inputs, core/backward.py), or, in a
-    step with no optimizer step or effect at all, the leaf holds other data at its end."""
+    """Raise a TraceError (``written``) if the step changed a watched leaf's data with no
+    optimizer step or effect to account for it: a node read other data than the leaf held
+    when the step was called (a node that reads data keeps a sample of its inputs,
+    core/backward.py), or, in a step with no optimizer step or effect at all, the leaf holds
+    other data at its end."""
     first_call = min((e[1] for e in rec.events if e[0] in ("call", "effect")), default=None)
     for node in sorted((v for v in nodes if v._parents), key=lambda v: v._seq):
         if first_call is not None and node._seq > first_call:
             return
         for leaf, now in zip(node._parents, getattr(node, "_seen", ())[1:]):
             if id(leaf) in before and _differs(before[id(leaf)][1], now):
-                raise WrittenBeforeUse(_written(leaf, f"before {node.op} read it"))
+                raise TraceError(_written(leaf, f"before {node.op} read it"), written=True)
     if first_call is not None:  # (the optimizer changes the parameters: nothing to compare)
         return
     for v in nodes:  # no optimizer step nor effect: a watched leaf must end as it began
         if id(v) in before and not v._parents:
             data, was = before[id(v)]
             if v.data is not data or _differs(was, sample(v.data)):
-                raise WrittenBeforeUse(_written(v, "during the step"))
+                raise TraceError(_written(v, "during the step"), written=True)
 
 
 def _differs(was: Any, now: Any) -> bool:

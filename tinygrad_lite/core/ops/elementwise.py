@@ -302,7 +302,7 @@ def _unary_into(ufunc: Any) -> Any:
     return lambda static, out, x: ufunc(x, out=out)
 
 
-def _sigmoid_into(static: Any, out: Any, x: Any) -> Any:
+def sigmoid_into(static: Any, out: Any, x: Any) -> Any:
     # (a replay gives arrays of one dimension or more: _sigmoid's 0-d case never comes here)
     np.negative(x, out=out)
     with np.errstate(over="ignore"):
@@ -589,7 +589,7 @@ ROWS = [
         _sigmoid_backward,
         "x sigmoid(1-sigmoid)",
         reads_inputs=False,
-        into=_sigmoid_into,
+        into=sigmoid_into,
         grads_into=_sigmoid_grads_into,
     ),
     # erf'(x) = 2/sqrt(pi) exp(-x^2), written with rows: differentiable again

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .elementwise import _sigmoid_into, sigmoid
+from .elementwise import sigmoid, sigmoid_into
 from .modes import is_raw, reshape, shape
 from .reduce import softmax
 from .row import Op, scratch
@@ -267,7 +267,7 @@ def _bce_with_logits_backward(t: Any, g: Any, out: Any, z: Any, buf: Any = None)
     # g (sigmoid(z) - t); into ``buf`` when a replay form gives one
     if buf is None:
         return (g * (sigmoid(z) - t),)
-    local = _sigmoid_into(None, buf, z)
+    local = sigmoid_into(None, buf, z)
     local -= t
     return (np.multiply(g, local, out=local),)
 
