@@ -377,6 +377,39 @@ def test_ids_passed_in_are_gathered_into_an_array_of_the_step():
     assert re.search(r"v(\d+) = F\1\(s\1, B\1, v\d+\)", plan.program.source)
 
 
+@pytest.mark.parametrize("as_value", [False, True])
+def test_the_gradient_given_to_backward_is_read_from_each_call(as_value):
+    w = tl.Value(np.ones((3, 2), np.float32))
+    x = np.ones((4, 3), np.float32)
+
+    @tl.jit
+    def step(x: Any, grad: Any) -> Any:
+        w.grad = None
+        out = tl.Value(x, requires_grad=False) @ w
+        out.backward(grad)
+        return out
+
+    for k in range(5):
+        grad = np.full((4, 2), float(k + 1))  # float64: backward copies it into float32
+        step(x, tl.Value(grad) if as_value else grad)
+        np.testing.assert_array_equal(w.grad, np.full((3, 2), 4.0 * (k + 1), np.float32))
+
+
+def test_a_gradient_for_backward_computed_with_numpy_inside_the_step_is_caught():
+    w = tl.Value(np.ones(3))
+
+    @tl.jit
+    def step(x: Any) -> Any:
+        w.grad = None
+        out = w * tl.Value(x, requires_grad=False)
+        out.backward(np.asarray(x) * 2.0)  # NumPy, outside the graph: a constant to a replay
+        return out
+
+    step(np.ones(3))
+    with pytest.raises(JitError, match="holds other numbers"):
+        step(np.full(3, 2.0))
+
+
 def test_a_value_passed_in_gets_its_gradient():
     w = tl.Value(np.array([1.0, 2.0]))
 

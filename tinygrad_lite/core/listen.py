@@ -30,8 +30,9 @@ creation = itertools.count()
 listener: Recorder | None = None
 
 
-def note_backward(root: Value, seed: Any) -> None:
-    """``root.backward()`` is starting from the gradient ``seed`` (``Value.backward`` calls).
+def note_backward(root: Value, seed: Any, given: Any = None) -> None:
+    """``root.backward()`` is starting from the gradient ``seed`` (``Value.backward`` calls),
+    made from ``given``, the array or Value passed to backward (None: the 1 of a number).
 
     Noted with it, for each leaf that will receive a gradient: whether its ``.grad`` was
     empty (None, or the number 0 micrograd sets) and a sample of its data, to find updates
@@ -43,7 +44,7 @@ def note_backward(root: Value, seed: Any) -> None:
         zeroed = {id(v) for v in leaves if v.grad is None or _is_zero(v.grad)}
         seen = [(v, v.data, sample(v.data)) for v in leaves]
         # and, as the walk runs, what each rule sent (``Recorder.saw``): node id -> notes
-        listener.events.append(("backward", _seq(), root, seed, zeroed, seen, {}))
+        listener.events.append(("backward", _seq(), root, seed, zeroed, seen, {}, given))
 
 
 def note_call(method: Callable[[], Any]) -> None:

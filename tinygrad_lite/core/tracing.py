@@ -206,7 +206,7 @@ def _generate_backward(
     fitted and summed as the walk does, and the leaves' ``.grad`` given as ``backward()``
     gives it. What the trace saw each rule send (``_saw``) decides, gradient by gradient,
     whether it is sent on as it is, fitted, added up, or not sent at all."""
-    _, root, seed, schedule, leaves, floats = entry
+    _, root, seed, schedule, leaves, floats, given = entry
     ns[f"LEAVES{n}"] = leaves
     # a .grad still holding last replay's array (no zero_grad in between: gradients add up)
     # gets a copy of its own, which this pass's rules would otherwise overwrite
@@ -218,7 +218,12 @@ def _generate_backward(
     for slot in sorted(touched - {root}):
         emit(f"    g{slot} = None")
     ns[f"SEED{n}"] = seed
-    emit(f"    g{root} = SEED{n}.copy()" if type(seed) is ndarray else f"    g{root} = SEED{n}")
+    if given is not None:  # an input of the step: copied into the data's dtype, as backward()
+        k, convert = given
+        ns[f"SEED{n}"] = functools.partial(_seed_of, convert=convert, dtype=seed.dtype)
+        emit(f"    g{root} = SEED{n}(inputs[{k}])")
+    else:
+        emit(f"    g{root} = SEED{n}.copy()" if type(seed) is ndarray else f"    g{root} = SEED{n}")
     # the Values the trace saw a gradient reach: no None to test for
     arrived = {root} | {
         p for *_, targets, _, _, notes in schedule if notes for k, p in targets if notes[k]
@@ -603,6 +608,14 @@ def _compile(rec: Recorder, result: Any, inputs: Sequence[Any], before: dict[int
         if kind == "backward":
             root, seed, zeroed, seen = event[2], event[3], event[4], event[6]
             entry = _backward_entry(root, seed, zeroed, seen, slot_of, value_inputs, buffers)
+            given = event[7]  # the gradient passed to backward(), if an input: read anew
+            if isinstance(given, Value) and id(given) in value_inputs:
+                entry += ((value_inputs[id(given)], None),)
+            elif type(given) is ndarray and input_of(given) is not None:
+                entry += (input_of(given),)
+            else:  # a number or an array made in the step: compared between two traces
+                entry += (None,)
+                leaves_seen.append(("constant", _fingerprint(seed)))
             timeline.append((seq, entry))
         elif kind == "call":
             timeline.append((seq, (4, event[2])))
@@ -637,6 +650,10 @@ def _as_dtype(x: Any, dtype: Any) -> Any:
 
 def _reshaped(x: Any, shape: tuple[int, ...]) -> Any:
     return x.reshape(shape)
+
+
+def _seed_of(x: Any, convert: Any, dtype: Any) -> Any:
+    return np.array(x if convert is None else convert(x), dtype=dtype)
 
 
 def _fingerprint(data: Any) -> Any:

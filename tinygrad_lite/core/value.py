@@ -451,7 +451,7 @@ class Value:
         start = seed(self, data_of(gradient), "backward")
         listener = listen.listener
         if listener is not None:  # a traced step (tl.jit) notes where backward ran
-            listen.note_backward(self, start)
+            listen.note_backward(self, start, gradient)
         given: set[int] = set()  # ids of the arrays this pass gave to leaves as their .grad
         origins = anomaly_origins()
         with collector_paused():
