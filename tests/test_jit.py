@@ -846,6 +846,31 @@ def test_a_replay_writes_gradients_into_arrays_it_reuses():
         np.testing.assert_array_equal(kept[k], np.full((3, 2), 4.0 * (k + 1)))
 
 
+def test_a_transposed_weights_gradient_is_copied_into_an_array_the_replay_reuses():
+    # backward() gives a leaf a copy of a gradient that is a view (w.T's): a replay copies it
+    # into one array of its own, C-ordered as that copy is, and gives the same numbers
+    def make() -> tuple[Any, Any]:
+        w = tl.Value(np.random.default_rng(0).normal(size=(256, 128)).astype(np.float32))
+
+        def step(x: Any) -> Any:
+            w.grad = None
+            loss = tl.linear(tl.Value(x, requires_grad=False), w.T).tanh().sum()
+            loss.backward()
+            return loss
+
+        return w, step
+
+    (w0, eager), (w1, step) = make(), make()
+    traced = tl.jit(step)
+    xs = np.random.default_rng(1).normal(size=(4, 8, 128)).astype(np.float32)
+    for k in range(4):
+        eager(xs[k])
+        traced(xs[k])
+        np.testing.assert_array_equal(w1.grad, w0.grad)
+        assert w1.grad.flags.c_contiguous
+    assert allocated(lambda: traced(xs[0])) < w1.data.nbytes / 4
+
+
 def test_gradients_that_meet_are_summed_into_an_array_the_replay_reuses():
     # x feeds three branches (a residual and two products): its gradient is a sum of three,
     # which a replay writes into one array of its own, with eager's numbers

@@ -121,7 +121,7 @@ def _generate(program: Program) -> tuple[str, dict[str, Any]]:
         "ndarray": ndarray,
         "SEND": _send,
         "LIKE": _like,
-        "GIVE": give_grad,
+        "GIVE": functools.partial(_give, buffers=program.buffers),
         "BUFFERS": program.buffers,
     }
     lines = ["def step(inputs, values):"]
@@ -219,8 +219,10 @@ def _generate_backward(
         emit(f"    g{slot} = None")
     ns[f"SEED{n}"] = seed
     if given is not None:  # an input of the step: copied into the data's dtype, as backward()
-        k, convert = given
-        ns[f"SEED{n}"] = functools.partial(_seed_of, convert=convert, dtype=seed.dtype)
+        k, convert = given  # does, into an array of the step's
+        into = np.empty_like(seed)
+        program.buffers.add(id(into))
+        ns[f"SEED{n}"] = functools.partial(_seed_of, convert=convert, out=into)
         emit(f"    g{root} = SEED{n}(inputs[{k}])")
     else:
         emit(f"    g{root} = SEED{n}.copy()" if type(seed) is ndarray else f"    g{root} = SEED{n}")
@@ -292,7 +294,8 @@ def _generate_backward(
         emit(f"    if g{slot} is not None and {target} is not None:")
         if fresh:
             emit(f"        {target}.grad = None")
-        emit(f"        GIVE({target}, g{slot}, given)")
+        ns[f"H{n}_{j}"] = [None]
+        emit(f"        GIVE({target}, g{slot}, given, H{n}_{j})")
 
 
 def _send(held: Any, pg: Any, d: Any) -> Any:
@@ -328,6 +331,19 @@ def _send_summed(held: Any, pg: Any, d: Any, total: list[Any], buffers: set[int]
             buffers.add(id(summed))
         return summed
     return np.add(held, pg, out=out)
+
+
+def _give(v: Value, g: Any, given: set[int], copy: list[Any], buffers: set[int]) -> None:
+    """``give_grad``, where the copy it makes of a gradient that is not the leaf's own (a view
+    of another array, as a transposed weight's is, or an array another leaf got) goes into
+    ``copy[0]``, an array of the step's, C-ordered as ``g.copy()`` is, not into a new one."""
+    if type(g) is ndarray and (id(g) in given or g.base is not None or not g.flags.writeable):
+        if copy[0] is None or copy[0].shape != g.shape or copy[0].dtype != g.dtype:
+            copy[0] = np.empty(g.shape, g.dtype)
+            buffers.add(id(copy[0]))
+        np.copyto(copy[0], g)
+        g = copy[0]
+    give_grad(v, g, given)
 
 
 def _protect(leaves: list[Any], values: Sequence[Any], buffers: set[int]) -> None:
@@ -652,8 +668,9 @@ def _reshaped(x: Any, shape: tuple[int, ...]) -> Any:
     return x.reshape(shape)
 
 
-def _seed_of(x: Any, convert: Any, dtype: Any) -> Any:
-    return np.array(x if convert is None else convert(x), dtype=dtype)
+def _seed_of(x: Any, convert: Any, out: Any) -> Any:
+    np.copyto(out, x if convert is None else convert(x), casting="unsafe")  # as np.array(x, dt)
+    return out
 
 
 def _fingerprint(data: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .modes import data_of, div, is_raw
-from .row import Op, number, scratch
+from .row import Op, number, scratch, scratch_like
 
 Need = tuple[bool, bool]  # which of the two inputs need a gradient (rows marked partial)
 
@@ -325,17 +325,30 @@ def _tanh_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
 
 
 def _relu_grads_into(static: Any, g: Any, o: Any, bufs: Any, x: Any) -> Any:
-    return (np.multiply(g, x > 0, out=bufs[0]),)
+    if bufs[0] is None:
+        return (g * (x > 0),)
+    # the mask written as 1.0 and 0.0 into the gradient's array, not as a new bool array:
+    # g times it is g times the bool, which NumPy casts to the same 1.0 and 0.0
+    mask = np.greater(x, 0, out=bufs[0])
+    return (np.multiply(g, mask, out=mask),)
 
 
 def _mul_grads_into(need: Need, g: Any, out: Any, bufs: Any, a: Any, b: Any) -> Any:
-    # only where an input has the output's shape (else the product is summed down later)
+    # into the input's array where it has the output's shape; for an input that was broadcast
+    # (a layer norm's scale), g times the other input is summed down later, by the engine:
+    # the product goes into a scratch array laid out as g, as NumPy would lay out a new one
     ga = gb = None
     if need[0]:
-        ga = np.multiply(g, b, out=bufs[0]) if a.shape == g.shape else g * b
+        ga = _mul_product(g, b, bufs[0] if a.shape == g.shape else None, out, "mul' g*b")
     if need[1]:
-        gb = np.multiply(g, a, out=bufs[1]) if b.shape == g.shape else g * a
+        gb = _mul_product(g, a, bufs[1] if b.shape == g.shape else None, out, "mul' g*a")
     return ga, gb
+
+
+def _mul_product(g: Any, other: Any, buf: Any, owner: Any, name: str) -> Any:
+    if buf is None and np.result_type(g, other) == g.dtype and g.ndim:
+        buf = scratch_like(owner, name, g)
+    return np.multiply(g, other, out=buf)
 
 
 # In the forms below ``out=bufs[k]`` is None where the engine gave no array (an input that was
