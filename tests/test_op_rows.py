@@ -1374,6 +1374,12 @@ def _replay_row(name: str) -> Any:
     return WITH_CONSTANT[int(side)][base] if side else OPS[base]
 
 
+def _output_and_gradient(op: Any, static: Any, inputs: tuple[Any, ...], seed: int) -> Any:
+    """The plain forward's output and a seeded float32 gradient of its shape."""
+    plain = op.forward(static, *inputs)
+    return plain, np.random.default_rng(seed).normal(size=np.shape(plain)).astype(np.float32)
+
+
 def _heard(rule: Any, *args: Any) -> tuple[Any, list[str]]:
     """``rule(*args)`` and the warnings it gave (NumPy's for 1/0, log(-1)...)."""
     with warnings.catch_warnings(record=True) as heard:
@@ -1523,8 +1529,7 @@ def test_op_rows_backward_replay_forms_given_no_arrays_give_the_plain_gradients(
 ) -> None:
     # (a replay gives none where the plain gradient's dtype is not its input's)
     op = OPS[name]
-    plain = op.forward(static, *inputs)
-    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
+    plain, g = _output_and_gradient(op, static, inputs, seed=1)
     want = op.backward(static, g, plain, *inputs)
     got = op.grads_into(static, g, plain, (None,) * len(inputs), *inputs)
     for k, (w, r) in enumerate(zip(want, got)):
@@ -1593,9 +1598,8 @@ def test_op_rows_replay_forms_make_no_array_of_their_size(
     name: str, static: Any, inputs: tuple[Any, ...]
 ) -> None:
     op = OPS[name]
-    plain = op.forward(static, *inputs)
+    plain, g = _output_and_gradient(op, static, inputs, seed=1)
     out = plain if op.into is None else np.empty_like(plain)
-    g = np.random.default_rng(1).normal(size=plain.shape).astype(np.float32)
     bufs = tuple(np.empty_like(x) for x in inputs)
 
     def replay() -> None:
@@ -1702,8 +1706,7 @@ def test_replay_forms_allocate_no_array_of_their_operands_size(
     import tracemalloc
 
     op, static = OPS[name], make_static()
-    plain = op.forward(static, *inputs)
-    g = np.random.default_rng(1).normal(size=np.shape(plain)).astype(np.float32)
+    plain, g = _output_and_gradient(op, static, inputs, seed=1)
     bufs = tuple(np.empty_like(w) for w in op.backward(static, g, plain, *inputs))
     out = np.empty_like(plain)
 
@@ -1790,8 +1793,7 @@ def test_op_rows_conv_replay_forms_allocate_no_image_sized_array(
     import tracemalloc
 
     op = OPS[name]
-    plain = op.forward(static, *inputs)
-    g = np.random.default_rng(3).normal(size=plain.shape).astype(np.float32)
+    plain, g = _output_and_gradient(op, static, inputs, seed=3)
     # (pad has no backward form: its gradient is a view)
     want = op.backward(static, g, plain, *inputs) if op.grads_into is not None else ()
     out = np.empty_like(plain)
