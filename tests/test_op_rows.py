@@ -1380,6 +1380,16 @@ def _output_and_gradient(op: Any, static: Any, inputs: tuple[Any, ...], seed: in
     return plain, np.random.default_rng(seed).normal(size=np.shape(plain)).astype(np.float32)
 
 
+def _peak_of_second_call(replay: Any) -> int:
+    """The peak bytes of ``replay()`` called a second time: the first makes the scratch arrays."""
+    replay()
+    tracemalloc.start()
+    replay()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
 def _heard(rule: Any, *args: Any) -> tuple[Any, list[str]]:
     """``rule(*args)`` and the warnings it gave (NumPy's for 1/0, log(-1)...)."""
     with warnings.catch_warnings(record=True) as heard:
@@ -1506,11 +1516,7 @@ def test_op_rows_elementwise_replay_forms_allocate_nothing_once_their_scratch_is
         if op.grads_into is not None:
             op.grads_into(static, g, out, bufs, *inputs)
 
-    step()  # the scratch arrays are made
-    tracemalloc.start()
-    step()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = _peak_of_second_call(step)
     # the new gradients, a few Python objects and, where a ufunc casts (g times a mask of
     # booleans), NumPy's buffer of 8192 elements: no other array (a mask is 100 kB)
     assert peak < new + 50_000
@@ -1608,11 +1614,7 @@ def test_op_rows_replay_forms_make_no_array_of_their_size(
         if op.grads_into is not None:
             op.grads_into(static, g, out, bufs, *inputs)
 
-    replay()  # the first replay makes the scratch arrays
-    tracemalloc.start()
-    replay()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = _peak_of_second_call(replay)
     assert peak < 256 * 1024  # NumPy's iteration buffers (8192 elements an operand) at most
 
 
@@ -1703,7 +1705,6 @@ def test_replay_forms_allocate_no_array_of_their_operands_size(
     # a forward and a backward form, replayed, allocate only NumPy's own buffers (a ufunc
     # that broadcasts takes up to 8192 elements' worth each): a temporary made anew would be
     # an array of 128 KiB or more
-    import tracemalloc
 
     op, static = OPS[name], make_static()
     plain, g = _output_and_gradient(op, static, inputs, seed=1)
@@ -1714,11 +1715,7 @@ def test_replay_forms_allocate_no_array_of_their_operands_size(
         op.into(static, out, *inputs)
         op.grads_into(static, g, out, bufs, *inputs)
 
-    replay()  # the first replay makes the scratch arrays
-    tracemalloc.start()
-    replay()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = _peak_of_second_call(replay)
     assert peak < 2 * 8192 * 4
 
 
@@ -1790,7 +1787,6 @@ def test_op_rows_conv_replay_forms_allocate_no_image_sized_array(
 ) -> None:
     # after a first replay has made the scratch arrays, a replay's forward and backward forms
     # allocate less than half an input image (NumPy's iteration buffers, a few views)
-    import tracemalloc
 
     op = OPS[name]
     plain, g = _output_and_gradient(op, static, inputs, seed=3)
@@ -1804,11 +1800,7 @@ def test_op_rows_conv_replay_forms_allocate_no_image_sized_array(
         if want:
             op.grads_into(static, g, out, bufs, *inputs)
 
-    replay()
-    tracemalloc.start()
-    replay()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = _peak_of_second_call(replay)
     assert peak < inputs[0].nbytes / 2
     assert np.array_equal(out, plain)
     for w, b in zip(want, bufs):
