@@ -220,9 +220,9 @@ def _generate_backward(
     ns[f"SEED{n}"] = seed
     if given is not None:  # an input of the step: copied into the data's dtype, as backward()
         k, convert = given  # does, into an array of the step's
-        into = np.empty_like(seed)
-        program.buffers.add(id(into))
-        ns[f"SEED{n}"] = functools.partial(_seed_of, convert=convert, out=into)
+        held = np.empty_like(seed)
+        program.buffers.add(id(held))
+        ns[f"SEED{n}"] = functools.partial(_seed_of, convert=convert, out=held)
         emit(f"    g{root} = SEED{n}(inputs[{k}])")
     else:
         emit(f"    g{root} = SEED{n}.copy()" if type(seed) is ndarray else f"    g{root} = SEED{n}")
