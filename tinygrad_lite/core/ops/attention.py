@@ -36,7 +36,7 @@ import numpy as np
 
 from .fused import Kept
 from .modes import is_raw, reshape, swap_last
-from .row import Op, scratch
+from .row import Op, reused, scratch
 
 
 class Attention(NamedTuple):
@@ -153,7 +153,7 @@ def _attention_grads(
     owner = None if bufs is None else out  # raw: temporaries new, or a replay form's scratch
     dv = _product(swap_last(w), dout, owner, "dv")
     dw = _product(dout, swap_last(v), owner, "dw")  # (N, h, L, S), this rule's own array
-    dww = None if owner is None else scratch(owner, "dww", dw.shape, np.result_type(dw, w))
+    dww = reused(owner, "dww", dw.shape, np.result_type(dw, w))
     dw -= np.multiply(dw, w, out=dww).sum(axis=-1, keepdims=True)
     dw *= w
     dw *= static.scale

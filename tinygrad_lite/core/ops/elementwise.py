@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .modes import data_of, div, is_raw
-from .row import Op, number, scratch, scratch_like
+from .row import Op, number, scratch, scratch_like, temporary
 
 Need = tuple[bool, bool]  # which of the two inputs need a gradient (rows marked partial)
 
@@ -170,7 +170,7 @@ def erf_array(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """
 
     def space(name: str, dtype: Any = np.float64) -> np.ndarray:
-        return np.empty(x.size, dtype) if out is None else scratch(out, name, (x.size,), dtype)
+        return temporary(out, name, (x.size,), dtype)
 
     x64 = x.reshape(-1)  # 1-d: in-place ufuncs need arrays, not 0-d
     if x64.dtype != np.float64:

@@ -38,7 +38,7 @@ import numpy as np
 
 from .fused import Kept
 from .modes import is_raw
-from .row import Op, scratch
+from .row import Op, reused, scratch, temporary
 
 
 def _scales(hid: int, dtype: Any) -> tuple[Any, Any]:
@@ -49,18 +49,6 @@ def _scales(hid: int, dtype: Any) -> tuple[Any, Any]:
     shift = half.copy()
     shift[2 * hid : 3 * hid] = 0.0
     return half, shift
-
-
-def _temp(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
-    """A temporary array: new in the plain rules (``owner`` None), else the replay form's
-    scratch array ``name`` of ``owner``."""
-    return np.empty(shape, dtype) if owner is None else scratch(owner, name, shape, dtype)
-
-
-def _reused(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
-    """The ``out=`` of an operation that makes a new array in the plain rules: None there,
-    else the replay form's scratch array ``name`` of ``owner``."""
-    return None if owner is None else scratch(owner, name, shape, dtype)
 
 
 def _zeros(buf: Any, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -85,9 +73,9 @@ def _lstm_loop(xw: Any, h0: Any, c0: Any, w_hh: Any, out: Any, owner: Any) -> An
     steps, n, four_h = xw.shape
     hid = four_h // 4
     # (T, N, 4H): i, f, g, o after their activations
-    gates = np.empty_like(xw) if owner is None else scratch(owner, "lstm gates", xw.shape, xw.dtype)
-    tanh_c = _temp(owner, "lstm tanh_c", (steps, n, hid), xw.dtype)  # (T, N, H): tanh(c_t)
-    ig = _temp(owner, "lstm ig", (n, hid), xw.dtype)  # i g, one step
+    gates = temporary(owner, "lstm gates", xw.shape, xw.dtype)
+    tanh_c = temporary(owner, "lstm tanh_c", (steps, n, hid), xw.dtype)  # (T, N, H): tanh(c_t)
+    ig = temporary(owner, "lstm ig", (n, hid), xw.dtype)  # i g, one step
     half, shift = _scales(hid, xw.dtype)  # all four activations are one tanh between scalings
     w_t = w_hh.T  # (H, 4H)
     h, c = h0, c0
@@ -137,9 +125,11 @@ def _lstm_bptt(
     below = 1.0 - 2.0 * below  # the activations' derivatives are (1 - a)(a + below): 0 for i, f, o
     dh = _zeros(dh_out, (n, hid), xw.dtype)
     dc = _zeros(dc_out, (n, hid), xw.dtype)
-    d = _temp(owner, "lstm d", (n, four_h), xw.dtype)  # gradient of the activated gates, one step
-    tmp = _temp(owner, "lstm tmp", (n, hid), xw.dtype)
-    local = _temp(owner, "lstm local", (n, four_h), xw.dtype)
+    d = temporary(
+        owner, "lstm d", (n, four_h), xw.dtype
+    )  # gradient of the activated gates, one step
+    tmp = temporary(owner, "lstm tmp", (n, hid), xw.dtype)
+    local = temporary(owner, "lstm local", (n, four_h), xw.dtype)
     for t in range(steps - 1, -1, -1):
         dh += g[t, :, :hid]
         dc += g[t, :, hid:]
@@ -163,7 +153,7 @@ def _lstm_bptt(
         da *= d
         dh = np.matmul(da, w_hh, out=dh_out)  # to h_{t-1}: (N, 4H) @ (4H, H)
     # (T, N, H): the state each step read
-    h_prev = _reused(owner, "lstm h_prev", (steps, n, hid), xw.dtype)
+    h_prev = reused(owner, "lstm h_prev", (steps, n, hid), xw.dtype)
     h_prev = np.concatenate([h0[None], out[:-1, :, :hid]], out=h_prev)
     # (4H, H), summed over steps
     dw = np.matmul(d_a.reshape(-1, four_h).T, h_prev.reshape(-1, hid), out=dw_out)
@@ -247,11 +237,11 @@ def _gru_loop(xw: Any, h0: Any, w_hh: Any, b_hh: Any, out: Any, owner: Any) -> A
     z, n, and W_hn h + b_hn. Its arrays as in ``_lstm_loop``."""
     steps, n, three_h = xw.shape
     hid = three_h // 3
-    rz = _temp(owner, "gru rz", (steps, n, 2 * hid), xw.dtype)  # r, z after the sigmoid
-    ns = _temp(owner, "gru n", (steps, n, hid), xw.dtype)  # the candidate n
-    hns = _temp(owner, "gru hn", (steps, n, hid), xw.dtype)  # W_hn h + b_hn, which r gates
-    hw_out = _reused(owner, "gru hw", (n, three_h), xw.dtype)
-    zh_out = _reused(owner, "gru zh", (n, hid), xw.dtype)
+    rz = temporary(owner, "gru rz", (steps, n, 2 * hid), xw.dtype)  # r, z after the sigmoid
+    ns = temporary(owner, "gru n", (steps, n, hid), xw.dtype)  # the candidate n
+    hns = temporary(owner, "gru hn", (steps, n, hid), xw.dtype)  # W_hn h + b_hn, which r gates
+    hw_out = reused(owner, "gru hw", (n, three_h), xw.dtype)
+    zh_out = reused(owner, "gru zh", (n, hid), xw.dtype)
     w_t = w_hh.T  # (H, 3H)
     h = h0
     for t in range(steps):
@@ -300,10 +290,10 @@ def _gru_bptt(
     # (T, N, 3H): the gradient of the input's share of the gates ...
     d_xw = np.empty_like(xw) if bufs[0] is None else bufs[0]
     # ... and of the recurrent share W_hh h + b_hh
-    d_hw = np.empty_like(xw) if owner is None else scratch(owner, "gru d_hw", xw.shape, xw.dtype)
+    d_hw = temporary(owner, "gru d_hw", xw.shape, xw.dtype)
     dh = _zeros(bufs[1], (n, hid), xw.dtype)
-    tmp = _temp(owner, "gru tmp", (n, hid), xw.dtype)
-    step_out = _reused(owner, "gru dh step", (n, hid), xw.dtype)
+    tmp = temporary(owner, "gru tmp", (n, hid), xw.dtype)
+    step_out = reused(owner, "gru dh step", (n, hid), xw.dtype)
     for t in range(steps - 1, -1, -1):
         dh += g[t]
         r, z, cand, hn = rz[t, :, :hid], rz[t, :, hid:], ns[t], hns[t]
@@ -334,7 +324,7 @@ def _gru_bptt(
         dh *= z  # to h_{t-1}, directly ...
         dh += np.matmul(dr_, w_hh, out=step_out)  # ... and through W_hh h_{t-1}: (N, 3H) @ (3H, H)
     # (T, N, H): the state each step read
-    h_prev_all = _reused(owner, "gru h_prev", out.shape, out.dtype)
+    h_prev_all = reused(owner, "gru h_prev", out.shape, out.dtype)
     h_prev_all = np.concatenate([h0[None], out[:-1]], out=h_prev_all)
     flat = d_hw.reshape(-1, three_h)
     dw = np.matmul(flat.T, h_prev_all.reshape(-1, hid), out=bufs[2])  # (3H, H), summed over steps

@@ -13,7 +13,7 @@ import numpy as np
 
 from .elementwise import exp
 from .modes import data_of, expand, is_raw, keepdims_shape, reshape, shape
-from .row import Op, scratch, scratch_like
+from .row import Op, reused, scratch, scratch_like
 
 
 def _sum(static: tuple[Any, bool], x: Any, out: Any = None) -> Any:
@@ -44,7 +44,7 @@ def _max_backward(static: tuple[Any, bool], g: Any, out: Any, x: Any) -> Any:
 
 def _softmax(axis: int, x: Any, out: Any = None) -> Any:
     # out: a replay's array to write into, with the row sums in a scratch array of its own
-    sums = None if out is None else scratch(out, "softmax", keepdims_shape(x.shape, axis), x.dtype)
+    sums = reused(out, "softmax", keepdims_shape(x.shape, axis), x.dtype)
     e = np.subtract(x, x.max(axis=axis, keepdims=True, out=sums), out=out)
     np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True, out=sums)

@@ -124,3 +124,18 @@ def scratch_like(owner: Any, name: str, like: Any) -> Any:
     axes = sorted(range(like.ndim), key=lambda i: -abs(like.strides[i]))  # outermost first
     held = scratch(owner, name, tuple(like.shape[i] for i in axes), like.dtype)
     return held.transpose(tuple(int(i) for i in np.argsort(axes)))
+
+
+# A rule written once for both modes takes its temporaries through these: ``owner`` None in
+# the plain rule (new arrays, as eager mode makes them), the node's output in the replay form.
+
+
+def temporary(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A new array in the plain rule, else ``owner``'s scratch array ``name``."""
+    return np.empty(shape, dtype) if owner is None else scratch(owner, name, shape, dtype)
+
+
+def reused(owner: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """The ``out=`` of an operation: None in the plain rule (the operation makes its array,
+    laid out as NumPy lays it out), else ``owner``'s scratch array ``name``."""
+    return None if owner is None else scratch(owner, name, shape, dtype)
