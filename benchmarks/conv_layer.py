@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import engine_env
 from numpy.lib.stride_tricks import as_strided
 
 BATCH, IN_CHANNELS, SIDE = 64, 16, 14
@@ -198,10 +198,9 @@ def measure(engine: str, repeats: int, threads: int) -> dict[str, Any]:
 
 
 def in_process(engine: str, repeats: int, threads: int) -> dict[str, Any]:
-    """``measure`` in a fresh interpreter whose BLAS and OpenMP use ``threads`` threads."""
-    env = dict(os.environ)
-    env.update({v: str(threads) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")})
-    env["MKL_NUM_THREADS"] = str(threads)
+    """``measure`` in a fresh interpreter whose BLAS and OpenMP use ``threads`` threads, with
+    the allocator settings every engine gets (``harness.engine_env``)."""
+    env = engine_env(threads)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", engine]
     cmd += ["--repeats", str(repeats), "--threads", str(threads)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)

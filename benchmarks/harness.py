@@ -71,12 +71,19 @@ def threads() -> int:
     return _threads
 
 
-def thread_env(n: int) -> dict[str, str]:
-    """Environment for a process whose NumPy BLAS (OpenBLAS or MKL) and OpenMP use ``n``
-    threads: they read these variables once, when they are loaded."""
+# glibc malloc's settings that tinygrad_lite applies on import (tinygrad_lite/allocator.py):
+# every engine's process gets them, so that none is timed with an allocator the others lack
+MALLOC_ENV = {"MALLOC_TOP_PAD_": str(64 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+
+
+def engine_env(n: int) -> dict[str, str]:
+    """Environment for an engine's process: its NumPy BLAS (OpenBLAS or MKL) and OpenMP use
+    ``n`` threads (they read these variables once, when they are loaded), and glibc's malloc
+    keeps freed memory as tinygrad_lite asks it to (``MALLOC_ENV``)."""
     return {
         **os.environ,
         **{v: str(n) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+        **MALLOC_ENV,
     }
 
 

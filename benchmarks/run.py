@@ -182,7 +182,7 @@ def run_process(args: list[str], threads: int) -> dict[str, object]:
             capture_output=True,
             text=True,
             timeout=WORKER_TIMEOUT,
-            env=harness.thread_env(threads),
+            env=harness.engine_env(threads),
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {WORKER_TIMEOUT:.0f} s"}
@@ -464,6 +464,8 @@ def machine_info(threads: int) -> str:
             f"- python {platform.python_version()}, {packages}",
             f"- NumPy's BLAS: {_blas()}; {_threads_text(threads)} for it and for torch "
             "(OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads)",
+            "- every engine's process: glibc's malloc keeps up to 64 MiB of freed memory for the "
+            "next step (MALLOC_TOP_PAD_, MALLOC_MMAP_THRESHOLD_), as tinygrad_lite sets on import",
         ]
     )
 

@@ -8,7 +8,7 @@
 -8.0
 """
 
-from . import nn, optim  # the layers above the core, so `tl.nn.Linear` works
+from . import allocator, nn, optim  # the layers above the core, so `tl.nn.Linear` works
 from .core import (
     AnomalyError,
     ArgumentError,
@@ -42,6 +42,8 @@ from .traced import JitError, jit
 from .train import TrainingError
 
 __version__ = "0.1.0"
+
+allocator.keep_freed_memory()  # freed memory kept for the next step: see allocator.py
 
 __all__ = [
     "AnomalyError",
