@@ -205,6 +205,18 @@ class Stats:
     repeats: int
 
 
+def merged(before: dict[str, object] | None, result: dict[str, object]) -> dict[str, object]:
+    """A row's samples over rounds: each phase's samples of ``result`` after ``before``'s (an
+    error in any round stands for the row)."""
+    if before is None or "error" in before:
+        return before or result
+    if "error" in result:
+        return result
+    phases: dict[str, list[float]] = before["phases"]  # type: ignore[assignment]
+    more: dict[str, list[float]] = result["phases"]  # type: ignore[assignment]
+    return {**before, "phases": {k: phases[k] + more[k] for k in phases}}
+
+
 def summarise(result: dict[str, object]) -> Stats | str:
     """Stats of a worker's samples, or its error text."""
     if "error" in result:
@@ -551,7 +563,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": str(e)}))
         return 0
     repeats = args.repeats or (3 if args.quick else 7)
-    return run_all(args.only, args.quick, repeats, args.clock, args.no_gc, args.threads, args.json)
+    return run_all(
+        args.only,
+        args.quick,
+        repeats,
+        args.clock,
+        args.no_gc,
+        args.threads,
+        args.json,
+        args.rounds,
+    )
 
 
 def run_all(
@@ -562,18 +583,25 @@ def run_all(
     no_gc: bool = False,
     threads: int = 2,
     json_path: Path | None = None,
+    rounds: int = 1,
 ) -> int:
     start = time.perf_counter()
     installed = installed_competitors()
     rows = plan(only, quick, installed)
     print("## tinygrad_lite benchmarks\n")
     print(machine_info(threads))
-    print(_method_text(rows, repeats, clock, no_gc))
+    print(_method_text(rows, repeats, clock, no_gc, rounds))
     for note in [*missing_notes(installed), busy_note(threads)]:
         if note:
             print(note)
     failed = run_checks(only, installed, threads)
-    measured = {r.key: _measure_row(r, failed, threads, repeats, clock, no_gc, quick) for r in rows}
+    measured: dict[tuple[str, str, int], dict[str, object]] = {}
+    for _ in range(rounds):  # each round runs every row once: the engines take turns
+        for r in rows:
+            if r.key in measured and not isinstance(r.workload, Workload):
+                continue  # a memory profile is taken once
+            result = _measure_row(r, failed, threads, repeats, clock, no_gc, quick)
+            measured[r.key] = merged(measured.get(r.key), result)
     timed_rows = [r for r in rows if isinstance(r.workload, Workload)]
     summaries = {r.key: summarise(measured[r.key]) for r in timed_rows}
     if timed_rows:
@@ -635,7 +663,9 @@ def _measure_row(
     )
 
 
-def _method_text(rows: Sequence[Row], repeats: int, clock: str, no_gc: bool) -> str:
+def _method_text(
+    rows: Sequence[Row], repeats: int, clock: str, no_gc: bool, rounds: int = 1
+) -> str:
     fewer = sorted(
         {(r.size, repeats_for(r, repeats)) for r in rows if repeats_for(r, repeats) < repeats}
     )
@@ -643,8 +673,14 @@ def _method_text(rows: Sequence[Row], repeats: int, clock: str, no_gc: bool) -> 
     threaded = sorted({r.workload.name for r in rows if getattr(r.workload, "threaded", False)})
     lines = [
         f"- {CLOCK_TEXT[clock]}; each engine in its own process: 1 warm-up, then the median of "
-        f"{repeats} repeats{fewer_text}; spread is min – max; garbage collected between "
-        "repeats, untimed"
+        f"{repeats} repeats{fewer_text}"
+        + (
+            f", in each of {rounds} rounds (every engine's process once per round, in turn: "
+            "the median is over all rounds' repeats)"
+            if rounds > 1
+            else ""
+        )
+        + "; spread is min – max; garbage collected between repeats, untimed"
         + ("; the cyclic garbage collector is OFF during the timed runs" if no_gc else "")
     ]
     if clock == "cpu" and threaded:
@@ -689,6 +725,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--repeats", type=_positive("--repeats"), help="timed repeats per row (default 7)"
+    )
+    p.add_argument(
+        "--rounds",
+        type=_positive("--rounds"),
+        default=1,
+        help="run every row this many times, the engines taking turns, and take the median "
+        "over all rounds (default 1): a slow spell of a shared machine then falls on every "
+        "engine, not on whichever ran during it",
     )
     p.add_argument(
         "--threads",

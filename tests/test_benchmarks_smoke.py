@@ -160,6 +160,35 @@ def test_only_the_engine_micro_benchmarks_with_repeats_and_no_gc():
     assert "| MEM" not in done.stdout
 
 
+def test_rounds_take_turns_and_pool_every_rounds_repeats():
+    done = _run(RUN, "--only", "W4,MEM", "--quick", "--repeats", "2", "--rounds", "3")
+    assert done.returncode == 0, done.stderr
+    rows = _table_rows(done.stdout)
+    assert {cells[0].split()[0] for cells in rows} == {"W4"}
+    assert {cells[5] for cells in rows} == {"6"}  # 2 repeats in each of 3 rounds
+    assert "in each of 3 rounds" in done.stdout
+    # each row ran once per round, in turn; the memory profile once
+    started = [line for line in done.stderr.splitlines() if line.startswith("running")]
+    w4 = [line for line in started if line.startswith("running W4")]
+    assert len(w4) == 3 * len(rows) and w4[: len(rows)] == w4[len(rows) : 2 * len(rows)]
+    assert sum(line.startswith("running MEM") for line in started) == len(started) - len(w4)
+    assert len(started) - len(w4) == len(_table_rows(done.stdout, "| MEM"))
+
+
+def test_a_row_pooled_over_rounds_keeps_each_rounds_samples_or_its_error(bench):
+    run = bench[0]
+    first = {"phases": {"forward": [1.0, 2.0], "backward": [3.0, 4.0]}, "units": 1}
+    second = {"phases": {"forward": [5.0], "backward": [6.0]}, "units": 1}
+    pooled = run.merged(run.merged(None, first), second)
+    assert pooled == {
+        "phases": {"forward": [1.0, 2.0, 5.0], "backward": [3.0, 4.0, 6.0]},
+        "units": 1,
+    }
+    assert run.summarise(pooled).repeats == 3
+    assert run.merged(first, {"error": "timed out"}) == {"error": "timed out"}
+    assert run.merged({"error": "timed out"}, second) == {"error": "timed out"}
+
+
 def test_unknown_workload_is_a_usage_error():
     done = _run(RUN, "--only", "W6")
     assert done.returncode == 2
