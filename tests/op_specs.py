@@ -268,10 +268,11 @@ def _weighted_sum(draw: st.DrawFn) -> Case:
 
 
 @st.composite
-def _linear(draw: st.DrawFn) -> Case:
+def _linear(draw: st.DrawFn, transposed: bool = False) -> Case:
     n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     batch = draw(tst.shapes(min_dims=0, max_dims=2))
-    args = [draw(ANY.data((*batch, n_in))), draw(ANY.data((n_in, n_out)))]
+    weight = (n_out, n_in) if transposed else (n_in, n_out)  # torch's layout, or the books'
+    args = [draw(ANY.data((*batch, n_in))), draw(ANY.data(weight))]
     if draw(st.booleans()):
         args.append(draw(ANY.data((n_out,))))
     return Case(tuple(args))
@@ -709,6 +710,13 @@ SPECS: list[OpSpec] = [
         lambda *xs: tl.linear(*xs),
         _linear(),
         lambda T, x, w, *b: x @ w + b[0] if b else x @ w,
+    ),
+    OpSpec(
+        "linear_t",
+        ("linear_t",),  # fused x @ W^T + b, W (out, in)
+        lambda *xs: tl.linear(*xs, transposed=True),
+        _linear(transposed=True),
+        lambda T, x, w, *b: T.nn.functional.linear(x, w, *b),
     ),
     OpSpec(
         "cross_entropy_labels",

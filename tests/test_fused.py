@@ -32,6 +32,13 @@ CASES: dict[str, list[tuple[Callable[..., Value], list[Any]]]] = {
         (lambda x, w, b: tl.linear(x, w, b), [_array(4, 3), _array(3, 2), _array(2)]),
         (lambda x, w: tl.linear(x, w), [_array(2, 4, 3), _array(3, 2)]),
     ],
+    "linear_t": [
+        (
+            lambda x, w, b: tl.linear(x, w, b, transposed=True),
+            [_array(4, 3), _array(2, 3), _array(2)],
+        ),
+        (lambda x, w: tl.linear(x, w, transposed=True), [_array(2, 4, 3), _array(2, 3)]),
+    ],
     "weighted_sum": [
         (
             lambda w1, w2, x1, x2, b: tl.weighted_sum([w1, w2], [x1, x2], b),

@@ -413,6 +413,43 @@ def test_op_rows_linear_sends_a_gradient_only_where_one_is_needed(frozen: str) -
     np.testing.assert_allclose(b.grad, g.sum(axis=(0, 1)))
 
 
+@pytest.mark.parametrize("frozen", ["none", "input", "weight"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_op_rows_linear_t_gives_linear_on_the_transposed_weight_bit_for_bit(frozen, dtype) -> None:
+    # linear_t is linear's rule on a transposed view of W, with W's gradient computed as
+    # g^T x instead of transposing x^T g: the same numbers, bit for bit, in W's own layout
+    gen = np.random.default_rng(1)
+    x0, w0 = gen.normal(size=(2, 6, 5)).astype(dtype), gen.normal(size=(3, 5)).astype(dtype)
+    b0, g = gen.normal(size=3).astype(dtype), gen.normal(size=(2, 6, 3)).astype(dtype)
+    got, want = {}, {}
+    for transposed, into in ((True, got), (False, want)):
+        x = Value(x0.copy(), requires_grad=frozen != "input")
+        w = Value(w0.copy(), requires_grad=frozen != "weight")
+        b = Value(b0.copy())
+        out = tl.linear(x, w, b, transposed=True) if transposed else tl.linear(x, w.T, b)
+        out.backward(g)
+        assert out.op == ("linear_t" if transposed else "linear")
+        into.update(out=out.data, x=x.grad, w=w.grad, b=b.grad)
+    for k in want:
+        if want[k] is None:
+            assert got[k] is None, k
+        else:
+            assert got[k].dtype == dtype and got[k].flags.c_contiguous, k
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+
+
+def test_op_rows_linear_says_which_layout_a_weight_should_have() -> None:
+    x = Value(np.ones((2, 4)))
+    with pytest.raises(tl.ShapeError, match=r"\(3, 4\) \(in_features, out_features\)"):
+        tl.linear(x, Value(np.ones((3, 4))))
+    with pytest.raises(tl.ShapeError, match=r"\(4, 3\) \(out_features, in_features\)"):
+        tl.linear(x, Value(np.ones((4, 3))), transposed=True)
+    with pytest.raises(tl.ShapeError, match="bias of shape \\(4,\\) does not fit 3 outputs"):
+        tl.linear(x, Value(np.ones((3, 4))), Value(np.ones(4)), transposed=True)
+    with pytest.raises(tl.ArgumentError, match="transposed='yes' must be True or False"):
+        tl.linear(x, Value(np.ones((4, 3))), transposed="yes")
+
+
 @pytest.mark.parametrize("n", [2, 3], ids=["weighted_sum-two_inputs", "weighted_sum-three_inputs"])
 def test_op_rows_weighted_sum_without_bias_sends_one_gradient_per_input(n: int) -> None:
     ws = [Value(float(k + 1)) for k in range(n)]
@@ -873,6 +910,10 @@ def _replay_cases_plain() -> list[tuple[Any, ...]]:
         ("linear", (False, True, True), (a(2, 5, 4), a(4, 3), a(3))),
         ("linear", (True, True), (a(5, 4), a(4, 3))),  # no bias
         ("linear", (True, False), (a(2, 5, 4), a(4, 3))),
+        ("linear_t", both + (True,), (a(5, 4), a(3, 4), a(3))),  # W in torch's (out, in)
+        ("linear_t", (False, True, False), (a(5, 4), a(3, 4), a(3))),
+        ("linear_t", (True, True, True), (a(2, 5, 4), a(3, 4), a(3))),
+        ("linear_t", (True, False), (a(2, 5, 4), a(3, 4))),
         ("matmul", both, (a(5, 4), a(4, 3))),
         ("matmul", both, (a(2, 5, 4), a(4, 3)), False),  # batched: the plain rule, new arrays
         ("matmul", (False, True), (a(5, 4), a(4, 3))),

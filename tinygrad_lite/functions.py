@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .checks import constant, whole_number
-from .core import OPS, DTypeError, ShapeError, Value, apply, lift
+from .core import OPS, ArgumentError, DTypeError, ShapeError, Value, apply, lift
 from .core.ops.fused import Kept, Targets
 from .core.ops.norm import Standardize
 from .core.shapes import ndarray, shape_of
@@ -129,37 +129,46 @@ def _plain_number(x: Any) -> Any:
     return x
 
 
-def linear(x: Any, weight: Value, bias: Value | None = None) -> Value:
+def linear(x: Any, weight: Value, bias: Value | None = None, *, transposed: bool = False) -> Value:
     """``x @ weight + bias`` as ONE node, ``weight`` of shape (in_features, out_features).
 
     The dense layer's forward in a single op-table row: the same numbers as ``x @ w + b``, one
     temporary and one graph node fewer, and no gradient work for ``x`` when it is data.
+    ``transposed=True`` takes ``weight`` in torch's layout (out_features, in_features) and
+    computes ``x @ weight.T + bias``, still one node (``linear_t``): the weight's gradient
+    comes out in its own layout, with no transpose node and no copy of it.
 
     >>> import numpy as np, tinygrad_lite as tl
     >>> w = tl.Value(np.ones((3, 2)))
     >>> tl.linear(np.array([[1.0, 2.0, 3.0]]), w, tl.Value(np.zeros(2))).data
     array([[6., 6.]])
+    >>> tl.linear(np.array([[1.0, 2.0, 3.0]]), tl.Value(np.ones((2, 3))), transposed=True).data
+    array([[6., 6.]])
     """
+    if not isinstance(transposed, (bool, np.bool_)):
+        raise ArgumentError(f"linear: transposed={transposed!r} must be True or False")
+    layout = "(out_features, in_features)" if transposed else "(in_features, out_features)"
     w = weight.data if type(weight) is Value else None
     if type(w) is not ndarray or w.ndim != 2:
         raise ShapeError(
-            f"linear: weight must be a 2-d Value (in_features, out_features); got "
+            f"linear: weight must be a 2-d Value {layout}; got "
             f"{getattr(weight, 'shape', type(weight).__name__)}"
         )
     vx = x if type(x) is Value else _lift(x, weight, "linear")
-    n_in, n_out = w.shape
+    n_out, n_in = w.shape if transposed else w.shape[::-1]
     if type(vx.data) is not ndarray or vx.data.shape[-1:] != (n_in,):
         raise ShapeError(
             f"linear: input of shape {vx.shape} does not fit a weight of shape {w.shape} "
-            f"(in_features, out_features); the input's last axis must have {n_in} features"
+            f"{layout}; the input's last axis must have {n_in} features"
         )
+    op = OPS["linear_t" if transposed else "linear"]
     if bias is None:
-        return apply(OPS["linear"], (vx.requires_grad, weight.requires_grad), vx, weight)
+        return apply(op, (vx.requires_grad, weight.requires_grad), vx, weight)
     vb = bias if type(bias) is Value else _lift(bias, weight, "linear")
     if shape_of(vb.data) not in ((n_out,), (1, n_out), ()):
         raise ShapeError(f"linear: bias of shape {vb.shape} does not fit {n_out} outputs")
     need = (vx.requires_grad, weight.requires_grad, vb.requires_grad)
-    return apply(OPS["linear"], need, vx, weight, vb)
+    return apply(op, need, vx, weight, vb)
 
 
 def _values(values: Sequence[Any], op: str) -> list[Value]:

@@ -89,7 +89,7 @@ class OutProjection(Module):
         init.uniform_(self.weight, -bound, bound)
 
     def forward(self, x: Any) -> Value:
-        return F.linear(x, self.weight.T, self.bias)
+        return F.linear(x, self.weight, self.bias, transposed=True)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -207,12 +207,14 @@ class MultiheadAttention(Module):
         n, e = q.shape[0], self.embed_dim
         w, b = self.in_proj_weight, self.in_proj_bias
         if packed:  # self-attention: the three projections in one product
-            return [functions.linear(q.reshape(-1, e), w.T, b).reshape(n, -1, 3 * e)]
+            packed_qkv = functions.linear(q.reshape(-1, e), w, b, transposed=True)
+            return [packed_qkv.reshape(n, -1, 3 * e)]
         projected = []
         for j, x in enumerate((q, k, v)):
             wj = w[j * e : (j + 1) * e]  # (E, E), torch's (out, in)
             bj = None if b is None else b[j * e : (j + 1) * e]
-            y = functions.linear(x.reshape(-1, e), wj.T, bj)  # (N*len, E): 2-d rows for BLAS
+            # (N*len, E): 2-d rows for BLAS
+            y = functions.linear(x.reshape(-1, e), wj, bj, transposed=True)
             projected.append(y.reshape(n, -1, e))
         return projected
 

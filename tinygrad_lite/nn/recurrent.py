@@ -80,25 +80,26 @@ def gru_states(xw: Value, h0: Value, w_hh: Value, b_hh: Value) -> Value:
 # ---------------------------------------------------------------- one step of each kind
 
 
-def _rnn_step(xw: Value, h: Value, w_hh_t: Value, b_hh: Value | None, relu: bool) -> Value:
-    a = xw + functions.linear(h, w_hh_t, b_hh)  # (N, H)
+def _rnn_step(xw: Value, h: Value, w_hh: Value, b_hh: Value | None, relu: bool) -> Value:
+    a = xw + functions.linear(h, w_hh, b_hh, transposed=True)  # (N, H)
     return a.relu() if relu else a.tanh()
 
 
 def _lstm_step(
-    xw: Value, h: Value, c: Value, w_hh_t: Value, b_hh: Value | None
+    xw: Value, h: Value, c: Value, w_hh: Value, b_hh: Value | None
 ) -> tuple[Value, Value]:
     hid = h.shape[-1]
-    a = xw + functions.linear(h, w_hh_t, b_hh)  # (N, 4H), gates i, f, g, o
+    a = xw + functions.linear(h, w_hh, b_hh, transposed=True)  # (N, 4H), gates i, f, g, o
     i, f = a[..., :hid].sigmoid(), a[..., hid : 2 * hid].sigmoid()
     g, o = a[..., 2 * hid : 3 * hid].tanh(), a[..., 3 * hid :].sigmoid()
     c = f * c + i * g
     return o * c.tanh(), c
 
 
-def _gru_step(xw: Value, h: Value, w_hh_t: Value, b_hh: Value | None) -> Value:
+def _gru_step(xw: Value, h: Value, w_hh: Value, b_hh: Value | None) -> Value:
     hid = h.shape[-1]
-    hw = functions.linear(h, w_hh_t, b_hh)  # (N, 3H): W_hr h + b_hr, W_hz h + b_hz, W_hn h + b_hn
+    # (N, 3H): W_hr h + b_hr, W_hz h + b_hz, W_hn h + b_hn
+    hw = functions.linear(h, w_hh, b_hh, transposed=True)
     r = (xw[..., :hid] + hw[..., :hid]).sigmoid()
     z = (xw[..., hid : 2 * hid] + hw[..., hid : 2 * hid]).sigmoid()
     n = (xw[..., 2 * hid :] + r * hw[..., 2 * hid :]).tanh()  # torch: r gates W_hn h + b_hn
@@ -244,24 +245,23 @@ class RNNBase(Module):
             steps, n, _ = x.shape
             # every step's share of the gates in one product, on (L*N, H_in) rows: NumPy runs a
             # 2-d product on BLAS directly, a 3-d one with a transposed weight much slower
-            xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih.T, bias)
+            xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih, bias, transposed=True)
             xw = xw.reshape(steps, n, 4 * hid)  # (L, N, 4H)
             states = lstm_states(xw, start[0], start[1], w_hh)  # (L, N, 2H): [h | c]
             return states[:, :, :hid], [states[-1, :, :hid], states[-1, :, hid:]]
         if self.mode == "GRU":
             steps, n, _ = x.shape
-            xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih.T, b_ih)
+            xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih, b_ih, transposed=True)
             xw = xw.reshape(steps, n, 3 * hid)  # (L, N, 3H): every step's input share
             if b_hh is None:
                 b_hh = Value(np.zeros(3 * hid, self.dtype), requires_grad=False)
             states = gru_states(xw, start[0], w_hh, b_hh)  # (L, N, H)
             return states, [states[-1]]
-        w_ih_t, w_hh_t = w_ih.T, w_hh.T  # (H_in, gates * H), (H, gates * H)
         h = start[0]
         hs = []
         for t in range(x.shape[0]):
-            xw = functions.linear(x[t], w_ih_t, b_ih)  # (N, gates * H)
-            h = _rnn_step(xw, h, w_hh_t, b_hh, relu=self.mode == "RNN_RELU")
+            xw = functions.linear(x[t], w_ih, b_ih, transposed=True)  # (N, gates * H)
+            h = _rnn_step(xw, h, w_hh, b_hh, relu=self.mode == "RNN_RELU")
             hs.append(h)
         return functions.stack(hs, axis=0), [h]
 
@@ -395,7 +395,7 @@ class RNNCellBase(Module):
         return x, states, batched
 
     def _xw(self, x: Value) -> Value:
-        return functions.linear(x, self.weight_ih.T, self.bias_ih)  # (N, gates * H)
+        return functions.linear(x, self.weight_ih, self.bias_ih, transposed=True)  # (N, gates * H)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -419,7 +419,7 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Any, hx: Any = None) -> Value:
         x, (h,), batched = self._input(input, hx)
-        h = _rnn_step(self._xw(x), h, self.weight_hh.T, self.bias_hh, self.nonlinearity == "relu")
+        h = _rnn_step(self._xw(x), h, self.weight_hh, self.bias_hh, self.nonlinearity == "relu")
         return h if batched else h.reshape(self.hidden_size)
 
 
@@ -430,7 +430,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Value, Value]:
         x, (h, c), batched = self._input(input, hx)
-        h, c = _lstm_step(self._xw(x), h, c, self.weight_hh.T, self.bias_hh)
+        h, c = _lstm_step(self._xw(x), h, c, self.weight_hh, self.bias_hh)
         if batched:
             return h, c
         return h.reshape(self.hidden_size), c.reshape(self.hidden_size)
@@ -443,5 +443,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Any, hx: Any = None) -> Value:
         x, (h,), batched = self._input(input, hx)
-        h = _gru_step(self._xw(x), h, self.weight_hh.T, self.bias_hh)
+        h = _gru_step(self._xw(x), h, self.weight_hh, self.bias_hh)
         return h if batched else h.reshape(self.hidden_size)

@@ -5,6 +5,8 @@ Each row names its plain composite (``Op.composite``: the same op built from the
 and ``tests/test_fused.py`` holds the two equal in value and gradient.
 
 * ``linear``: ``x @ W + b``, the dense layer (W is (in_features, out_features));
+* ``linear_t``: ``x @ W^T + b`` for W in torch's layout (out_features, in_features): W's
+  gradient comes out in W's layout, with no transpose node between and no copy of it;
 * ``weighted_sum``: ``w_1 x_1 + ... + w_n x_n + b`` on scalars, the books' neuron;
 * ``softmax_cross_entropy``: ``-log softmax(x)[label]`` (or ``-sum(t log softmax(x))``), reduced;
 * ``bce_with_logits``: ``softplus(z) - t z``, binary cross-entropy from the logits.
@@ -39,18 +41,41 @@ def _linear(need: tuple[bool, ...], x: Any, w: Any, b: Any = None) -> Any:
 def _linear_backward(
     need: tuple[bool, ...], g: Any, out: Any, x: Any, w: Any, b: Any = None
 ) -> Any:
-    # out = x W + b: dx = g W^T, dW = x^T g (batch axes folded into rows), db = g summed over rows
-    x_shape = x.shape
+    return _dense_grads(need, g, x, w, b, False, (None, None, None))
+
+
+def _linear_t_backward(
+    need: tuple[bool, ...], g: Any, out: Any, x: Any, w: Any, b: Any = None
+) -> Any:
+    return _dense_grads(need, g, x, w.T, b, True, (None, None, None))
+
+
+def _dense_grads(
+    need: tuple[bool, ...], g: Any, x: Any, w: Any, b: Any, w_t: bool, bufs: Any
+) -> Any:
+    """The gradients of ``x @ w + b``, with ``w`` (in, out) (a view of linear_t's (out, in)
+    weight, ``w_t``, whose gradient is then ``g^T x``, in its own layout): dx = g w^T,
+    dW = x^T g, db = g summed over rows, batch axes folded into rows. Into ``bufs`` where
+    given (a replay form's arrays); Values in graph mode (``bufs`` all None)."""
+    x_shape, gx_buf = x.shape, bufs[0]
     if len(x_shape) != 2:  # fold batch axes into rows (or make one row of a single sample)
         n_in, n_out = w.shape
         x, g = reshape(x, (-1, n_in)), reshape(g, (-1, n_out))
-    gx = g @ w.T if need[0] else None  # .T: every operand here is a matrix
-    if gx is not None and len(x_shape) != 2:
-        gx = reshape(gx, x_shape)
-    gw = x.T @ g if need[1] else None
+        if gx_buf is not None:
+            gx_buf = gx_buf.reshape(-1, n_in)  # (a view: the buffer is the plain rule's layout)
+    gx = gw = gb = None
+    if need[0]:  # .T: every operand here is a matrix
+        gx = g @ w.T if gx_buf is None else np.matmul(g, w.T, out=gx_buf)
+        if len(x_shape) != 2:
+            gx = reshape(gx, x_shape)  # (a view of the buffer, when there is one)
+    if need[1]:
+        a, c = (g.T, x) if w_t else (x.T, g)
+        gw = a @ c if bufs[1] is None else np.matmul(a, c, out=bufs[1])
     if b is None:
         return gx, gw
-    return gx, gw, g.sum(axis=0) if need[2] else None
+    if need[2]:
+        gb = g.sum(axis=0) if bufs[2] is None else np.add.reduce(g, axis=0, out=bufs[2])
+    return gx, gw, gb
 
 
 def _linear_into(need: tuple[bool, ...], out: Any, x: Any, w: Any, b: Any = None) -> Any:
@@ -66,23 +91,21 @@ def _linear_into(need: tuple[bool, ...], out: Any, x: Any, w: Any, b: Any = None
 def _linear_grads_into(
     need: tuple[bool, ...], g: Any, out: Any, bufs: Any, x: Any, w: Any, b: Any = None
 ) -> Any:
-    x_shape, gx_buf = x.shape, bufs[0]
-    if len(x_shape) != 2:  # batch axes folded into rows, as the plain rule does
-        n_in, n_out = w.shape
-        x, g = x.reshape(-1, n_in), g.reshape(-1, n_out)
-        if gx_buf is not None:
-            gx_buf = gx_buf.reshape(-1, n_in)  # (a view: the buffer is the plain rule's layout)
-    gx = np.matmul(g, w.T, out=gx_buf) if need[0] else None
-    if gx is not None and len(x_shape) != 2:
-        gx = gx.reshape(x_shape)  # (a view of the buffer, when there is one)
-    gw = np.matmul(x.T, g, out=bufs[1]) if need[1] else None
-    if b is None:
-        return gx, gw
-    return gx, gw, np.add.reduce(g, axis=0, out=bufs[2]) if need[2] else None
+    return _dense_grads(need, g, x, w, b, False, bufs)
+
+
+def _linear_t_grads_into(
+    need: tuple[bool, ...], g: Any, out: Any, bufs: Any, x: Any, w: Any, b: Any = None
+) -> Any:
+    return _dense_grads(need, g, x, w.T, b, True, bufs)
 
 
 def _linear_composite(static: Any, x: Any, w: Any, b: Any = None) -> Any:
     return x @ w if b is None else x @ w + b
+
+
+def _linear_t_composite(static: Any, x: Any, w: Any, b: Any = None) -> Any:
+    return _linear_composite(static, x, w.T, b)
 
 
 # ---------------------------------------------------------------- the scalar neuron
@@ -287,6 +310,17 @@ ROWS = [
         composite=_linear_composite,
         into=_linear_into,
         grads_into=_linear_grads_into,
+    ),
+    # x @ W^T + b: the same rules on a transposed view of W (BLAS reads it as it lies)
+    Op(
+        "linear_t",
+        lambda need, x, w, b=None: _linear(need, x, w.T, b),
+        _linear_t_backward,
+        ("@ {1}", "\u1d40 @ {0}", "sum over rows"),
+        partial=True,
+        composite=_linear_t_composite,
+        into=lambda need, out, x, w, b=None: _linear_into(need, out, x, w.T, b),
+        grads_into=_linear_t_grads_into,
     ),
     Op(
         "weighted_sum",
