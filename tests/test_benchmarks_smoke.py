@@ -189,6 +189,23 @@ def test_a_row_pooled_over_rounds_keeps_each_rounds_samples_or_its_error(bench):
     assert run.merged({"error": "timed out"}, second) == {"error": "timed out"}
 
 
+def test_alternate_times_the_engines_in_turn_in_one_process():
+    done = _run(BENCH_DIR / "alternate.py", "--only", "W4,W8", "--quick", "--rounds", "3")
+    assert done.returncode == 0, done.stderr
+    rows = _table_rows(done.stdout)
+    assert {(cells[0], cells[1]) for cells in rows} >= {
+        ("W4", "numpy"),
+        ("W4", "tinygrad_lite"),
+        ("W8", "numpy"),
+        ("W8", "tinygrad_lite"),
+        ("W8", "tinygrad_lite-jit"),
+    }
+    assert {cells[4] for cells in rows} == {"3"}
+    ours = next(cells for cells in rows if cells[:2] == ["W8", "tinygrad_lite"])
+    assert "x numpy (" in ours[5] and "fastest" in ours[5]
+    assert "the engines taking turns in one process, 3 rounds" in done.stdout
+
+
 def test_unknown_workload_is_a_usage_error():
     done = _run(RUN, "--only", "W6")
     assert done.returncode == 2
