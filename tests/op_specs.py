@@ -314,8 +314,8 @@ def _torch_lstm(T: Any, xw: Any, h: Any, c: Any, w_hh: Any) -> Any:
         i, f, g, o = (xw[t] + h @ w_hh.T).chunk(4, dim=-1)
         c = i.sigmoid() * g.tanh() + f.sigmoid() * c
         h = o.sigmoid() * c.tanh()
-        states.append(T.cat([h, c], dim=-1))
-    return T.stack(states)
+        states.append(T.stack([h, c]))
+    return T.stack(states, dim=1)  # (2, T, N, H): h_t at [0, t], c_t at [1, t]
 
 
 @st.composite

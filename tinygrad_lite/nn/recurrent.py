@@ -41,7 +41,8 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def lstm_states(xw: Value, h0: Value, c0: Value, w_hh: Value) -> Value:
-    """One LSTM layer's time loop as one node: (T, N, 2H), each step's ``[h_t | c_t]``.
+    """One LSTM layer's time loop as one node: (2, T, N, H), each step's h_t at ``[0, t]`` and
+    c_t at ``[1, t]``.
 
     ``xw`` (T, N, 4H) is the input's share of the gates (``x W_ih^T`` plus both biases),
     ``h0``, ``c0`` (N, H) the initial state, ``w_hh`` (4H, H) the recurrent weight.
@@ -247,8 +248,8 @@ class RNNBase(Module):
             # 2-d product on BLAS directly, a 3-d one with a transposed weight much slower
             xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih, bias, transposed=True)
             xw = xw.reshape(steps, n, 4 * hid)  # (L, N, 4H)
-            states = lstm_states(xw, start[0], start[1], w_hh)  # (L, N, 2H): [h | c]
-            return states[:, :, :hid], [states[-1, :, :hid], states[-1, :, hid:]]
+            states = lstm_states(xw, start[0], start[1], w_hh)  # (2, L, N, H): h_t, c_t
+            return states[0], [states[0, -1], states[1, -1]]
         if self.mode == "GRU":
             steps, n, _ = x.shape
             xw = functions.linear(x.reshape(steps * n, x.shape[2]), w_ih, b_ih, transposed=True)

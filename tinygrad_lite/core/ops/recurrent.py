@@ -12,8 +12,10 @@ Inputs, with T steps, N sequences and H hidden units (torch's gate order i, f, g
 * ``h0``, ``c0`` (N, H): the initial hidden and cell states;
 * ``w_hh`` (4H, H): the recurrent weight, torch's layout.
 
-The output (T, N, 2H) holds each step's hidden state h_t in ``[..., :H]`` and cell state c_t in
-``[..., H:]``: the layer's output, h_n and c_n are slices of it. Per step::
+The output (2, T, N, H) holds each step's hidden state h_t in ``[0, t]`` and cell state c_t in
+``[1, t]``: the layer's output ``[0]``, h_n ``[0, -1]`` and c_n ``[1, -1]`` are contiguous views
+of it, and so is every state a step reads (the recurrent product's operand is a plain matrix,
+and the weight's gradient reads all the steps' h_{t-1} in place, with no copy). Per step::
 
     a = xw_t + h_{t-1} W_hh^T                       # (N, 4H)
     i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
@@ -61,13 +63,13 @@ def _zeros(buf: Any, shape: tuple[int, ...], dtype: Any) -> Any:
 
 def _lstm(kept: Kept, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
     steps, n, four_h = xw.shape
-    out = np.empty((steps, n, 2 * (four_h // 4)), dtype=xw.dtype)  # (T, N, [h | c])
+    out = np.empty((2, steps, n, four_h // 4), dtype=xw.dtype)  # (2, T, N, H): h_t, c_t
     kept.keep(xw, _lstm_loop(xw, h0, c0, w_hh, out, None))
     return out
 
 
 def _lstm_loop(xw: Any, h0: Any, c0: Any, w_hh: Any, out: Any, owner: Any) -> Any:
-    """The forward loop, writing each step's [h | c] into ``out``; returns what the backward
+    """The forward loop, writing each step's h_t and c_t into ``out``; returns what the backward
     reads: the activated gates and tanh(c_t). Its arrays are new (``owner`` None, the plain
     rule) or the replay form's scratch arrays of ``owner``."""
     steps, n, four_h = xw.shape
@@ -88,11 +90,11 @@ def _lstm_loop(xw: Any, h0: Any, c0: Any, w_hh: Any, out: Any, owner: Any) -> An
         a *= half
         a += shift  # i, f, g, o
         i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
-        c_new = out[t, :, hid:]
+        c_new = out[1, t]
         np.multiply(f, c, out=c_new)
         c_new += np.multiply(i, g, out=ig)
         np.tanh(c_new, out=tanh_c[t])
-        h_new = out[t, :, :hid]
+        h_new = out[0, t]
         np.multiply(o, tanh_c[t], out=h_new)
         h, c = h_new, c_new
     return gates, tanh_c
@@ -120,7 +122,7 @@ def _lstm_bptt(
     d_a, dh_out, dc_out, dw_out = bufs
     steps, n, four_h = xw.shape
     hid = four_h // 4
-    cs = out[..., hid:]  # (T, N, H)
+    cs = out[1]  # (T, N, H)
     _, below = _scales(hid, xw.dtype)
     below = 1.0 - 2.0 * below  # the activations' derivatives are (1 - a)(a + below): 0 for i, f, o
     dh = _zeros(dh_out, (n, hid), xw.dtype)
@@ -131,8 +133,8 @@ def _lstm_bptt(
     tmp = temporary(owner, "lstm tmp", (n, hid), xw.dtype)
     local = temporary(owner, "lstm local", (n, four_h), xw.dtype)
     for t in range(steps - 1, -1, -1):
-        dh += g[t, :, :hid]
-        dc += g[t, :, hid:]
+        dh += g[0, t]
+        dc += g[1, t]
         a, tc = gates[t], tanh_c[t]
         i, f, gg, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
         np.multiply(dh, tc, out=d[:, 3 * hid :])  # do
@@ -152,12 +154,17 @@ def _lstm_bptt(
         da *= local
         da *= d
         dh = np.matmul(da, w_hh, out=dh_out)  # to h_{t-1}: (N, 4H) @ (4H, H)
-    # (T, N, H): the state each step read
-    h_prev = reused(owner, "lstm h_prev", (steps, n, hid), xw.dtype)
-    h_prev = np.concatenate([h0[None], out[:-1, :, :hid]], out=h_prev)
-    # (4H, H), summed over steps
-    dw = np.matmul(d_a.reshape(-1, four_h).T, h_prev.reshape(-1, hid), out=dw_out)
-    return d_a, dh, dc, dw
+    return d_a, dh, dc, _summed_over_steps(d_a, out[0], h0, dw_out)
+
+
+def _summed_over_steps(d_a: Any, hs: Any, h0: Any, out: Any) -> Any:
+    """The recurrent weight's gradient, sum over t of d_a[t]^T h_{t-1} (d_a (T, N, kH), each
+    step's h_t in ``hs`` (T, N, H)): one product over steps 1.. on ``hs[:-1]`` as it lies, and
+    step 0's with h0, into ``out`` where given."""
+    k_h, hid = d_a.shape[2], hs.shape[2]
+    dw = np.matmul(d_a[1:].reshape(-1, k_h).T, hs[:-1].reshape(-1, hid), out=out)
+    dw += d_a[0].T @ h0
+    return dw
 
 
 def _lstm_backward_graph(g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
@@ -167,14 +174,14 @@ def _lstm_backward_graph(g: Any, out: Any, xw: Any, h0: Any, c0: Any, w_hh: Any)
     hid = four_h // 4
     dh, dc, dw, d_xw = None, None, None, None
     for t in range(steps - 1, -1, -1):
-        h_prev = out[t - 1, :, :hid] if t else h0
-        c_prev = out[t - 1, :, hid:] if t else c0
+        h_prev = out[0, t - 1] if t else h0
+        c_prev = out[1, t - 1] if t else c0
         a = xw[t] + h_prev @ w_hh.T
         i, f = a[:, :hid].sigmoid(), a[:, hid : 2 * hid].sigmoid()
         gg, o = a[:, 2 * hid : 3 * hid].tanh(), a[:, 3 * hid :].sigmoid()
-        tc = out[t, :, hid:].tanh()
-        dh = g[t, :, :hid] if dh is None else dh + g[t, :, :hid]
-        dc = g[t, :, hid:] if dc is None else dc + g[t, :, hid:]
+        tc = out[1, t].tanh()
+        dh = g[0, t] if dh is None else dh + g[0, t]
+        dc = g[1, t] if dc is None else dc + g[1, t]
         dc = dc + dh * o * (1.0 - tc * tc)
         d_gates = [
             dc * gg * i * (1.0 - i),
@@ -209,15 +216,12 @@ def lstm_composite(kept: Any, xw: Any, h0: Any, c0: Any, w_hh: Any) -> Any:
         c = f * c + i * g
         h = o * c.tanh()
         states += [h, c]
-    # (T, N, 2H): stack each step's [h | c] along a new first axis, with plain rows
+    # (2, T, N, H): each step's h and c placed at [0, t] and [1, t], with plain rows
     total = None
     for t in range(steps):
         h, c = states[2 * t], states[2 * t + 1]
-        n = h.shape[0]
-        shape = (steps, n, 2 * hid)
-        placed = h.scatter_to(shape, (t, slice(None), slice(0, hid))) + c.scatter_to(
-            shape, (t, slice(None), slice(hid, 2 * hid))
-        )
+        shape = (2, steps, *h.shape)
+        placed = h.scatter_to(shape, (0, t)) + c.scatter_to(shape, (1, t))
         total = placed if total is None else total + placed
     return total
 
@@ -323,12 +327,8 @@ def _gru_bptt(
         dr_[:, : 2 * hid] = dx[:, : 2 * hid]
         dh *= z  # to h_{t-1}, directly ...
         dh += np.matmul(dr_, w_hh, out=step_out)  # ... and through W_hh h_{t-1}: (N, 3H) @ (3H, H)
-    # (T, N, H): the state each step read
-    h_prev_all = reused(owner, "gru h_prev", out.shape, out.dtype)
-    h_prev_all = np.concatenate([h0[None], out[:-1]], out=h_prev_all)
-    flat = d_hw.reshape(-1, three_h)
-    dw = np.matmul(flat.T, h_prev_all.reshape(-1, hid), out=bufs[2])  # (3H, H), summed over steps
-    return d_xw, dh, dw, flat.sum(axis=0, out=bufs[3])
+    dw = _summed_over_steps(d_hw, out, h0, bufs[2])  # (3H, H)
+    return d_xw, dh, dw, d_hw.reshape(-1, three_h).sum(axis=0, out=bufs[3])
 
 
 def _gru_backward_graph(g: Any, out: Any, xw: Any, h0: Any, w_hh: Any, b_hh: Any) -> Any:
