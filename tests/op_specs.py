@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 
 import tinygrad_lite as tl
@@ -30,6 +31,7 @@ from tinygrad_lite import Value
 from tinygrad_lite.core.ops.conv import Conv
 from tinygrad_lite.functions import identity
 from tinygrad_lite.nn.recurrent import gru_states, lstm_states
+from tinygrad_lite.nn.transformer import relu_feed_forward
 from tinygrad_lite.testing import strategies as tst
 
 Shape = tuple[int, ...]
@@ -276,6 +278,23 @@ def _linear(draw: st.DrawFn, transposed: bool = False) -> Case:
     if draw(st.booleans()):
         args.append(draw(ANY.data((n_out,))))
     return Case(tuple(args))
+
+
+@st.composite
+def _feed_forward(draw: st.DrawFn) -> Case:
+    """x (batch..., E), W1 (F, E), b1 (F,), W2 (E, F), b2 (E,); drawn again unless every hidden
+    pre-activation is 0.05 away from relu's kink, which a finite difference would cross."""
+    e, f = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    batch = draw(tst.shapes(min_dims=0, max_dims=2, max_side=3))
+    shapes = [(*batch, e), (f, e), (f,), (e, f), (e,)]
+    x, w1, b1, w2, b2 = (draw(ANY.data(s)) for s in shapes)
+    assume(np.abs(x @ w1.T + b1).min(initial=np.inf) > 0.05)
+    return Case((x, w1, b1, w2, b2))
+
+
+def _torch_feed_forward(T: Any, x: Any, w1: Any, b1: Any, w2: Any, b2: Any) -> Any:
+    linear = T.nn.functional.linear
+    return linear(T.relu(linear(x, w1, b1)), w2, b2)
 
 
 @st.composite
@@ -717,6 +736,13 @@ SPECS: list[OpSpec] = [
         lambda *xs: tl.linear(*xs, transposed=True),
         _linear(transposed=True),
         lambda T, x, w, *b: T.nn.functional.linear(x, w, *b),
+    ),
+    OpSpec(
+        "feed_forward",
+        ("feed_forward",),  # fused relu(x W1^T + b1) W2^T + b2, a transformer's block
+        lambda *xs: relu_feed_forward(*xs),
+        _feed_forward(),
+        _torch_feed_forward,
     ),
     OpSpec(
         "cross_entropy_labels",

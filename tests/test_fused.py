@@ -14,6 +14,7 @@ import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.core import OPS
 from tinygrad_lite.nn.recurrent import gru_states, lstm_states
+from tinygrad_lite.nn.transformer import relu_feed_forward
 
 GEN = np.random.default_rng(7)
 
@@ -38,6 +39,31 @@ CASES: dict[str, list[tuple[Callable[..., Value], list[Any]]]] = {
             [_array(4, 3), _array(2, 3), _array(2)],
         ),
         (lambda x, w: tl.linear(x, w, transposed=True), [_array(2, 4, 3), _array(2, 3)]),
+    ],
+    "feed_forward": [
+        (
+            lambda *xs: relu_feed_forward(*xs),
+            [_array(2, 3, 4), _array(5, 4), _array(5), _array(4, 5), _array(4)],
+        ),
+        (
+            lambda *xs: relu_feed_forward(*xs),
+            [_array(3, 2), _array(4, 2), _array(4), _array(2, 4), _array(2)],
+        ),
+        # a single sample, and a frozen first layer (its products skipped)
+        (
+            lambda *xs: relu_feed_forward(*xs),
+            [_array(3), _array(2, 3), _array(2), _array(3, 2), _array(3)],
+        ),
+        (
+            lambda x, w2, b2: relu_feed_forward(
+                x,
+                Value(_array(4, 3), requires_grad=False),
+                Value(_array(4), requires_grad=False),
+                w2,
+                b2,
+            ),
+            [_array(2, 3), _array(3, 4), _array(3)],
+        ),
     ],
     "weighted_sum": [
         (

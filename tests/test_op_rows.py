@@ -1113,7 +1113,7 @@ def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
 def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
     """The rows of fused.py (but linear), norm.py and attention.py."""
     from tinygrad_lite.core.ops.attention import Attention
-    from tinygrad_lite.core.ops.fused import Kept, Targets
+    from tinygrad_lite.core.ops.fused import FeedForward, Kept, Targets
     from tinygrad_lite.core.ops.norm import Standardize
 
     a = _arrays(13)
@@ -1177,6 +1177,19 @@ def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
         for heads, mask in ((2, None), (4, a(5, 7)), (2, a(2, 2, 1, 7))):
             m = None if mask is None else mask.astype(f)
             cases.append(("attention", Attention(heads, 0.35, m, Kept()), three))
+    # the feed-forward block: 3-d and 2-d inputs; a frozen first layer, and also an input
+    # that needs no gradient (the hidden gradient is then not computed at all); float64
+    every, first_frozen, below_frozen = (True,) * 5, (True, False, False, True, True), (False,) * 3
+    for f in (np.float32, np.float64):
+        for x, need in (
+            (a(2, 5, 8), every),
+            (a(6, 8), every),
+            (a(6, 8), first_frozen),
+            (a(2, 5, 8), (*below_frozen, True, True)),
+        ):
+            params = (a(12, 8), a(12), a(8, 12), a(8))
+            inputs = tuple(v.astype(f) for v in (x, *params))
+            cases.append(("feed_forward", FeedForward(need, Kept()), inputs))
     return cases
 
 

@@ -111,3 +111,60 @@ def test_the_layer_trains_and_says_what_is_wrong():
         nn.TransformerEncoderLayer(8, 3)
     with pytest.raises(tl.ArgumentError, match="dim_feedforward=0"):
         nn.TransformerEncoderLayer(8, 2, dim_feedforward=0)
+
+
+def _ops(out: tl.Value) -> set[str | None]:
+    return {v.op for v in tl.core.toposort([out])}
+
+
+def _pass(layer: nn.TransformerEncoderLayer, x: np.ndarray, g: np.ndarray) -> list[Any]:
+    """The output, the input's gradient and every parameter's, after one pass."""
+    layer.zero_grad()
+    vx = tl.Value(x)
+    out = layer(vx)
+    out.backward(g)
+    return [out.data, vx.grad, *(p.grad for p in layer.parameters())]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_relu_feed_forward_block_is_one_node_with_the_three_nodes_numbers(dtype):
+    # relu between the layer's two linears and no dropout there: relu_feed_forward's one node
+    # (its hidden gradient masked in place); its numbers are those of linear, relu, linear
+    tl.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 4, 24, dropout=0.0, batch_first=True, dtype=dtype)
+    gen = np.random.default_rng(5)
+    x, g = (gen.standard_normal((3, 5, 16)).astype(dtype) for _ in range(2))
+    assert {"feed_forward"} <= _ops(layer(x)) and "relu" not in _ops(layer(x))
+    fused = _pass(layer, x, g)
+    layer.activation = lambda h: h.relu()  # the same function, not F.relu: the three nodes
+    assert "feed_forward" not in _ops(layer(x)) and "relu" in _ops(layer(x))
+    plain = _pass(layer, x, g)
+    for a, b in zip(fused, plain):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_feed_forward_block_is_three_nodes_where_dropout_or_gelu_sits_between():
+    tl.manual_seed(0)
+    x = np.ones((2, 3, 8), dtype=np.float32)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.5, batch_first=True)
+    assert "feed_forward" not in _ops(layer(x))  # training: dropout between the linears
+    layer.eval()
+    assert "feed_forward" in _ops(layer(x))  # dropout is the identity
+    gelu = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu", batch_first=True)
+    assert "feed_forward" not in _ops(gelu(x))
+
+
+def test_a_traced_step_follows_the_dropout_between_the_linears():
+    # the block's form depends on the dropout module it does not call: a traced step that
+    # recorded the one node (eval) traces again once that dropout trains, and draws masks
+    tl.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.5, batch_first=True)
+    layer.eval()
+    x = np.random.default_rng(2).standard_normal((2, 3, 8)).astype(np.float32)
+    step = tl.jit(lambda v: layer(v))
+    still = [step(x) for _ in range(3)]
+    np.testing.assert_array_equal(still[2], layer(x).data)
+    layer.dropout.train()  # only the dropout between the linears
+    a, b = step(x), step(x)
+    assert not np.array_equal(a, still[0]) and not np.array_equal(a, b)

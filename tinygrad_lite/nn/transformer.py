@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core import ArgumentError, Value
+from ..core import OPS, ArgumentError, ShapeError, Value, apply
+from ..core.listen import note_state
+from ..core.ops.fused import FeedForward, Kept
 from . import functional as F
 from . import init
 from .activations import Dropout
@@ -38,6 +40,22 @@ class _FeedForwardLinear(OutProjection):
         super().__init__(in_features, out_features, True, dtype)
         bound = 1.0 / math.sqrt(in_features)
         init.uniform_(self.bias, -bound, bound)  # type: ignore[arg-type]
+
+
+def relu_feed_forward(x: Value, w1: Value, b1: Value, w2: Value, b2: Value) -> Value:
+    """``relu(x W1^T + b1) W2^T + b2`` as one node (the ``feed_forward`` row), the weights in
+    torch's layout: W1 (F, E), W2 (E, F). The hidden layer lives inside the node, as the LSTM's
+    gates do in its row: its activations are not a Value and keep no ``.grad``, and relu's
+    backward is applied in place to its gradient rather than to a copy.
+    """
+    f, e = w1.shape
+    if x.shape[-1:] != (e,) or w2.shape != (e, f) or b1.shape != (f,) or b2.shape != (e,):
+        raise ShapeError(
+            f"feed_forward: x {x.shape} must end in E and W1 {w1.shape}, b1 {b1.shape}, W2 "
+            f"{w2.shape}, b2 {b2.shape} be (F, E), (F,), (E, F), (E,) with one E and one F"
+        )
+    need = tuple(v.requires_grad for v in (x, w1, b1, w2, b2))
+    return apply(OPS["feed_forward"], FeedForward(need, Kept()), x, w1, b1, w2, b2)
 
 
 # the activations a layer names by a string (interop reads which one a layer uses)
@@ -125,6 +143,15 @@ class TransformerEncoderLayer(Module):
             return self.dropout1(out)
 
         def feed_forward(h: Value) -> Value:
+            if self._one_node_feed_forward():  # (then both linears are the layer's own)
+                w1, b1, w2, b2 = (
+                    self.linear1.weight,
+                    self.linear1.bias,
+                    self.linear2.weight,
+                    self.linear2.bias,
+                )
+                if b1 is not None and b2 is not None:
+                    return self.dropout2(relu_feed_forward(h, w1, b1, w2, b2))
             hidden = self.dropout(self.activation(self.linear1(h)))  # (..., dim_feedforward)
             return self.dropout2(self.linear2(hidden))
 
@@ -133,6 +160,17 @@ class TransformerEncoderLayer(Module):
             return x + feed_forward(self.norm2(x))
         x = self.norm1(x + attend(x))
         return self.norm2(x + feed_forward(x))
+
+    def _one_node_feed_forward(self) -> bool:
+        """Whether the feed-forward block is ``relu_feed_forward``'s one node: a ReLU between
+        the layer's own two linears, and no dropout between them."""
+        note_state(self.dropout, "training")  # a traced step (tl.jit) replays for this mode only
+        linears = (self.linear1, self.linear2)
+        return (
+            self.activation is F.relu
+            and all(type(m) is _FeedForwardLinear for m in linears)
+            and (self.dropout.p == 0.0 or not self.dropout.training)
+        )
 
     def extra_repr(self) -> str:
         return f"norm_first={self.norm_first}, batch_first={self.batch_first}"

@@ -7,8 +7,8 @@ The rows live by family, one file each, and read top to bottom:
 * ``movement.py``: reshape, transpose, indexing, broadcasting, concatenation, upsampling;
 * ``linalg.py``: ``matmul``;
 * ``norm.py``: ``standardize``, the normalisation of batch and layer norm (fused);
-* ``fused.py``: one node for a common pattern (``linear``, ``weighted_sum``, the
-  cross-entropies), each naming its plain composite;
+* ``fused.py``: one node for a common pattern (``linear``, a transformer's feed-forward block,
+  ``weighted_sum``, the cross-entropies), each naming its plain composite;
 * ``recurrent.py``: ``lstm`` and ``gru``, a whole layer's time loop in one node (fused too).
 * ``conv.py``: convolutions (``conv2d`` and its two adjoints), pooling, ``pad``.
 

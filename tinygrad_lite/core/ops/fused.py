@@ -7,6 +7,8 @@ and ``tests/test_fused.py`` holds the two equal in value and gradient.
 * ``linear``: ``x @ W + b``, the dense layer (W is (in_features, out_features));
 * ``linear_t``: ``x @ W^T + b`` for W in torch's layout (out_features, in_features): W's
   gradient comes out in W's layout, with no transpose node between and no copy of it;
+* ``feed_forward``: ``relu(x W1^T + b1) W2^T + b2``, a transformer's feed-forward block (torch's
+  layouts), its hidden layer inside the node;
 * ``weighted_sum``: ``w_1 x_1 + ... + w_n x_n + b`` on scalars, the books' neuron;
 * ``softmax_cross_entropy``: ``-log softmax(x)[label]`` (or ``-sum(t log softmax(x))``), reduced;
 * ``bce_with_logits``: ``softplus(z) - t z``, binary cross-entropy from the logits.
@@ -20,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .elementwise import sigmoid, sigmoid_into
-from .modes import is_raw, reshape, shape
+from .modes import data_of, is_raw, reshape, shape
 from .reduce import softmax
 from .row import Op, scratch
 
@@ -106,6 +108,79 @@ def _linear_composite(static: Any, x: Any, w: Any, b: Any = None) -> Any:
 
 def _linear_t_composite(static: Any, x: Any, w: Any, b: Any = None) -> Any:
     return _linear_composite(static, x, w.T, b)
+
+
+# ---------------------------------------------------------------- the feed-forward block
+
+
+class FeedForward(NamedTuple):
+    """The static arguments of ``feed_forward``: which inputs need a gradient (a frozen weight's
+    product is skipped), and the hidden activations the forward keeps for the backward."""
+
+    need: tuple[bool, ...]
+    kept: Kept
+
+
+_EVERY = (True, True, True)  # the linear rows' forward rules compute the same either way
+
+
+def _hidden(x: Any, w1: Any, b1: Any, out: Any = None) -> Any:
+    """relu(x W1^T + b1): a new array (raw), ``out`` (a replay form's), or rows (Values)."""
+    if not is_raw(x):
+        return (x @ w1.T + b1).relu()
+    h = _linear(_EVERY, x, w1.T, b1) if out is None else _linear_into(_EVERY, out, x, w1.T, b1)
+    return np.maximum(h, 0, out=h)  # in place: h is this rule's own array
+
+
+def _feed_forward(static: FeedForward, x: Any, w1: Any, b1: Any, w2: Any, b2: Any) -> Any:
+    hidden = _hidden(x, w1, b1)
+    static.kept.keep(x, hidden)
+    return _linear(_EVERY, hidden, w2.T, b2)
+
+
+def _feed_forward_into(
+    static: FeedForward, out: Any, x: Any, w1: Any, b1: Any, w2: Any, b2: Any
+) -> Any:
+    shape = (*x.shape[:-1], w1.shape[0])
+    hidden = _hidden(x, w1, b1, scratch(out, "hidden", shape, np.result_type(x, w1)))
+    static.kept.keep(x, hidden)
+    return _linear_into(_EVERY, out, hidden, w2.T, b2)
+
+
+def _feed_forward_grads(
+    static: FeedForward, g: Any, out: Any, bufs: Any, x: Any, *params: Any
+) -> tuple[Any, ...]:
+    """The backward rule: ``linear_t``'s for the second layer, relu's mask applied in place to
+    the hidden gradient (this rule's own array: no graph node holds it), ``linear_t``'s for
+    the first. A replay form's when ``bufs`` is given: the hidden gradient in a scratch array
+    of ``out`` and the gradients written into ``bufs``."""
+    w1, b1, w2, b2 = params
+    need = static.need
+    hidden = static.kept.take(x) if is_raw(g) else None
+    if hidden is None:  # graph mode, a second backward, or a forward re-run on other inputs
+        hidden = _hidden(x, w1, b1)
+    first = any(need[:3])  # the hidden gradient is needed only below the hidden layer
+    dh_buf = None
+    if bufs is None:
+        bufs = (None,) * 5
+    elif first:
+        dh_buf = scratch(out, "d hidden", hidden.shape, np.result_type(g, w2))
+    dh, dw2, db2 = _dense_grads((first, *need[3:]), g, hidden, w2.T, b2, True, (dh_buf, *bufs[3:]))
+    if not first:
+        return None, None, None, dw2, db2
+    if is_raw(dh):
+        dh *= hidden > 0  # relu'(0) = 0, as the relu row's
+    else:  # graph mode: the mask is a constant (relu' is 0 or 1 almost everywhere)
+        dh = dh * (data_of(hidden) > 0).astype(data_of(hidden).dtype)
+    return (*_dense_grads(need[:3], dh, x, w1.T, b1, True, bufs[:3]), dw2, db2)
+
+
+def _feed_forward_composite(static: FeedForward, x: Any, w1: Any, b1: Any, w2: Any, b2: Any) -> Any:
+    return (x @ w1.T + b1).relu() @ w2.T + b2
+
+
+def _feed_forward_label(node: Any, k: int, operands: list[Any], text: Any) -> str:
+    return f"x feed-forward backward ({('x', 'W1', 'b1', 'W2', 'b2')[k]})"
 
 
 # ---------------------------------------------------------------- the scalar neuron
@@ -321,6 +396,17 @@ ROWS = [
         composite=_linear_t_composite,
         into=lambda need, out, x, w, b=None: _linear_into(need, out, x, w.T, b),
         grads_into=_linear_t_grads_into,
+    ),
+    # relu(x W1^T + b1) W2^T + b2: a transformer's feed-forward block, its hidden layer
+    # inside the node
+    Op(
+        "feed_forward",
+        _feed_forward,
+        lambda static, g, out, *xs: _feed_forward_grads(static, g, out, None, *xs),
+        _feed_forward_label,
+        composite=_feed_forward_composite,
+        into=_feed_forward_into,
+        grads_into=_feed_forward_grads,
     ),
     Op(
         "weighted_sum",
