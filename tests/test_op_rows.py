@@ -24,7 +24,7 @@ import tinygrad_lite.nn.functional as F
 from tinygrad_lite import Value
 from tinygrad_lite.core import OPS, local_label
 from tinygrad_lite.core.ops import WITH_CONSTANT
-from tinygrad_lite.core.ops.fused import Kept
+from tinygrad_lite.core.ops.fused import FeedForward, Kept
 from tinygrad_lite.testing import gradcheck, gradgradcheck
 
 
@@ -541,6 +541,33 @@ def test_op_rows_a_second_backward_through_a_recurrent_row_recomputes_its_gates(
     second = tl.grad(out, inputs, g)
     for a, b in zip(first, second):
         np.testing.assert_allclose(b, a, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "need",
+    [(True,) * 5, (True, False, False, True, True), (False, False, False, True, True)],
+    ids=[
+        "feed_forward-backward_equals_the_composite",
+        "feed_forward-backward_with_the_first_layer_frozen",
+        "feed_forward-backward_with_data_below_the_hidden_layer",
+    ],
+)
+def test_op_rows_feed_forward_backward_equals_its_composite(need: tuple[bool, ...]) -> None:
+    # the raw backward rule (test_fused runs the graph-mode one): hidden activations spread
+    # over (0, 3), where a wrong mask threshold shows; frozen inputs get no gradient
+    from tinygrad_lite.nn.transformer import relu_feed_forward
+
+    a = _arrays(21)
+    arrays = (a(4, 6, 5), a(7, 5), a(7), a(5, 7), a(5))
+    inputs = [Value(v.astype(np.float64), requires_grad=r) for v, r in zip(arrays, need)]
+    out = relu_feed_forward(*inputs)
+    assert out.op == "feed_forward" and 0.0 < np.median(np.abs(out.data)) < 3.0
+    plain = OPS["feed_forward"].composite(out.static, *inputs)
+    g = a(4, 6, 5).astype(np.float64)
+    wanted = [v for v in inputs if v.requires_grad]
+    for got, want in zip(tl.grad(out, wanted, g), tl.grad(plain, wanted, g)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("n", [2], ids=["lstm-composite_with_more_units_than_sequences"])
@@ -1113,7 +1140,7 @@ def _replay_cases_reduce_movement() -> list[tuple[Any, ...]]:
 def _replay_cases_fused_norm_attention() -> list[tuple[Any, ...]]:
     """The rows of fused.py (but linear), norm.py and attention.py."""
     from tinygrad_lite.core.ops.attention import Attention
-    from tinygrad_lite.core.ops.fused import FeedForward, Kept, Targets
+    from tinygrad_lite.core.ops.fused import Targets
     from tinygrad_lite.core.ops.norm import Standardize
 
     a = _arrays(13)
@@ -1644,7 +1671,14 @@ def _replay_cases_large() -> list[tuple[Any, ...]]:
         ("sum_to", (1, 8192), (a(*tall),)),
         ("concat", 0, (a(*tall), a(*tall), a(*tall))),
         ("upsample", (2, 2), (a(4, 128, 256),)),
+        # the hidden layer (128, 2048) float32: 1 MB, in the form's scratch arrays
+        ("feed_forward", FeedForward((True,) * 5, Kept()), (a(128, 64), *_block(a, 2048, 64))),
     ]
+
+
+def _block(a: Any, f: int, e: int) -> tuple[Any, ...]:
+    """W1 (F, E), b1 (F,), W2 (E, F), b2 (E,) of a feed-forward block."""
+    return a(f, e), a(f), a(e, f), a(e)
 
 
 @pytest.mark.parametrize(

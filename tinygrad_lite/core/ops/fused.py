@@ -24,7 +24,7 @@ import numpy as np
 from .elementwise import sigmoid, sigmoid_into
 from .modes import data_of, is_raw, reshape, shape
 from .reduce import softmax
-from .row import Op, scratch
+from .row import Op, reused, scratch, temporary
 
 # ---------------------------------------------------------------- linear
 
@@ -160,16 +160,14 @@ def _feed_forward_grads(
     if hidden is None:  # graph mode, a second backward, or a forward re-run on other inputs
         hidden = _hidden(x, w1, b1)
     first = any(need[:3])  # the hidden gradient is needed only below the hidden layer
-    dh_buf = None
-    if bufs is None:
-        bufs = (None,) * 5
-    elif first:
-        dh_buf = scratch(out, "d hidden", hidden.shape, np.result_type(g, w2))
+    owner = None if bufs is None else out  # raw: temporaries new, or a replay form's scratch
+    bufs = bufs or (None,) * 5
+    dh_buf = reused(owner, "d hidden", hidden.shape, np.result_type(g, w2)) if first else None
     dh, dw2, db2 = _dense_grads((first, *need[3:]), g, hidden, w2.T, b2, True, (dh_buf, *bufs[3:]))
     if not first:
         return None, None, None, dw2, db2
-    if is_raw(dh):
-        dh *= hidden > 0  # relu'(0) = 0, as the relu row's
+    if is_raw(dh):  # relu'(0) = 0, as the relu row's
+        dh *= np.greater(hidden, 0, out=temporary(owner, "relu mask", hidden.shape, np.bool_))
     else:  # graph mode: the mask is a constant (relu' is 0 or 1 almost everywhere)
         dh = dh * (data_of(hidden) > 0).astype(data_of(hidden).dtype)
     return (*_dense_grads(need[:3], dh, x, w1.T, b1, True, bufs[:3]), dw2, db2)
