@@ -168,3 +168,15 @@ def test_a_traced_step_follows_the_dropout_between_the_linears():
     layer.dropout.train()  # only the dropout between the linears
     a, b = step(x), step(x)
     assert not np.array_equal(a, still[0]) and not np.array_equal(a, b)
+
+
+def test_relu_feed_forward_names_the_shapes_that_do_not_fit():
+    from tinygrad_lite.nn.transformer import relu_feed_forward
+
+    x = tl.Value(np.ones((2, 3, 8)))
+    w1, b1, w2, b2 = (tl.Value(np.ones(s)) for s in [(16, 8), (16,), (8, 16), (8,)])
+    assert relu_feed_forward(x, w1, b1, w2, b2).shape == (2, 3, 8)
+    with pytest.raises(tl.ShapeError, match=r"x \(2, 3, 7\) must end in E and W1 \(16, 8\)"):
+        relu_feed_forward(tl.Value(np.ones((2, 3, 7))), w1, b1, w2, b2)
+    with pytest.raises(tl.ShapeError, match=r"W2 \(16, 8\), b2 \(8,\) be \(F, E\)"):
+        relu_feed_forward(x, w1, b1, tl.Value(np.ones((16, 8))), b2)
