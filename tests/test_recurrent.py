@@ -263,6 +263,14 @@ def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
             ShapeError,
             ["RNN", "h_0", "(2, 2, 4)"],
         ),
+        # a sequence of no steps: before, an IndexingError of the layer's own slicing
+        (lambda: nn.LSTM(3, 4)(np.ones((0, 2, 3))), ShapeError, ["LSTM", "(0, 2, 3)", "no time"]),
+        (
+            lambda: nn.GRU(3, 4, batch_first=True)(np.ones((2, 0, 3))),
+            ShapeError,
+            ["GRU", "(2, 0, 3)", "at least one step"],
+        ),
+        (lambda: nn.RNN(3, 4)(np.ones((0, 3))), ShapeError, ["RNN", "(0, 3)", "no time"]),
         (lambda: nn.GRUCell(3, 4)(np.ones((2, 3)), np.zeros((3, 4))), ShapeError, ["GRUCell"]),
         (lambda: nn.LSTMCell(3, 4)(np.ones((2, 5))), ShapeError, ["LSTMCell", "(2, 5)"]),
         (lambda: nn.RNN(3, 4, nonlinearity="gelu"), ArgumentError, ["RNN", "gelu"]),

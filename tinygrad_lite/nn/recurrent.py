@@ -180,6 +180,11 @@ class RNNBase(Module):
                 f"(L, H_in) with H_in = input_size = {self.input_size}"
             )
         batched = x.ndim == 3
+        if x.shape[1 if batched and self.batch_first else 0] == 0:
+            raise ShapeError(
+                f"{layer}: input has shape {x.shape}, a sequence of no time steps; give it at "
+                "least one step (torch refuses it too)"
+            )
         if not batched:
             x = x.reshape(x.shape[0], 1, x.shape[1])  # (L, 1, H_in)
         elif self.batch_first:

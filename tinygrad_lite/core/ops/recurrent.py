@@ -154,16 +154,17 @@ def _lstm_bptt(
         da *= local
         da *= d
         dh = np.matmul(da, w_hh, out=dh_out)  # to h_{t-1}: (N, 4H) @ (4H, H)
-    return d_a, dh, dc, _summed_over_steps(d_a, out[0], h0, dw_out)
+    return d_a, dh, dc, _summed_over_steps(d_a, out[0], h0, dw_out, owner)
 
 
-def _summed_over_steps(d_a: Any, hs: Any, h0: Any, out: Any) -> Any:
+def _summed_over_steps(d_a: Any, hs: Any, h0: Any, out: Any, owner: Any) -> Any:
     """The recurrent weight's gradient, sum over t of d_a[t]^T h_{t-1} (d_a (T, N, kH), each
     step's h_t in ``hs`` (T, N, H)): one product over steps 1.. on ``hs[:-1]`` as it lies, and
-    step 0's with h0, into ``out`` where given."""
+    step 0's with h0, into ``out`` where given (step 0's in a scratch array of ``owner``)."""
     k_h, hid = d_a.shape[2], hs.shape[2]
     dw = np.matmul(d_a[1:].reshape(-1, k_h).T, hs[:-1].reshape(-1, hid), out=out)
-    dw += d_a[0].T @ h0
+    first = reused(owner, "step 0 product", dw.shape, np.result_type(d_a, h0))
+    dw += np.matmul(d_a[0].T, h0, out=first)
     return dw
 
 
@@ -327,7 +328,7 @@ def _gru_bptt(
         dr_[:, : 2 * hid] = dx[:, : 2 * hid]
         dh *= z  # to h_{t-1}, directly ...
         dh += np.matmul(dr_, w_hh, out=step_out)  # ... and through W_hh h_{t-1}: (N, 3H) @ (3H, H)
-    dw = _summed_over_steps(d_hw, out, h0, bufs[2])  # (3H, H)
+    dw = _summed_over_steps(d_hw, out, h0, bufs[2], owner)  # (3H, H)
     return d_xw, dh, dw, d_hw.reshape(-1, three_h).sum(axis=0, out=bufs[3])
 
 
